@@ -1,0 +1,5 @@
+"""`python -m opskit` runs the CLI."""
+
+from opskit.cli import main
+
+main()

@@ -1,0 +1,139 @@
+"""The `opskit` command line: parse arguments, call the library, render, exit.
+
+Command groups live in `opskit.commands.<group>`; each imports its heavy libraries
+(netmiko, pysnmp, ...) inside the command functions so `opskit --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from opskit import __version__
+from opskit.errors import ExitCode, OpskitError
+
+DEFAULT_INVENTORY = "inventory.yaml"
+
+
+@dataclass
+class AppState:
+    """Global options, resolved once and handed to every command through the context."""
+
+    inventory_path: Path = Path(DEFAULT_INVENTORY)
+    debug: bool = False
+    verbose: int = 0
+
+
+STATE = AppState()
+
+app = typer.Typer(
+    name="opskit",
+    help="Network and server maintenance: config backup, health checks, firmware, inventory.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"opskit {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global_options(
+    inventory: Annotated[
+        Path,
+        typer.Option(
+            "-i",
+            "--inventory",
+            envvar="OPSKIT_INVENTORY",
+            help="Inventory file.",
+            show_default=True,
+        ),
+    ] = Path(DEFAULT_INVENTORY),
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    verbose: Annotated[
+        int, typer.Option("-v", "--verbose", count=True, help="More log output (-vv: debug).")
+    ] = 0,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Version."),
+    ] = False,
+) -> None:
+    """opskit: one command line for a shop's network and servers."""
+    STATE.inventory_path = inventory
+    STATE.debug = debug
+    STATE.verbose = verbose
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="opskit: %(levelname)s: %(name)s: %(message)s")
+
+
+def _register_groups() -> None:
+    # Each group module is light at import time; see the module docstring.
+    from opskit.commands import backup, demo, firmware, inventory, monitor
+
+    app.add_typer(inventory.app, name="inventory", help="Sites, devices, ports and cables.")
+    app.add_typer(backup.app, name="backup", help="Config backups into a git history.")
+    app.add_typer(monitor.app, name="monitor", help="Health checks: SNMP, UPS, servers.")
+    app.add_typer(firmware.app, name="firmware", help="Running versions vs vendor releases.")
+    app.command("demo")(demo.demo)
+
+
+_register_groups()
+
+
+def _wants_json(argv: list[str]) -> bool:
+    return "--json" in argv or "--format=json" in argv
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `opskit` script: runs the app and maps errors to exit codes."""
+    import click
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=args, prog_name="opskit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("opskit: aborted\n")
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        # Usage errors: bad option, missing argument.
+        exc.show()
+        sys.exit(ExitCode.BAD_INPUT)
+    except OpskitError as exc:
+        _report_error(str(exc), int(exc.exit_code), args)
+        if STATE.debug:
+            raise
+        sys.exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        sys.stderr.write("opskit: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # a bug: one line unless --debug
+        if STATE.debug or os.environ.get("OPSKIT_DEBUG"):
+            raise
+        _report_error(
+            f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
+            int(ExitCode.INTERNAL),
+            args,
+        )
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(int(result) if isinstance(result, int) else 0)
+
+
+def _report_error(message: str, code: int, args: list[str]) -> None:
+    sys.stderr.write(f"opskit: error: {message}\n")
+    if _wants_json(args):
+        from opskit.output import print_json
+
+        print_json({"ok": False, "error": {"message": message, "exit_code": code}})

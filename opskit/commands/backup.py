@@ -1,0 +1,7 @@
+"""`opskit backup ...` commands (parse, call the library, render)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

@@ -1,0 +1,7 @@
+"""`opskit firmware ...` commands (parse, call the library, render)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

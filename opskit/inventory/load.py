@@ -1,0 +1,891 @@
+"""Load and validate `inventory.yaml` (and the files it `include:`s).
+
+Reading is two-speed: the fast path parses with a C/Rust YAML parser and keeps no line
+numbers; only when a problem is found is the file parsed a second time with ruamel.yaml to
+find the line of each problem (a 5,000-device file takes tens of seconds to round-trip,
+so the slow parser is kept off the happy path).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from opskit.errors import InputError
+from opskit.inventory.model import (
+    INHERITED_SCALARS,
+    INHERITED_SECTIONS,
+    PATCH_PANEL,
+    SIDES,
+    Cable,
+    CredentialRef,
+    Credentials,
+    Device,
+    Endpoint,
+    Inventory,
+    Port,
+    Secret,
+    Settings,
+    Site,
+    SourceRef,
+)
+
+KeyPath = tuple[str | int, ...]
+
+TOP_KEYS = (
+    "settings",
+    "include",
+    "credentials",
+    "defaults",
+    "roles",
+    "sites",
+    "devices",
+    "cables",
+)
+SETTINGS_KEYS = (
+    "backup_repo",
+    "backup_shrink_limit",
+    "state_dir",
+    "firmware_catalog",
+    "tftp",
+    "timeouts",
+    "workers",
+    "snmp_retries",
+    "monitor",
+)
+TFTP_KEYS = ("listen", "address", "root", "max_size", "timeout", "allow")
+TIMEOUT_KEYS = ("connect", "command", "snmp", "nut", "tftp")
+SECRET_FIELDS = ("password", "enable_password", "community", "auth_password", "priv_password")
+CREDENTIAL_KEYS = (
+    "username",
+    *(f"{name}{suffix}" for name in SECRET_FIELDS for suffix in ("", "_env", "_file")),
+    "auth_protocol",
+    "priv_protocol",
+    "security_level",
+    "context",
+)
+DEVICE_KEYS = (
+    "site",
+    "host",
+    "port",
+    "platform",
+    "role",
+    "credentials",
+    *INHERITED_SECTIONS,
+    "rack",
+    "tags",
+    "ports",
+    "description",
+    "model",
+    "serial",
+)
+DEFAULTS_KEYS = (*INHERITED_SCALARS, *INHERITED_SECTIONS, "tags")
+SITE_KEYS = ("address", "description", "defaults")
+CABLE_KEYS = ("label", "a", "b", "color", "length_m", "type", "status", "note")
+END_KEYS = ("device", "port", "side")
+RACK_KEYS = ("name", "unit", "height")
+EXTRA_PLATFORMS = ("ups_snmp", "ups_nut", PATCH_PANEL, "generic", "server")
+MAX_RANGE = 10_000
+_RANGE_RE = re.compile(r"^(?P<prefix>.*?)(?P<start>\d+)-(?P<end>\d+)$")
+_HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One validation finding, located by file and key path (line filled in on demand)."""
+
+    severity: str  # "error" or "warning"
+    file: Path
+    keypath: KeyPath
+    message: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.file.name}:{self.line}" if self.line else self.file.name
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape of a problem."""
+        return {
+            "severity": self.severity,
+            "file": str(self.file),
+            "line": self.line,
+            "message": self.message,
+        }
+
+
+@dataclass
+class _Doc:
+    """One parsed file and the key paths of its objects (for line look-ups)."""
+
+    path: Path
+    data: dict[str, Any]
+
+
+@dataclass
+class _Collector:
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, file: Path, keypath: KeyPath, message: str) -> None:
+        self.problems.append(Problem("error", file, keypath, message))
+
+    def warning(self, file: Path, keypath: KeyPath, message: str) -> None:
+        self.problems.append(Problem("warning", file, keypath, message))
+
+
+@lru_cache(maxsize=1)
+def known_platforms() -> frozenset[str]:
+    """Platform names the inventory accepts: netmiko's device types plus opskit's own."""
+    text = resources.files("opskit.inventory").joinpath("netmiko_platforms.txt").read_text()
+    names = {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
+    return frozenset(names | set(EXTRA_PLATFORMS))
+
+
+def parse_yaml_fast(text: str, path: Path) -> Any:
+    """Parse YAML to plain Python values with the fastest parser installed.
+
+    Raises:
+        InputError: the text is not valid YAML (the message names file and line).
+    """
+    try:
+        import yaml_rs
+    except ImportError:  # pragma: no cover - yaml-rs is a dependency, but has no wheel everywhere
+        return _parse_yaml_libyaml(text, path)
+    try:
+        return yaml_rs.loads(text)
+    except yaml_rs.YAMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = f":{match.group(1)}" if match else ""
+        first = str(exc).splitlines()[-1].strip() if str(exc) else "invalid YAML"
+        raise InputError(f"{path.name}{line}: invalid YAML: {first}") from None
+
+
+def _parse_yaml_libyaml(text: str, path: Path) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path.name}{line}: invalid YAML: {exc}") from None
+
+
+def _read_docs(path: Path, collector: _Collector) -> list[_Doc]:
+    """Read the inventory file and every file it includes (depth first, no cycles)."""
+    docs: list[_Doc] = []
+    seen: set[Path] = set()
+
+    def visit(p: Path, included_from: tuple[Path, KeyPath] | None) -> None:
+        real = p.resolve()
+        if real in seen:
+            return
+        seen.add(real)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            if included_from is None:
+                raise InputError(f"{p}: inventory file not found") from None
+            collector.error(*included_from, f"included file '{p}' not found")
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{p}: cannot read: {exc}") from None
+        data = parse_yaml_fast(text, p)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            collector.error(p, (), "the top level must be a mapping of sections")
+            return
+        docs.append(_Doc(p, data))
+        includes = data.get("include") or []
+        if isinstance(includes, str):
+            includes = [includes]
+        if not isinstance(includes, list):
+            collector.error(p, ("include",), "include must be a list of file paths")
+            return
+        for i, inc in enumerate(includes):
+            if not isinstance(inc, str):
+                collector.error(p, ("include", i), "include entries must be file paths")
+                continue
+            visit((p.parent / inc), (p, ("include", i)))
+
+    visit(path, None)
+    return docs
+
+
+def _check_keys(
+    collector: _Collector,
+    file: Path,
+    keypath: KeyPath,
+    value: Mapping[str, Any],
+    allowed: Iterable[str],
+    what: str,
+) -> None:
+    allowed_list = list(allowed)
+    for key in value:
+        if key in allowed_list:
+            continue
+        hint = difflib.get_close_matches(str(key), allowed_list, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        collector.error(file, (*keypath, key), f"{what}: unknown key '{key}'{suggestion}")
+
+
+def expand_port_names(spec: str) -> list[str]:
+    """Expand a port range such as `Gi1/0/1-48` or `1-24`; other names stand alone.
+
+    >>> expand_port_names("Gi1/0/1-3")
+    ['Gi1/0/1', 'Gi1/0/2', 'Gi1/0/3']
+    >>> expand_port_names("xe-0/0/0:1")
+    ['xe-0/0/0:1']
+    """
+    match = _RANGE_RE.match(spec)
+    if not match:
+        return [spec]
+    start, end = int(match["start"]), int(match["end"])
+    if end < start or end - start >= MAX_RANGE:
+        raise ValueError(f"bad port range '{spec}'")
+    prefix = match["prefix"]
+    return [f"{prefix}{n}" for n in range(start, end + 1)]
+
+
+def _parse_ports(
+    collector: _Collector, file: Path, keypath: KeyPath, raw: Any, patch_panel: bool
+) -> tuple[Port, ...]:
+    entries: list[tuple[str, str | None, KeyPath]] = []
+    if raw is None:
+        return ()
+    if isinstance(raw, dict):
+        for name, desc in raw.items():
+            if isinstance(desc, dict):
+                desc = desc.get("description")
+            entries.append((str(name), None if desc is None else str(desc), (*keypath, name)))
+    elif isinstance(raw, list):
+        for i, item in enumerate(raw):
+            if isinstance(item, str | int):
+                entries.append((str(item), None, (*keypath, i)))
+            elif isinstance(item, dict) and len(item) == 1:
+                ((name, desc),) = item.items()
+                if isinstance(desc, dict):
+                    desc = desc.get("description")
+                entries.append((str(name), None if desc is None else str(desc), (*keypath, i)))
+            else:
+                collector.error(file, (*keypath, i), "a port is a name or {name: description}")
+    else:
+        collector.error(file, keypath, "ports must be a list or a mapping of port names")
+        return ()
+    ports: list[Port] = []
+    seen: set[str] = set()
+    for spec, desc, kp in entries:
+        try:
+            names = expand_port_names(spec)
+        except ValueError as exc:
+            collector.error(file, kp, str(exc))
+            continue
+        for name in names:
+            if name in seen:
+                collector.error(file, kp, f"port '{name}' is listed twice")
+                continue
+            seen.add(name)
+            if patch_panel:
+                ports.extend(Port(name, desc, side) for side in SIDES)
+            else:
+                ports.append(Port(name, desc))
+    return tuple(ports)
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge two mappings; `over` wins."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_HOSTNAME_RE.match(host)) and not host.replace(".", "").isdigit()
+
+
+def _parse_settings(collector: _Collector, file: Path, raw: Any, base_dir: Path) -> Settings:
+    if not isinstance(raw, dict):
+        if raw is not None:
+            collector.error(file, ("settings",), "settings must be a mapping")
+        raw = {}
+    _check_keys(collector, file, ("settings",), raw, SETTINGS_KEYS, "settings")
+    tftp = raw.get("tftp") or {}
+    if isinstance(tftp, dict):
+        _check_keys(collector, file, ("settings", "tftp"), tftp, TFTP_KEYS, "settings.tftp")
+    else:
+        collector.error(file, ("settings", "tftp"), "settings.tftp must be a mapping")
+        tftp = {}
+    timeouts = raw.get("timeouts") or {}
+    if isinstance(timeouts, dict):
+        _check_keys(
+            collector, file, ("settings", "timeouts"), timeouts, TIMEOUT_KEYS, "settings.timeouts"
+        )
+    else:
+        collector.error(file, ("settings", "timeouts"), "settings.timeouts must be a mapping")
+        timeouts = {}
+
+    def number(value: Any, keypath: KeyPath, default: float, minimum: float = 0) -> float:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+            collector.error(file, keypath, f"{'.'.join(map(str, keypath))} must be a number")
+            return default
+        return float(value)
+
+    shrink = number(raw.get("backup_shrink_limit"), ("settings", "backup_shrink_limit"), 0.5)
+    if shrink > 1:
+        shrink = shrink / 100.0  # written as a percentage
+    return Settings(
+        base_dir=base_dir,
+        backup_repo=base_dir / str(raw.get("backup_repo") or "configs"),
+        state_dir=base_dir / str(raw.get("state_dir") or ".opskit"),
+        firmware_catalog=base_dir / str(raw.get("firmware_catalog") or "firmware.yaml"),
+        backup_shrink_limit=shrink,
+        tftp_listen=str(tftp.get("listen") or "0.0.0.0:69"),
+        tftp_address=None if tftp.get("address") is None else str(tftp["address"]),
+        workers=int(number(raw.get("workers"), ("settings", "workers"), 16, 1)),
+        connect_timeout=number(timeouts.get("connect"), ("settings", "timeouts", "connect"), 15),
+        command_timeout=number(timeouts.get("command"), ("settings", "timeouts", "command"), 60),
+        snmp_timeout=number(timeouts.get("snmp"), ("settings", "timeouts", "snmp"), 2),
+        snmp_retries=int(number(raw.get("snmp_retries"), ("settings", "snmp_retries"), 1)),
+        raw=raw,
+    )
+
+
+def _parse_credentials(
+    collector: _Collector, file: Path, raw: Any, out: dict[str, CredentialRef]
+) -> None:
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        collector.error(file, ("credentials",), "credentials must be a mapping of named sets")
+        return
+    for name, entry in raw.items():
+        kp: KeyPath = ("credentials", name)
+        if not isinstance(entry, dict):
+            collector.error(file, kp, f"credentials '{name}' must be a mapping")
+            continue
+        if name in out:
+            collector.error(file, kp, f"credentials '{name}' defined twice")
+            continue
+        _check_keys(collector, file, kp, entry, CREDENTIAL_KEYS, f"credentials '{name}'")
+        secrets: dict[str, tuple[str, str]] = {}
+        for secret in SECRET_FIELDS:
+            given = [
+                (kind, entry[key])
+                for kind, key in (
+                    ("plain", secret),
+                    ("env", f"{secret}_env"),
+                    ("file", f"{secret}_file"),
+                )
+                if key in entry
+            ]
+            if len(given) > 1:
+                collector.error(
+                    file, (*kp, secret), f"credentials '{name}': give {secret} one way only"
+                )
+            if given:
+                kind, value = given[0]
+                secrets[secret] = (kind, str(value))
+        options = {k: v for k, v in entry.items() if k in CREDENTIAL_KEYS and k != "username"}
+        options = {k: v for k, v in options.items() if not k.startswith(SECRET_FIELDS)}
+        username = entry.get("username")
+        out[name] = CredentialRef(
+            name=str(name),
+            username=None if username is None else str(username),
+            secrets=secrets,
+            options=options,
+            source=SourceRef(file),
+        )
+
+
+def _parse_end(
+    collector: _Collector, file: Path, keypath: KeyPath, raw: Any, label: str
+) -> Endpoint | None:
+    if isinstance(raw, str):
+        device, sep, port = raw.partition(":")  # first colon only: Junos ports hold colons
+        if not sep or not device or not port:
+            collector.error(file, keypath, f"cable '{label}': end '{raw}' is not 'device:port'")
+            return None
+        return Endpoint(device.strip(), port.strip())
+    if isinstance(raw, dict):
+        _check_keys(collector, file, keypath, raw, END_KEYS, f"cable '{label}' end")
+        device, port, side = raw.get("device"), raw.get("port"), raw.get("side")
+        if device is None or port is None:
+            collector.error(file, keypath, f"cable '{label}': an end needs device and port")
+            return None
+        if side is not None and side not in SIDES:
+            collector.error(file, keypath, f"cable '{label}': side must be front or rear")
+            side = None
+        return Endpoint(str(device), str(port), side)
+    collector.error(file, keypath, f"cable '{label}': an end is 'device:port' or a mapping")
+    return None
+
+
+def _secret_reference_problems(
+    collector: _Collector, ref: CredentialRef, docs_mode: dict[Path, int]
+) -> None:
+    for secret, (kind, value) in ref.secrets.items():
+        kp: KeyPath = ("credentials", ref.name, f"{secret}_{kind}" if kind != "plain" else secret)
+        if kind == "env" and value not in os.environ:
+            collector.warning(
+                ref.source.file,
+                kp,
+                f"credentials '{ref.name}': environment variable {value} is not set",
+            )
+        elif kind == "file":
+            path = ref.source.file.parent / value
+            if not path.exists():
+                collector.warning(
+                    ref.source.file, kp, f"credentials '{ref.name}': {secret} file not found"
+                )
+        elif kind == "plain":
+            mode = docs_mode.get(ref.source.file, 0)
+            if mode & (stat.S_IRGRP | stat.S_IROTH):
+                collector.warning(
+                    ref.source.file,
+                    kp,
+                    f"credentials '{ref.name}': plain {secret} in a file readable by "
+                    f"group/others (chmod 600, or use {secret}_env / {secret}_file)",
+                )
+
+
+def build_inventory(path: Path) -> tuple[Inventory, list[Problem]]:
+    """Read, check and build the inventory, collecting every problem (not only the first).
+
+    Returns the inventory built from what was valid, and the problems found; problems
+    carry no line numbers yet (see `locate_problems`).
+
+    Raises:
+        InputError: the file is missing or not YAML at all.
+    """
+    path = Path(path)
+    collector = _Collector()
+    docs = _read_docs(path, collector)
+    main = docs[0] if docs else _Doc(path, {})
+    base_dir = path.parent
+    settings = _parse_settings(collector, main.path, main.data.get("settings"), base_dir)
+
+    credential_refs: dict[str, CredentialRef] = {}
+    sites: dict[str, Site] = {}
+    raw_devices: list[tuple[Path, str, dict[str, Any]]] = []
+    raw_cables: list[tuple[Path, int, Any]] = []
+    defaults: dict[str, Any] = {}
+    roles: dict[str, dict[str, Any]] = {}
+    modes: dict[Path, int] = {}
+
+    for doc in docs:
+        try:
+            modes[doc.path] = doc.path.stat().st_mode
+        except OSError:
+            modes[doc.path] = 0
+        _check_keys(collector, doc.path, (), doc.data, TOP_KEYS, "inventory")
+        if doc is not main and "settings" in doc.data:
+            collector.error(doc.path, ("settings",), "settings belong in the main inventory")
+        _parse_credentials(collector, doc.path, doc.data.get("credentials"), credential_refs)
+        dflt = doc.data.get("defaults")
+        if dflt is not None:
+            if isinstance(dflt, dict):
+                _check_keys(collector, doc.path, ("defaults",), dflt, DEFAULTS_KEYS, "defaults")
+                defaults = _merge(defaults, dflt)
+            else:
+                collector.error(doc.path, ("defaults",), "defaults must be a mapping")
+        for role, overrides in (doc.data.get("roles") or {}).items():
+            if not isinstance(overrides, dict):
+                collector.error(doc.path, ("roles", role), f"role '{role}' must be a mapping")
+                continue
+            _check_keys(
+                collector, doc.path, ("roles", role), overrides, DEFAULTS_KEYS, f"role '{role}'"
+            )
+            roles[str(role)] = overrides
+        raw_sites = doc.data.get("sites") or {}
+        if not isinstance(raw_sites, dict):
+            collector.error(doc.path, ("sites",), "sites must be a mapping of site names")
+            raw_sites = {}
+        for name, entry in raw_sites.items():
+            entry = entry or {}
+            kp: KeyPath = ("sites", name)
+            if not isinstance(entry, dict):
+                collector.error(doc.path, kp, f"site '{name}' must be a mapping")
+                continue
+            if str(name) in sites:
+                collector.error(doc.path, kp, f"site '{name}' defined twice")
+                continue
+            _check_keys(collector, doc.path, kp, entry, SITE_KEYS, f"site '{name}'")
+            site_defaults = entry.get("defaults") or {}
+            if isinstance(site_defaults, dict):
+                _check_keys(
+                    collector,
+                    doc.path,
+                    (*kp, "defaults"),
+                    site_defaults,
+                    DEFAULTS_KEYS,
+                    f"site '{name}' defaults",
+                )
+            sites[str(name)] = Site(
+                name=str(name),
+                address=entry.get("address"),
+                description=entry.get("description"),
+                defaults=site_defaults if isinstance(site_defaults, dict) else {},
+                source=SourceRef(doc.path),
+            )
+        devs = doc.data.get("devices") or {}
+        if not isinstance(devs, dict):
+            collector.error(doc.path, ("devices",), "devices must be a mapping of device names")
+            devs = {}
+        for name, entry in devs.items():
+            raw_devices.append((doc.path, str(name), entry))
+        cables = doc.data.get("cables") or []
+        if not isinstance(cables, list):
+            collector.error(doc.path, ("cables",), "cables must be a list")
+            cables = []
+        for i, entry in enumerate(cables):
+            raw_cables.append((doc.path, i, entry))
+
+    platforms = known_platforms()
+    devices: dict[str, Device] = {}
+    for file, name, entry in raw_devices:
+        kp = ("devices", name)
+        if not isinstance(entry, dict):
+            collector.error(file, kp, f"device '{name}' must be a mapping")
+            continue
+        if name in devices:
+            collector.error(file, kp, f"device '{name}' defined twice")
+            continue
+        _check_keys(collector, file, kp, entry, DEVICE_KEYS, f"device '{name}'")
+        site_name = entry.get("site")
+        site = sites.get(str(site_name)) if site_name is not None else None
+        if site_name is None:
+            collector.error(file, kp, f"device '{name}' has no site")
+        elif site is None:
+            hint = difflib.get_close_matches(str(site_name), list(sites), n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            collector.error(
+                file, (*kp, "site"), f"device '{name}' names unknown site '{site_name}'{suggestion}"
+            )
+        role = entry.get("role", defaults.get("role"))
+        merged = _merge(defaults, site.defaults if site else {})
+        if role is not None and str(role) in roles:
+            merged = _merge(merged, roles[str(role)])
+        merged = _merge(merged, entry)
+        platform = str(merged.get("platform") or "")
+        if not platform:
+            collector.error(file, kp, f"device '{name}' has no platform")
+        elif platform not in platforms:
+            hint = difflib.get_close_matches(platform, sorted(platforms), n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            collector.error(
+                file,
+                (*kp, "platform"),
+                f"device '{name}': unknown platform '{platform}'{suggestion}",
+            )
+        host = entry.get("host")
+        if host is not None and not _valid_host(str(host)):
+            collector.error(file, (*kp, "host"), f"device '{name}': bad host '{host}'")
+        elif host is None and platform != PATCH_PANEL:
+            pass  # a device with no host is fine for inventory-only use
+        port = entry.get("port")
+        if port is not None and (
+            isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536
+        ):
+            collector.error(file, (*kp, "port"), f"device '{name}': bad TCP port '{port}'")
+            port = None
+        cred = merged.get("credentials")
+        if cred is not None and str(cred) not in credential_refs:
+            collector.error(
+                file,
+                (*kp, "credentials"),
+                f"device '{name}' names unknown credential set '{cred}'",
+            )
+        sections: dict[str, Mapping[str, Any]] = {}
+        for section in INHERITED_SECTIONS:
+            value = merged.get(section) or {}
+            if not isinstance(value, dict):
+                collector.error(file, (*kp, section), f"device '{name}': {section} must be a mapping")
+                value = {}
+            sections[section] = value
+            sub_cred = value.get("credentials")
+            if sub_cred is not None and str(sub_cred) not in credential_refs:
+                collector.error(
+                    file,
+                    (*kp, section, "credentials"),
+                    f"device '{name}': {section} names unknown credential set '{sub_cred}'",
+                )
+        rack = entry.get("rack") or {}
+        if isinstance(rack, dict):
+            _check_keys(collector, file, (*kp, "rack"), rack, RACK_KEYS, f"device '{name}' rack")
+        tags = merged.get("tags") or []
+        if isinstance(tags, str):
+            tags = [tags]
+        devices[name] = Device(
+            name=name,
+            site=str(site_name) if site_name is not None else "",
+            host=None if host is None else str(host),
+            platform=platform,
+            port=port,
+            role=None if role is None else str(role),
+            credentials=None if cred is None else str(cred),
+            backup=sections["backup"],
+            snmp=sections["snmp"],
+            nut=sections["nut"],
+            thresholds=sections["thresholds"],
+            firmware=sections["firmware"],
+            ssh=sections["ssh"],
+            rack=rack if isinstance(rack, dict) else {},
+            tags=tuple(str(t) for t in tags),
+            description=entry.get("description"),
+            model=entry.get("model"),
+            ports=_parse_ports(
+                collector, file, (*kp, "ports"), entry.get("ports"), platform == PATCH_PANEL
+            ),
+            source=SourceRef(file),
+        )
+
+    port_index = {
+        name: {(p.name, p.side) for p in dev.ports} for name, dev in devices.items()
+    }
+    cables: dict[str, Cable] = {}
+    cable_by_end: dict[tuple[str, str, str | None], str] = {}
+    for file, i, entry in raw_cables:
+        kp = ("cables", i)
+        if not isinstance(entry, dict):
+            collector.error(file, kp, "a cable must be a mapping with label, a and b")
+            continue
+        label = entry.get("label")
+        if label is None or str(label).strip() == "":
+            collector.error(file, kp, "cable without a label")
+            continue
+        label = str(label)
+        _check_keys(collector, file, kp, entry, CABLE_KEYS, f"cable '{label}'")
+        if label in cables:
+            collector.error(file, (*kp, "label"), f"cable '{label}': duplicate label")
+            continue
+        ends: list[Endpoint] = []
+        for side_key in ("a", "b"):
+            if side_key not in entry:
+                collector.error(file, kp, f"cable '{label}': missing end '{side_key}'")
+                continue
+            end = _parse_end(collector, file, (*kp, side_key), entry[side_key], label)
+            if end is None:
+                continue
+            device = devices.get(end.device)
+            if device is None:
+                if not any(d == end.device for _, d, _ in raw_devices):
+                    collector.error(
+                        file,
+                        (*kp, side_key),
+                        f"cable '{label}': device '{end.device}' is not in the inventory",
+                    )
+                continue
+            if device.is_patch_panel and end.side is None:
+                end = Endpoint(end.device, end.port, "front")
+            if not device.is_patch_panel and end.side is not None:
+                end = Endpoint(end.device, end.port, None)
+            if device.ports and (end.port, end.side) not in port_index[end.device]:
+                collector.error(
+                    file,
+                    (*kp, side_key),
+                    f"cable '{label}': port '{end.port}' is not a port of device '{end.device}'",
+                )
+                continue
+            taken = cable_by_end.get(end.key)
+            if taken is not None:
+                collector.error(
+                    file,
+                    (*kp, side_key),
+                    f"cable '{label}': port {end} already has cable '{taken}'",
+                )
+                continue
+            ends.append(end)
+        if len(ends) != 2:
+            continue
+        if ends[0].key == ends[1].key:
+            collector.error(file, kp, f"cable '{label}': both ends are {ends[0]}")
+            continue
+        length = entry.get("length_m")
+        if length is not None and (isinstance(length, bool) or not isinstance(length, int | float)):
+            collector.error(file, (*kp, "length_m"), f"cable '{label}': length_m must be a number")
+            length = None
+        cable = Cable(
+            label=label,
+            a=ends[0],
+            b=ends[1],
+            color=entry.get("color"),
+            length_m=None if length is None else float(length),
+            type=entry.get("type"),
+            status=entry.get("status"),
+            note=entry.get("note"),
+            source=SourceRef(file),
+        )
+        cables[label] = cable
+        for end in ends:
+            cable_by_end[end.key] = label
+
+    for ref in credential_refs.values():
+        _secret_reference_problems(collector, ref, modes)
+
+    inventory = Inventory(
+        path=path,
+        settings=settings,
+        sites=sites,
+        devices=devices,
+        cables=cables,
+        credential_refs=credential_refs,
+        files=tuple(d.path for d in docs),
+        cable_by_end=cable_by_end,
+    )
+    return inventory, collector.problems
+
+
+def locate_problems(problems: list[Problem]) -> list[Problem]:
+    """Fill in line numbers by re-reading the files concerned with ruamel.yaml.
+
+    Slow on big files, so only called when there is something to report.
+    """
+    if not problems:
+        return problems
+    from opskit.inventory.lines import line_of
+
+    out: list[Problem] = []
+    for p in problems:
+        out.append(
+            Problem(p.severity, p.file, p.keypath, p.message, line_of(p.file, p.keypath))
+        )
+    return out
+
+
+def load_inventory(path: Path | str, *, allow_warnings: bool = True) -> Inventory:
+    """Load an inventory for use by a command; any error stops with one clear line.
+
+    Args:
+        path: the inventory file.
+        allow_warnings: when False, warnings count as errors.
+
+    Returns:
+        The inventory.
+
+    Raises:
+        InputError: naming the first problem as `file:line: message` (and how many more).
+    """
+    inventory, problems = build_inventory(Path(path))
+    errors = [p for p in problems if p.severity == "error" or not allow_warnings]
+    if errors:
+        located = locate_problems(errors)
+        more = f" (and {len(located) - 1} more: run 'opskit inventory validate')" if len(
+            located
+        ) > 1 else ""
+        raise InputError(f"{located[0]}{more}")
+    return inventory
+
+
+def _read_secret(ref: CredentialRef, field_name: str, device: str | None) -> Secret | None:
+    spec = ref.secrets.get(field_name)
+    if spec is None:
+        return None
+    kind, value = spec
+    who = f"device '{device}': " if device else ""
+    if kind == "plain":
+        return Secret(value)
+    if kind == "env":
+        if value not in os.environ:
+            raise InputError(
+                f"{ref.source}: {who}credentials '{ref.name}': {field_name} comes from "
+                f"environment variable {value}, which is not set"
+            )
+        return Secret(os.environ[value])
+    path = ref.source.file.parent / value
+    try:
+        return Secret(path.read_text(encoding="utf-8").rstrip("\r\n"))
+    except OSError as exc:
+        raise InputError(
+            f"{ref.source}: {who}credentials '{ref.name}': cannot read {field_name} file "
+            f"'{path}': {exc.strerror}"
+        ) from None
+
+
+def resolve_credentials(
+    inventory: Inventory, name: str | None, *, device: str | None = None
+) -> Credentials:
+    """Resolve a named credential set: read env vars and secret files now.
+
+    Args:
+        inventory: the loaded inventory.
+        name: the credential set's name (None gives an empty set).
+        device: the device asking, named in error messages.
+
+    Raises:
+        InputError: unknown set, unset environment variable or unreadable file.
+    """
+    if name is None:
+        return Credentials(name="")
+    ref = inventory.credential_refs.get(name)
+    if ref is None:
+        raise InputError(f"{inventory.path.name}: unknown credential set '{name}'")
+    return Credentials(
+        name=ref.name,
+        username=ref.username,
+        password=_read_secret(ref, "password", device),
+        enable_password=_read_secret(ref, "enable_password", device),
+        community=_read_secret(ref, "community", device),
+        auth_password=_read_secret(ref, "auth_password", device),
+        priv_password=_read_secret(ref, "priv_password", device),
+        options=dict(ref.options),
+    )
+
+
+def select_devices(
+    inventory: Inventory,
+    names: Iterable[str] = (),
+    *,
+    site: str | None = None,
+    tag: str | None = None,
+    platforms: Iterable[str] | None = None,
+) -> list[Device]:
+    """The devices a command works on: by name, site, tag and platform (all that apply).
+
+    Raises:
+        InputError: a named device or site is not in the inventory.
+    """
+    wanted = list(names)
+    for name in wanted:
+        if name not in inventory.devices:
+            hint = difflib.get_close_matches(name, list(inventory.devices), n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise InputError(f"{inventory.path.name}: no device '{name}'{suggestion}")
+    if site is not None and site not in inventory.sites:
+        raise InputError(f"{inventory.path.name}: no site '{site}'")
+    platform_set = set(platforms) if platforms is not None else None
+    out = []
+    for dev in inventory.devices.values():
+        if wanted and dev.name not in wanted:
+            continue
+        if site is not None and dev.site != site:
+            continue
+        if tag is not None and tag not in dev.tags:
+            continue
+        if platform_set is not None and dev.platform not in platform_set:
+            continue
+        out.append(dev)
+    return out
