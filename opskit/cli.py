@@ -79,7 +79,18 @@ def _global_options(
 
 def _register_groups() -> None:
     # Each group module is light at import time; see the module docstring.
-    from opskit.commands import backup, demo, firmware, inventory, monitor
+    from opskit.commands import (
+        backup,
+        backup_tftp,
+        demo,
+        firmware,
+        inventory,
+        monitor,
+        monitor_ups,
+    )
+
+    backup_tftp.register(backup.app)  # tftp-serve, restore
+    monitor_ups.register(monitor.app)  # monitor ups
 
     app.add_typer(inventory.app, name="inventory", help="Sites, devices, ports and cables.")
     app.add_typer(backup.app, name="backup", help="Config backups into a git history.")
