@@ -21,8 +21,9 @@ def _no_inherited_inventory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPSKIT_INVENTORY", raising=False)
 
 
-def run_opskit(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-               timeout: float = 120):
+def run_opskit(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+):
     """Run the CLI as a real process (what cron runs); returns CompletedProcess."""
     import subprocess
     import sys

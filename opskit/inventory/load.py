@@ -177,7 +177,7 @@ def _parse_yaml_libyaml(text: str, path: Path) -> Any:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -432,14 +432,14 @@ def _parse_end(
         return Endpoint(device.strip(), port.strip())
     if isinstance(raw, dict):
         _check_keys(collector, file, keypath, raw, END_KEYS, f"cable '{label}' end")
-        device, port, side = raw.get("device"), raw.get("port"), raw.get("side")
-        if device is None or port is None:
+        end_device, end_port, side = raw.get("device"), raw.get("port"), raw.get("side")
+        if end_device is None or end_port is None:
             collector.error(file, keypath, f"cable '{label}': an end needs device and port")
             return None
         if side is not None and side not in SIDES:
             collector.error(file, keypath, f"cable '{label}': side must be front or rear")
             side = None
-        return Endpoint(str(device), str(port), side)
+        return Endpoint(str(end_device), str(end_port), side)
     collector.error(file, keypath, f"cable '{label}': an end is 'device:port' or a mapping")
     return None
 
@@ -557,11 +557,11 @@ def build_inventory(path: Path) -> tuple[Inventory, list[Problem]]:
             devs = {}
         for name, entry in devs.items():
             raw_devices.append((doc.path, str(name), entry))
-        cables = doc.data.get("cables") or []
-        if not isinstance(cables, list):
+        doc_cables = doc.data.get("cables") or []
+        if not isinstance(doc_cables, list):
             collector.error(doc.path, ("cables",), "cables must be a list")
-            cables = []
-        for i, entry in enumerate(cables):
+            doc_cables = []
+        for i, entry in enumerate(doc_cables):
             raw_cables.append((doc.path, i, entry))
 
     platforms = known_platforms()
@@ -623,7 +623,9 @@ def build_inventory(path: Path) -> tuple[Inventory, list[Problem]]:
         for section in INHERITED_SECTIONS:
             value = merged.get(section) or {}
             if not isinstance(value, dict):
-                collector.error(file, (*kp, section), f"device '{name}': {section} must be a mapping")
+                collector.error(
+                    file, (*kp, section), f"device '{name}': {section} must be a mapping"
+                )
                 value = {}
             sections[section] = value
             sub_cred = value.get("credentials")
@@ -663,9 +665,7 @@ def build_inventory(path: Path) -> tuple[Inventory, list[Problem]]:
             source=SourceRef(file),
         )
 
-    port_index = {
-        name: {(p.name, p.side) for p in dev.ports} for name, dev in devices.items()
-    }
+    port_index = {name: {(p.name, p.side) for p in dev.ports} for name, dev in devices.items()}
     cables: dict[str, Cable] = {}
     cable_by_end: dict[tuple[str, str, str | None], str] = {}
     for file, i, entry in raw_cables:
@@ -770,9 +770,7 @@ def locate_problems(problems: list[Problem]) -> list[Problem]:
 
     out: list[Problem] = []
     for p in problems:
-        out.append(
-            Problem(p.severity, p.file, p.keypath, p.message, line_of(p.file, p.keypath))
-        )
+        out.append(Problem(p.severity, p.file, p.keypath, p.message, line_of(p.file, p.keypath)))
     return out
 
 
@@ -793,9 +791,11 @@ def load_inventory(path: Path | str, *, allow_warnings: bool = True) -> Inventor
     errors = [p for p in problems if p.severity == "error" or not allow_warnings]
     if errors:
         located = locate_problems(errors)
-        more = f" (and {len(located) - 1} more: run 'opskit inventory validate')" if len(
-            located
-        ) > 1 else ""
+        more = (
+            f" (and {len(located) - 1} more: run 'opskit inventory validate')"
+            if len(located) > 1
+            else ""
+        )
         raise InputError(f"{located[0]}{more}")
     return inventory
 

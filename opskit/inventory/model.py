@@ -187,7 +187,9 @@ class Device:
         """`name (host:port)` for messages."""
         if self.host is None:
             return self.name
-        return f"{self.name} ({self.host}:{self.port})" if self.port else f"{self.name} ({self.host})"
+        return (
+            f"{self.name} ({self.host}:{self.port})" if self.port else f"{self.name} ({self.host})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
