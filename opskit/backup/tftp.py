@@ -1,0 +1,992 @@
+"""opskit's own TFTP server (RFC 1350 + 2347/2348/2349), safe to leave running.
+
+Why not tftpy: tftpy 0.8.7 maps a request name onto a path under its root and opens it, so a
+symlink in the root leads writes outside it, uploads overwrite files in place, and it has no
+hook to accept a name only when a job expects it or only from one address. It also runs
+every session through per-packet state objects and polls with `select`, which costs about
+1.3-1.4x tftpd-hpa's time. This server never opens a path built from a request name:
+
+* a write is accepted only for a name someone registered (`expect_upload` for a one-time
+  backup job, `allow_uploads` for tftp-serve's device names), optionally only from one
+  address; the data goes into a fresh staging file (`O_EXCL | O_NOFOLLOW`, random name) and
+  is handed over as a `ReceivedFile` once complete, never written over anything;
+* a read is answered only for bytes a restore job put up with `offer_file` (served once,
+  to one address), from memory;
+* everything else gets a TFTP ERROR packet and a log line.
+
+Each transfer gets its own UDP socket (its TID), a retransmission timer, a size cap and a
+retry budget. Duplicate DATA is re-acknowledged; duplicate ACKs never trigger a resend (the
+Sorcerer's Apprentice bug of RFC 1350). Block numbers roll over past 65535 to 0, so files
+over 32 MiB at 512-byte blocks arrive whole.
+
+`TftpServer` is asyncio; `BackgroundTftpServer` runs one in a thread for the threaded
+backup pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import hashlib
+import ipaddress
+import logging
+import os
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+# Opcodes (RFC 1350, 2347)
+RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
+# Error codes
+ERR_UNDEFINED = 0
+ERR_NOT_FOUND = 1
+ERR_ACCESS = 2
+ERR_DISK_FULL = 3
+ERR_ILLEGAL = 4
+ERR_UNKNOWN_TID = 5
+ERR_EXISTS = 6
+ERR_OPTION = 8
+
+DEFAULT_MAX_SIZE = 16 * 1024 * 1024
+DEFAULT_TIMEOUT = 2.0
+DEFAULT_RETRIES = 6
+MAX_NAME_LEN = 128
+MIN_BLKSIZE, MAX_BLKSIZE = 8, 65464
+STAGING_DIR = ".staging"
+
+# Names opskit ever expects: one path component of plain characters. Anything else
+# (`../`, `/abs`, `a\b`, NUL, control characters, hidden files) is refused before any
+# look-up; the name is never used as a path anyway.
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+class TftpError(Exception):
+    """A transfer failed or a request was refused; `code` is the TFTP error code."""
+
+    def __init__(self, message: str, code: int = ERR_UNDEFINED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_name(name: str, max_len: int = MAX_NAME_LEN) -> str | None:
+    """Why a requested file name is unsafe, or None when it is a plain name.
+
+    >>> check_name("core-r1-confg") is None
+    True
+    >>> check_name("../etc/passwd")
+    'name is not a plain file name'
+    >>> check_name("/abs")
+    'name is not a plain file name'
+    """
+    if not name:
+        return "empty name"
+    if len(name) > max_len:
+        return f"name longer than {max_len} characters"
+    if "\x00" in name:
+        return "NUL in name"
+    if not _NAME_RE.match(name) or ".." in name:
+        return "name is not a plain file name"
+    return None
+
+
+def host_key(host: str) -> str:
+    """A canonical text form of an IP address (`::ffff:10.0.0.1` -> `10.0.0.1`)."""
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
+def parse_listen(text: str, default_port: int = 69) -> tuple[str, int]:
+    """`ADDR:PORT`, `[v6]:PORT`, `ADDR` or `:PORT` -> (host, port).
+
+    >>> parse_listen("127.0.0.1:6969")
+    ('127.0.0.1', 6969)
+    >>> parse_listen("[::1]:69")
+    ('::1', 69)
+    >>> parse_listen("::1")
+    ('::1', 69)
+    """
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, ""
+    host = host or "0.0.0.0"
+    try:
+        ipaddress.ip_address(host)
+        number = int(port) if port else default_port
+    except ValueError as exc:
+        raise ValueError(f"bad TFTP listen address {text!r} (want ADDR:PORT)") from exc
+    if not 0 <= number <= 65535:
+        raise ValueError(f"bad TFTP port in {text!r}")
+    return host, number
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransferRecord:
+    """One finished (or refused) transfer, for the log and `tftp-serve`'s output."""
+
+    direction: str  # "write" (upload to us) | "read"
+    name: str
+    peer: str
+    status: str  # "ok" | "refused" | "failed"
+    bytes: int = 0
+    duration: float = 0.0
+    reason: str = ""
+    blksize: int = 512
+
+    def line(self) -> str:
+        """One log line."""
+        what = "upload" if self.direction == "write" else "download"
+        if self.status == "ok":
+            rate = self.bytes / self.duration / 1e6 if self.duration > 0 else 0.0
+            return (
+                f"tftp {what} {self.name!r} from {self.peer}: ok, {self.bytes} bytes in "
+                f"{self.duration:.2f}s ({rate:.1f} MB/s, blksize {self.blksize})"
+            )
+        return f"tftp {what} {self.name!r} from {self.peer}: {self.status}: {self.reason}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReceivedFile:
+    """A complete upload in its staging file. The consumer reads it, then discards it."""
+
+    name: str
+    peer: str
+    size: int
+    sha256: str
+    path: Path
+
+    def read_bytes(self) -> bytes:
+        """The uploaded bytes."""
+        return self.path.read_bytes()
+
+    def read_text(self) -> str:
+        """The upload as text (configs are ASCII/UTF-8; undecodable bytes are replaced)."""
+        return self.read_bytes().decode("utf-8", errors="replace")
+
+    def discard(self) -> None:
+        """Remove the staging file."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+UploadHandler = Callable[[ReceivedFile], None]
+
+
+@dataclasses.dataclass(slots=True)
+class _WriteRule:
+    name: str  # lower-cased
+    peer: str | None
+    once: bool
+    max_size: int
+    handler: UploadHandler | None = None
+    future: asyncio.Future[ReceivedFile] | None = None
+    busy: bool = False  # a one-time rule is in use by a running transfer
+
+
+@dataclasses.dataclass(slots=True)
+class _ReadOffer:
+    name: str
+    data: bytes
+    peer: str | None
+    future: asyncio.Future[TransferRecord]
+    busy: bool = False
+
+
+class TftpServer:
+    """An asyncio TFTP server that accepts only registered names.
+
+    Args:
+        root: directory for staging files (created; uploads live in `root/.staging` until
+            handed over).
+        host: address to bind (`127.0.0.1`, `::1`, `0.0.0.0`, `::`).
+        port: UDP port (0 picks a free one; see `.port` after `start()`).
+        max_size: default size cap of an upload, in bytes.
+        timeout: default retransmission timeout in seconds (a client's `timeout` option
+            overrides it per transfer).
+        retries: retransmissions before a transfer is abandoned.
+        on_transfer: called with a `TransferRecord` after each transfer or refusal.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        host: str = "127.0.0.1",
+        port: int = 69,
+        *,
+        max_size: int = DEFAULT_MAX_SIZE,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        on_transfer: Callable[[TransferRecord], None] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.host = host
+        self.port = port
+        self.max_size = max_size
+        self.timeout = timeout
+        self.retries = retries
+        self.on_transfer = on_transfer
+        self._writes: dict[str, list[_WriteRule]] = {}
+        self._reads: dict[str, list[_ReadOffer]] = {}
+        self._sessions: dict[tuple[Any, ...], _Session] = {}
+        self._transport: asyncio.DatagramTransport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._staging: Path = self.root / STAGING_DIR
+        self._closing = False
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the listening socket and create the staging directory."""
+        self._loop = asyncio.get_running_loop()
+        self.root.mkdir(parents=True, exist_ok=True)
+        # The staging dir must be a real directory, not a symlink planted in the root.
+        if self._staging.is_symlink():
+            self._staging.unlink()
+        self._staging.mkdir(mode=0o700, exist_ok=True)
+        for stale in self._staging.glob("*.part"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        transport, _ = await self._loop.create_datagram_endpoint(
+            lambda: _ListenProtocol(self), local_addr=(self.host, self.port), family=family
+        )
+        self._transport = transport
+        self.port = int(transport.get_extra_info("sockname")[1])
+        log.info("tftp server listening on %s", self.address)
+
+    @property
+    def address(self) -> str:
+        """`host:port` (IPv6 in brackets)."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def active_transfers(self) -> int:
+        """Transfers in flight."""
+        return len(self._sessions)
+
+    async def close(self, drain: float = 30.0) -> None:
+        """Stop taking requests; let transfers in flight finish (up to `drain` seconds)."""
+        self._closing = True
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        deadline = time.monotonic() + drain
+        while self._sessions and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for session in list(self._sessions.values()):
+            session.abort("server shutting down", ERR_UNDEFINED)
+        for rules in self._writes.values():
+            for rule in rules:
+                if rule.future is not None and not rule.future.done():
+                    rule.future.set_exception(TftpError("TFTP server closed"))
+        for offers in self._reads.values():
+            for offer in offers:
+                if not offer.future.done():
+                    offer.future.set_exception(TftpError("TFTP server closed"))
+
+    # -- registrations ------------------------------------------------------------------
+
+    def expect_upload(
+        self, name: str, peer: str | None = None, max_size: int | None = None
+    ) -> asyncio.Future[ReceivedFile]:
+        """Accept one upload of `name` (from `peer` only, when given).
+
+        Returns:
+            A future that resolves to the `ReceivedFile` when the upload is complete, or
+            raises `TftpError` when it failed. Cancel it to withdraw the name.
+        """
+        if (why := check_name(name)) is not None:
+            raise ValueError(f"cannot expect TFTP name {name!r}: {why}")
+        assert self._loop is not None, "start() first"
+        future: asyncio.Future[ReceivedFile] = self._loop.create_future()
+        rule = _WriteRule(
+            name.lower(),
+            None if peer is None else host_key(peer),
+            True,
+            max_size or self.max_size,
+            future=future,
+        )
+        self._writes.setdefault(rule.name, []).append(rule)
+        future.add_done_callback(lambda _f: self._drop_write(rule))
+        return future
+
+    def allow_uploads(
+        self,
+        name: str,
+        handler: UploadHandler,
+        peer: str | None = None,
+        max_size: int | None = None,
+    ) -> None:
+        """Accept uploads of `name` (from `peer` only, when given) again and again.
+
+        `handler` runs in the event loop's thread with each complete upload; it owns the
+        staging file (it must `discard()` it, or move it, soon).
+        """
+        if (why := check_name(name)) is not None:
+            raise ValueError(f"cannot allow TFTP name {name!r}: {why}")
+        rule = _WriteRule(
+            name.lower(),
+            None if peer is None else host_key(peer),
+            False,
+            max_size or self.max_size,
+            handler=handler,
+        )
+        self._writes.setdefault(rule.name, []).append(rule)
+
+    def offer_file(
+        self, name: str, data: bytes, peer: str | None = None
+    ) -> asyncio.Future[TransferRecord]:
+        """Serve `data` as `name` once, to `peer` only (when given).
+
+        Returns:
+            A future resolving to the read's `TransferRecord` when the peer has it all.
+        """
+        if (why := check_name(name)) is not None:
+            raise ValueError(f"cannot offer TFTP name {name!r}: {why}")
+        assert self._loop is not None, "start() first"
+        future: asyncio.Future[TransferRecord] = self._loop.create_future()
+        offer = _ReadOffer(
+            name.lower(), bytes(data), None if peer is None else host_key(peer), future
+        )
+        self._reads.setdefault(offer.name, []).append(offer)
+        future.add_done_callback(lambda _f: self._drop_read(offer))
+        return future
+
+    def _drop_write(self, rule: _WriteRule) -> None:
+        rules = self._writes.get(rule.name, [])
+        if rule in rules:
+            rules.remove(rule)
+        if not rules:
+            self._writes.pop(rule.name, None)
+
+    def _drop_read(self, offer: _ReadOffer) -> None:
+        offers = self._reads.get(offer.name, [])
+        if offer in offers:
+            offers.remove(offer)
+        if not offers:
+            self._reads.pop(offer.name, None)
+
+    # -- requests -----------------------------------------------------------------------
+
+    def _request(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        key = (host_key(addr[0]), addr[1])
+        if key in self._sessions:
+            # The client sent its request again: our first answer was lost.
+            self._sessions[key].resend()
+            return
+        if self._closing or len(data) < 4:
+            return
+        opcode = struct.unpack("!H", data[:2])[0]
+        peer = f"{key[0]}:{key[1]}"
+        if opcode not in (RRQ, WRQ):
+            self._refuse(addr, "?", peer, "write", ERR_ILLEGAL, "not a read or write request")
+            return
+        direction = "read" if opcode == RRQ else "write"
+        parts = data[2:].split(b"\x00")
+        if len(parts) < 3 or parts[-1] != b"":
+            self._refuse(addr, "?", peer, direction, ERR_ILLEGAL, "malformed request")
+            return
+        raw_name = parts[0]
+        name = raw_name.decode("latin-1")
+        shown = name[:80]
+        mode = parts[1].decode("latin-1").lower()
+        if mode not in ("octet", "netascii"):
+            self._refuse(addr, shown, peer, direction, ERR_ILLEGAL, f"mode {mode!r} refused")
+            return
+        options: dict[str, str] = {}
+        fields = parts[2:-1]
+        for i in range(0, len(fields) - 1, 2):
+            options[fields[i].decode("latin-1").lower()] = fields[i + 1].decode("latin-1")
+        if (why := check_name(name)) is not None:
+            self._refuse(addr, shown, peer, direction, ERR_ACCESS, why)
+            return
+        if opcode == WRQ:
+            self._start_write(addr, key, name, options)
+        else:
+            self._start_read(addr, key, name, options)
+
+    def _refuse(
+        self, addr: tuple[Any, ...], name: str, peer: str, direction: str, code: int, why: str
+    ) -> None:
+        if self._transport is not None:
+            self._transport.sendto(error_packet(code, why), addr)
+        self._record(TransferRecord(direction, name, peer, "refused", reason=why))
+
+    def _record(self, record: TransferRecord) -> None:
+        if record.status == "ok":
+            log.info("%s", record.line())
+        else:
+            log.warning("%s", record.line())
+        if self.on_transfer is not None:
+            try:
+                self.on_transfer(record)
+            except Exception:  # a reporting hook must not break the server
+                log.exception("tftp on_transfer hook failed")
+
+    def _start_write(
+        self, addr: tuple[Any, ...], key: tuple[Any, ...], name: str, options: dict[str, str]
+    ) -> None:
+        peer = f"{key[0]}:{key[1]}"
+        rules = self._writes.get(name.lower(), [])
+        rule = next((r for r in rules if not r.busy and (r.peer is None or r.peer == key[0])), None)
+        if rule is None:
+            why = "not expected from this address" if rules else "name not expected"
+            self._refuse(addr, name, peer, "write", ERR_ACCESS, why)
+            return
+        if "tsize" in options:
+            try:
+                announced = int(options["tsize"])
+            except ValueError:
+                announced = 0
+            if announced > rule.max_size:
+                why = f"upload of {announced} bytes over the {rule.max_size}-byte limit"
+                self._refuse(addr, name, peer, "write", ERR_DISK_FULL, why)
+                return
+        if rule.once:
+            rule.busy = True
+        session = _WriteSession(self, addr, key, name, options, rule)
+        self._sessions[key] = session
+        session.begin()
+
+    def _start_read(
+        self, addr: tuple[Any, ...], key: tuple[Any, ...], name: str, options: dict[str, str]
+    ) -> None:
+        peer = f"{key[0]}:{key[1]}"
+        offers = self._reads.get(name.lower(), [])
+        offer = next(
+            (o for o in offers if not o.busy and (o.peer is None or o.peer == key[0])), None
+        )
+        if offer is None:
+            # Same answer for "no such file" and "not for you": tell a prober nothing.
+            self._refuse(addr, name, peer, "read", ERR_NOT_FOUND, "nothing offered under this name")
+            return
+        offer.busy = True
+        session = _ReadSession(self, addr, key, name, options, offer)
+        self._sessions[key] = session
+        session.begin()
+
+    def _session_done(self, session: _Session) -> None:
+        if self._sessions.get(session.key) is session:
+            del self._sessions[session.key]
+
+    def _new_staging_file(self) -> tuple[Path, int]:
+        for _ in range(10):
+            path = self._staging / f"{secrets.token_hex(12)}.part"
+            try:
+                fd = os.open(
+                    path,
+                    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                    0o600,
+                )
+            except FileExistsError:
+                continue
+            return path, fd
+        raise TftpError("cannot create a staging file", ERR_DISK_FULL)
+
+
+class _ListenProtocol(asyncio.DatagramProtocol):
+    def __init__(self, server: TftpServer) -> None:
+        self.server = server
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            self.server._request(data, addr)
+        except Exception:  # one bad request must never stop the server
+            log.exception("tftp: request from %s failed", addr[0])
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("tftp listen socket: %s", exc)
+
+
+def error_packet(code: int, message: str) -> bytes:
+    """An ERROR packet."""
+    return struct.pack("!HH", ERROR, code) + message.encode("ascii", "replace")[:200] + b"\x00"
+
+
+class _Session(asyncio.DatagramProtocol):
+    """One transfer on its own socket (its TID)."""
+
+    direction = "write"
+
+    def __init__(
+        self,
+        server: TftpServer,
+        addr: tuple[Any, ...],
+        key: tuple[Any, ...],
+        name: str,
+        options: dict[str, str],
+    ) -> None:
+        self.server = server
+        self.addr = addr
+        self.key = key
+        self.name = name
+        self.peer = f"{key[0]}:{key[1]}"
+        self.requested = options
+        self.blksize = 512
+        self.timeout = server.timeout
+        self.oack: dict[str, str] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+        self.last_packet = b""
+        self.tries = 0
+        self.deadline = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+        self.started = time.monotonic()
+        self.finished = False
+        self.bytes = 0
+        loop = server._loop
+        assert loop is not None
+        self.loop = loop
+
+    def negotiate(self, size: int | None) -> str | None:
+        """Fill `self.oack` from the request's options; a reason when they are unusable."""
+        opts = self.requested
+        if "blksize" in opts:
+            try:
+                value = int(opts["blksize"])
+            except ValueError:
+                value = 0
+            if value < MIN_BLKSIZE:
+                return f"bad blksize {opts['blksize']!r}"
+            self.blksize = min(value, MAX_BLKSIZE)
+            self.oack["blksize"] = str(self.blksize)
+        if "timeout" in opts:
+            try:
+                value = int(opts["timeout"])
+            except ValueError:
+                value = 0
+            if 1 <= value <= 255:
+                self.timeout = float(value)
+                self.oack["timeout"] = str(value)
+        if "tsize" in opts:
+            if size is not None:
+                self.oack["tsize"] = str(size)
+            else:
+                self.oack["tsize"] = opts["tsize"]
+        return None
+
+    def oack_packet(self) -> bytes:
+        body = b"".join(k.encode() + b"\x00" + v.encode() + b"\x00" for k, v in self.oack.items())
+        return struct.pack("!H", OACK) + body
+
+    def begin(self) -> None:
+        self.loop.create_task(self._open())
+
+    async def _open(self) -> None:
+        family = socket.AF_INET6 if ":" in self.server.host else socket.AF_INET
+        try:
+            transport, _ = await self.loop.create_datagram_endpoint(
+                lambda: self, local_addr=(self.server.host, 0), family=family
+            )
+        except OSError as exc:
+            self.fail(f"cannot open a transfer socket: {exc}", ERR_UNDEFINED, notify=False)
+            return
+        self.transport = transport
+        self.first_packet()
+
+    def first_packet(self) -> None:
+        raise NotImplementedError
+
+    def send(self, packet: bytes) -> None:
+        self.last_packet = packet
+        self.tries = 0
+        self._transmit()
+
+    def _transmit(self) -> None:
+        if self.transport is None:
+            return
+        self.transport.sendto(self.last_packet, self.addr)
+        self.arm()
+
+    def arm(self) -> None:
+        # One timer per session, pushed forward rather than re-created per packet.
+        self.deadline = self.loop.time() + self.timeout
+        if self.timer is None:
+            self.timer = self.loop.call_at(self.deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        if self.finished:
+            return
+        now = self.loop.time()
+        if now < self.deadline:
+            self.timer = self.loop.call_at(self.deadline, self._on_timer)
+            return
+        self.on_timeout()
+
+    def on_timeout(self) -> None:
+        if self.tries >= self.server.retries:
+            self.fail(f"timed out after {self.server.retries} retransmissions", ERR_UNDEFINED)
+            return
+        self.tries += 1
+        self._transmit()
+
+    def resend(self) -> None:
+        if self.last_packet and self.transport is not None:
+            self.transport.sendto(self.last_packet, self.addr)
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        if (host_key(addr[0]), addr[1]) != self.key:
+            # RFC 1350: a packet from another TID gets an error; the transfer goes on.
+            if self.transport is not None:
+                self.transport.sendto(error_packet(ERR_UNKNOWN_TID, "unknown transfer ID"), addr)
+            return
+        if len(data) < 4:
+            return
+        opcode, number = struct.unpack_from("!HH", data)
+        if opcode == ERROR and not self.finished:
+            message = data[4:].split(b"\x00", 1)[0].decode("latin-1", "replace")
+            self.fail(f"peer sent error {number}: {message}", None)
+            return
+        self.on_packet(opcode, number, data)
+
+    def on_packet(self, opcode: int, number: int, data: bytes) -> None:
+        raise NotImplementedError
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable: the client is gone. The retry budget ends the session.
+        log.debug("tftp %s %s: %s", self.peer, self.name, exc)
+
+    def fail(self, reason: str, code: int | None, notify: bool = True) -> None:
+        if self.finished:
+            return
+        if code is not None and notify and self.transport is not None:
+            self.transport.sendto(error_packet(code, reason), self.addr)
+        self.finish("failed", reason)
+
+    def abort(self, reason: str, code: int) -> None:
+        self.fail(reason, code)
+
+    def finish(self, status: str, reason: str = "", linger: float = 0.0) -> None:
+        self.finished = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        record = TransferRecord(
+            self.direction,
+            self.name,
+            self.peer,
+            status,
+            self.bytes,
+            time.monotonic() - self.started,
+            reason,
+            self.blksize,
+        )
+        self.cleanup(record)
+        self.server._record(record)
+        if linger > 0 and self.transport is not None:
+            # Stay on the TID a little: if our last ACK is lost the client resends its
+            # last DATA, and must get the ACK again rather than an ICMP error.
+            self.loop.call_later(linger, self._close)
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+        self.server._session_done(self)
+
+    def cleanup(self, record: TransferRecord) -> None:
+        pass
+
+
+class _WriteSession(_Session):
+    direction = "write"
+
+    def __init__(
+        self,
+        server: TftpServer,
+        addr: tuple[Any, ...],
+        key: tuple[Any, ...],
+        name: str,
+        options: dict[str, str],
+        rule: _WriteRule,
+    ) -> None:
+        super().__init__(server, addr, key, name, options)
+        self.rule = rule
+        self.expected = 1
+        self.path: Path | None = None
+        self.file: Any = None
+        self.hash = hashlib.sha256()
+        self.done_final = False
+
+    def first_packet(self) -> None:
+        why = self.negotiate(None)
+        if why is not None:
+            self.fail(why, ERR_OPTION)
+            return
+        try:
+            self.path, fd = self.server._new_staging_file()
+        except (OSError, TftpError) as exc:
+            self.fail(f"staging file: {exc}", ERR_DISK_FULL)
+            return
+        self.file = os.fdopen(fd, "wb", buffering=256 * 1024)
+        if self.oack:
+            self.send(self.oack_packet())
+        else:
+            self.send(struct.pack("!HH", ACK, 0))
+
+    def on_packet(self, opcode: int, number: int, data: bytes) -> None:
+        if self.finished:
+            if self.done_final and opcode == DATA and number == (self.expected - 1) & 0xFFFF:
+                self.resend()  # our final ACK was lost: the client sent its last block again
+            return
+        if opcode != DATA:
+            if opcode == ACK and number == 0 and self.expected == 1:
+                return  # some clients ACK our OACK; harmless
+            self.fail(f"unexpected opcode {opcode}", ERR_ILLEGAL)
+            return
+        if number != self.expected:
+            if number == (self.expected - 1) & 0xFFFF:
+                # Duplicate of the block we already have: ACK it again (the sender needs
+                # it); the sender, not us, must not answer duplicates with new data.
+                self.resend()
+            return
+        payload = data[4:]
+        if len(payload) > self.blksize:
+            self.fail("block larger than the negotiated blksize", ERR_ILLEGAL)
+            return
+        if self.bytes + len(payload) > self.rule.max_size:
+            self.fail(f"upload over the {self.rule.max_size}-byte limit", ERR_DISK_FULL)
+            return
+        self.file.write(payload)
+        self.hash.update(payload)
+        self.bytes += len(payload)
+        packet = struct.pack("!HH", ACK, number)
+        self.expected = (number + 1) & 0xFFFF
+        if len(payload) < self.blksize:
+            self.done_final = True
+            assert self.transport is not None
+            self.last_packet = packet
+            self.transport.sendto(packet, self.addr)
+            self.complete()
+        else:
+            self.send(packet)
+
+    def complete(self) -> None:
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+        except OSError as exc:
+            self.file = None
+            self.finish("failed", f"staging file: {exc}")
+            return
+        self.file = None
+        assert self.path is not None
+        received = ReceivedFile(
+            self.name, self.key[0], self.bytes, self.hash.hexdigest(), self.path
+        )
+        self.path = None  # ownership goes to the consumer
+        self.finish("ok", linger=self.timeout * 2)
+        rule = self.rule
+        if rule.future is not None:
+            if rule.future.done():  # withdrawn meanwhile
+                received.discard()
+            else:
+                rule.future.set_result(received)
+        elif rule.handler is not None:
+            try:
+                rule.handler(received)
+            except Exception:
+                log.exception("tftp upload handler for %r failed", self.name)
+                received.discard()
+        else:
+            received.discard()
+
+    def cleanup(self, record: TransferRecord) -> None:
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            self.file = None
+        if self.path is not None:  # a failed upload leaves nothing behind
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.path = None
+        rule = self.rule
+        if record.status != "ok" and rule.once:
+            rule.busy = False
+            if rule.future is not None and not rule.future.done():
+                rule.future.set_exception(
+                    TftpError(f"upload of {self.name!r} from {self.peer} failed: {record.reason}")
+                )
+
+
+class _ReadSession(_Session):
+    direction = "read"
+
+    def __init__(
+        self,
+        server: TftpServer,
+        addr: tuple[Any, ...],
+        key: tuple[Any, ...],
+        name: str,
+        options: dict[str, str],
+        offer: _ReadOffer,
+    ) -> None:
+        super().__init__(server, addr, key, name, options)
+        self.offer = offer
+        self.block = 0  # the block in flight (absolute, not wrapped)
+        self.last_block = -1
+
+    def first_packet(self) -> None:
+        why = self.negotiate(len(self.offer.data))
+        if why is not None:
+            self.fail(why, ERR_OPTION)
+            return
+        self.last_block = len(self.offer.data) // self.blksize + 1
+        if self.oack:
+            self.send(self.oack_packet())  # the client ACKs block 0, then we send block 1
+        else:
+            self.send_block(1)
+
+    def send_block(self, block: int) -> None:
+        self.block = block
+        start = (block - 1) * self.blksize
+        chunk = self.offer.data[start : start + self.blksize]
+        self.send(struct.pack("!HH", DATA, block & 0xFFFF) + chunk)
+
+    def on_packet(self, opcode: int, number: int, data: bytes) -> None:
+        if self.finished:
+            return
+        if opcode != ACK:
+            self.fail(f"unexpected opcode {opcode}", ERR_ILLEGAL)
+            return
+        if number != self.block & 0xFFFF:
+            return  # a duplicate ACK: never resend on it (Sorcerer's Apprentice)
+        if self.block >= self.last_block:
+            self.bytes = len(self.offer.data)
+            self.finish("ok")
+            return
+        self.send_block(self.block + 1)
+
+    def cleanup(self, record: TransferRecord) -> None:
+        offer = self.offer
+        if record.status == "ok":
+            if not offer.future.done():
+                offer.future.set_result(record)
+        else:
+            offer.busy = False  # the device may try again
+
+
+class BackgroundTftpServer:
+    """A `TftpServer` running in its own thread, for threaded callers (`backup run`).
+
+    Use as a context manager; `expect_upload` and `offer_file` return
+    `concurrent.futures.Future`s.
+    """
+
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 69, **kwargs: Any):
+        self._args = (root, host, port)
+        self._kwargs = kwargs
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="opskit-tftp", daemon=True)
+        self.server: TftpServer | None = None
+        self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+        self._loop.close()
+
+    def start(self) -> BackgroundTftpServer:
+        """Start the thread and bind; raises OSError when the address is taken."""
+        self._thread.start()
+        root, host, port = self._args
+        self.server = TftpServer(root, host, port, **self._kwargs)
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(15)
+        return self
+
+    @property
+    def port(self) -> int:
+        """The bound UDP port."""
+        assert self.server is not None
+        return self.server.port
+
+    def expect_upload(
+        self, name: str, peer: str | None = None, max_size: int | None = None
+    ) -> concurrent.futures.Future[ReceivedFile]:
+        """Thread-safe `TftpServer.expect_upload`."""
+        return self._call(lambda s: s.expect_upload(name, peer, max_size))
+
+    def offer_file(
+        self, name: str, data: bytes, peer: str | None = None
+    ) -> concurrent.futures.Future[TransferRecord]:
+        """Thread-safe `TftpServer.offer_file`."""
+        return self._call(lambda s: s.offer_file(name, data, peer))
+
+    def allow_uploads(self, name: str, handler: UploadHandler, peer: str | None = None) -> None:
+        """Thread-safe `TftpServer.allow_uploads` (the handler runs in the server thread)."""
+
+        async def register() -> None:
+            assert self.server is not None
+            self.server.allow_uploads(name, handler, peer)
+
+        asyncio.run_coroutine_threadsafe(register(), self._loop).result(5)
+
+    def _call(
+        self, make: Callable[[TftpServer], asyncio.Future[Any]]
+    ) -> concurrent.futures.Future[Any]:
+        out: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def bridge() -> None:
+            assert self.server is not None
+            try:
+                inner = make(self.server)
+            except Exception as exc:
+                out.set_exception(exc)
+                return
+
+            def copy(f: asyncio.Future[Any]) -> None:
+                if f.cancelled():
+                    out.cancel()
+                elif f.exception() is not None:
+                    out.set_exception(f.exception())
+                else:
+                    out.set_result(f.result())
+
+            inner.add_done_callback(copy)
+            # Cancelling the caller's future withdraws the registration.
+            out.add_done_callback(
+                lambda o: self._loop.call_soon_threadsafe(inner.cancel) if o.cancelled() else None
+            )
+
+        self._loop.call_soon_threadsafe(bridge)
+        return out
+
+    def close(self, drain: float = 10.0) -> None:
+        """Finish transfers in flight (up to `drain` s), then stop the thread."""
+        if self.server is not None and self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self.server.close(drain), self._loop).result(
+                    drain + 5
+                )
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self) -> BackgroundTftpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
