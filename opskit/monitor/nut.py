@@ -21,12 +21,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from opskit.errors import DeviceError, DeviceTimeout
+from opskit.errors import DeviceError, DeviceTimeout, InputError
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 DEFAULT_PORT = 3493
+NUT_KEYS = ("ups", "host", "port", "tls", "tls_verify", "ca_file", "credentials", "timeout")
 MAX_LINE = 65_536  # upsd's own lines are far shorter; a longer one means garbage
 MAX_LIST_LINES = 10_000  # a UPS has a few hundred variables at most
 
@@ -235,6 +236,61 @@ class NutTarget:
     def label(self) -> str:
         """`device (ups@host:port)` for messages."""
         return f"{self.device} ({self.ups}@{self.host}:{self.port})"
+
+    @classmethod
+    def from_device(cls, inventory: Any, device: Any) -> NutTarget:
+        """Build a target from an inventory device's `nut:` section.
+
+        `nut: {ups: NAME, host: H, port: 3493, tls: true, tls_verify: true, ca_file: PATH,
+        credentials: SET, timeout: S}`; `ups` defaults to the device name, `host` to the
+        device's host, `credentials` to the device's; the timeout to
+        `settings.timeouts.nut` (5 s). With credentials that have a username and a password
+        the client logs in (USERNAME/PASSWORD/LOGIN), which needs an `upsmon` line for that
+        user in upsd.users; without, it reads anonymously as upsc does.
+
+        Raises:
+            InputError: an unknown key or a bad value, naming the device and its file.
+        """
+        from opskit.inventory import resolve_credentials
+
+        nut: Mapping[str, Any] = device.nut or {}
+        where = f"{device.source}: device '{device.name}'" if device.source else device.name
+        unknown = sorted(set(nut) - set(NUT_KEYS))
+        if unknown:
+            raise InputError(
+                f"{where}: unknown nut key '{unknown[0]}' (known: {', '.join(NUT_KEYS)})"
+            )
+        host = nut.get("host") or device.host
+        if not host:
+            raise InputError(f"{where}: nut needs a host")
+        port = nut.get("port", device.port if device.port else DEFAULT_PORT)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise InputError(f"{where}: nut.port must be a TCP port number, not {port!r}")
+        timeouts = inventory.settings.raw.get("timeouts") or {}
+        timeout = nut.get("timeout", timeouts.get("nut", 5.0))
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise InputError(f"{where}: nut.timeout must be a positive number of seconds")
+        for key in ("tls", "tls_verify"):
+            if key in nut and not isinstance(nut[key], bool):
+                raise InputError(f"{where}: nut.{key} must be true or false")
+        ca_file = nut.get("ca_file")
+        if ca_file is not None:
+            ca_file = str(inventory.settings.base_dir / str(ca_file))
+        creds = resolve_credentials(
+            inventory, nut.get("credentials") or device.credentials, device=device.name
+        )
+        return cls(
+            device=device.name,
+            host=str(host),
+            ups=str(nut.get("ups") or device.name),
+            port=port,
+            timeout=float(timeout),
+            tls=bool(nut.get("tls", False)),
+            tls_verify=bool(nut.get("tls_verify", True)),
+            ca_file=ca_file,
+            username=creds.username if creds.password is not None else None,
+            password=creds.password if creds.username else None,
+        )
 
 
 class NutClient:
