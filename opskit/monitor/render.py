@@ -1,0 +1,391 @@
+"""Render a HealthReport as text, JSON, Nagios plugin output or Prometheus exposition.
+
+Every renderer works on generic `Reading`s, so a new kind of check (UPS, ...) renders
+right by following these conventions:
+
+Metric naming (Prometheus; `render_prometheus`)
+-----------------------------------------------
+* Name: `opskit_` + `reading.check` + `_` + `reading.unit`, the unit left out when empty
+  or when the check already ends with it. Checks are snake_case and say what is
+  measured (`temperature`, `cpu`, `if_in`, `ups_battery_charge`); units are Prometheus
+  base units (`seconds`, `bytes`, `celsius`, `volts`, `amperes`, `watts`, `hertz`, `rpm`,
+  `percent`, `ratio`, `bytes_per_second`, `per_second`). A `bits_per_second` reading (what
+  people read in text and Nagios) is exported as `bytes_per_second`, value / 8: promtool
+  rejects "bits" in names. Examples:
+  `temperature`/`celsius` -> `opskit_temperature_celsius`; `if_in`/`bits_per_second` ->
+  `opskit_if_in_bytes_per_second`; `ups_input_voltage`/`volts` ->
+  `opskit_ups_input_voltage_volts`; `ups_runtime`/`seconds` -> `opskit_ups_runtime_seconds`.
+* Labels: `device` and `site` always, then `reading.labels` as given (snake_case keys:
+  `ifname` for interfaces, `sensor` for sensors, `mountpoint` for filesystems, `ups`
+  for a UPS name). A reading with a `subject` and no labels gets `sensor=<subject>`.
+* Only numeric values become value metrics (gauges: snapshots and rates, never raw
+  counters). A string value (a state such as `up`, `failed`, `OB LB`) is carried by:
+* `opskit_check_status{device,site,check,subject}`: every reading's status, 0/1/2/3 as
+  Nagios (OK/WARNING/CRITICAL/UNKNOWN);
+* per device: `opskit_device_status` (worst, 0-3), `opskit_device_up` (1 when polled,
+  0 when unreachable) and `opskit_device_poll_duration_seconds`.
+
+Nagios (`render_nagios`): `OPSKIT <STATUS> - <problems; ...>` then `|` and perfdata
+`'<device> <check> <subject>'=value[UOM];warn;crit;min;max` for each numeric reading
+(interface readings only when not OK, to keep the line within the plugin output limit),
+then one long-text line per problem. The exit code is the worst status.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from opskit.monitor.model import DeviceHealth, HealthReport, Reading, Status
+
+_NAME_OK = re.compile(r"[^a-zA-Z0-9_]")
+_LABEL_OK = re.compile(r"[^a-zA-Z0-9_]")
+NAGIOS_UOM = {"seconds": "s", "percent": "%", "bytes": "B"}
+
+
+def metric_name(reading: Reading) -> str:
+    """The Prometheus metric name of a reading (see the module docstring).
+
+    >>> metric_name(Reading("temperature", "CPU", 41.0, Status.OK, unit="celsius"))
+    'opskit_temperature_celsius'
+    >>> metric_name(Reading("ups_runtime_seconds", "", 900, Status.OK, unit="seconds"))
+    'opskit_ups_runtime_seconds'
+    """
+    base = _NAME_OK.sub("_", reading.check)
+    unit = _NAME_OK.sub("_", reading.unit)
+    if unit == "bits_per_second":
+        unit = "bytes_per_second"
+    if unit and not base.endswith(unit):
+        base = f"{base}_{unit}"
+    return f"opskit_{base}"
+
+
+def reading_labels(device: DeviceHealth, reading: Reading) -> dict[str, str]:
+    """The labels of a reading's value metric (device, site, then its own)."""
+    labels = {"device": device.device, "site": device.site}
+    if reading.labels:
+        for key, value in reading.labels.items():
+            labels[_LABEL_OK.sub("_", key)] = str(value)
+    elif reading.subject:
+        labels["sensor"] = reading.subject
+    return labels
+
+
+def _numeric(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float) and math.isfinite(float(value)):
+        return float(value)
+    return None
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def reading_dict(r: Reading) -> dict[str, Any]:
+    """JSON shape of one reading (status by name)."""
+    return {
+        "check": r.check,
+        "subject": r.subject,
+        "value": r.value,
+        "unit": r.unit,
+        "status": r.status.name,
+        "message": r.message,
+        "warn": r.warn,
+        "crit": r.crit,
+        "min": r.min,
+        "max": r.max,
+        "labels": dict(r.labels),
+    }
+
+
+def report_dict(report: HealthReport) -> dict[str, Any]:
+    """JSON shape of a report: overall status and exit code, then every device.
+
+    `{"ok", "status", "exit_code", "devices": [{"device", "site", "kind", "status",
+    "error", "duration_s", "info", "problems", "readings": [reading...]}]}`
+    """
+    return {
+        "ok": report.status == Status.OK,
+        "status": report.status.name,
+        "exit_code": int(report.status),
+        "devices": [
+            {
+                "device": d.device,
+                "site": d.site,
+                "kind": d.kind,
+                "status": d.status.name,
+                "error": d.error,
+                "duration_s": d.duration_s,
+                "info": dict(d.info),
+                "problems": len(d.problems()) + (1 if d.error else 0),
+                "readings": [reading_dict(r) for r in d.readings],
+            }
+            for d in report.devices
+        ],
+    }
+
+
+# ---------------------------------------------------------------- text
+
+
+def describe(device: DeviceHealth, reading: Reading) -> str:
+    """One short line for a problem: `core-sw1 fan 'Fan 2' critical`."""
+    subject = f" {reading.subject}" if reading.subject else ""
+    text = reading.message or _value_text(reading)
+    return f"{device.device} {reading.check}{subject}: {text}"
+
+
+def _value_text(reading: Reading) -> str:
+    value = reading.value
+    if isinstance(value, float):
+        value = f"{value:.4g}" if abs(value) < 1e6 else f"{value:.0f}"
+    unit = {"celsius": " C", "percent": "%", "seconds": " s", "volts": " V"}.get(
+        reading.unit, f" {reading.unit}" if reading.unit else ""
+    )
+    return "-" if value is None else f"{value}{unit}"
+
+
+def problem_rows(report: HealthReport) -> list[tuple[DeviceHealth, Reading | None]]:
+    """(device, reading) pairs that are not OK, worst first; reading None = unreachable."""
+    rows: list[tuple[DeviceHealth, Reading | None]] = []
+    for d in report.devices:
+        if d.error:
+            rows.append((d, None))
+        rows.extend((d, r) for r in d.problems())
+    return sorted(rows, key=lambda x: -(x[0].status if x[1] is None else x[1].status).severity)
+
+
+def render_text_lines(report: HealthReport, *, show_all: bool = False) -> list[str]:
+    """Plain text (for pipes and cron mail): problems first, then a line per device."""
+    lines: list[str] = []
+    for d, r in problem_rows(report):
+        if r is None:
+            lines.append(f"{d.status.name:<9} {d.device:<20} {d.error}")
+        else:
+            subject = f" {r.subject}" if r.subject else ""
+            lines.append(
+                f"{r.status.name:<9} {d.device:<20} {r.check}{subject}: "
+                f"{r.message or _value_text(r)}"
+            )
+    for d in report.devices:
+        ok = sum(1 for r in d.readings if r.status == Status.OK)
+        lines.append(
+            f"{d.status.name:<9} {d.device:<20} {len(d.readings)} readings, {ok} ok"
+            f" ({d.duration_s:.2f} s)"
+        )
+        if show_all:
+            for r in d.readings:
+                subject = f" {r.subject}" if r.subject else ""
+                lines.append(f"  {r.status.name:<9} {r.check}{subject}: {_value_text(r)}")
+    lines.append(f"overall: {report.status.name} ({len(report.devices)} devices)")
+    return lines
+
+
+def render_text_table(report: HealthReport, *, show_all: bool = False) -> Any:
+    """A rich Table for a terminal: problems first, then one row per device."""
+    from rich.table import Table
+
+    colour = {
+        Status.OK: "green",
+        Status.WARNING: "yellow",
+        Status.CRITICAL: "red",
+        Status.UNKNOWN: "magenta",
+    }
+    table = Table(title=f"opskit health: {report.status.name}", title_justify="left")
+    for col in ("status", "device", "check", "subject", "value / message"):
+        table.add_column(col)
+    for d, r in problem_rows(report):
+        st = d.status if r is None else r.status
+        if r is None:
+            table.add_row(f"[{colour[st]}]{st.name}[/]", d.device, "poll", "", d.error or "")
+        else:
+            table.add_row(
+                f"[{colour[st]}]{st.name}[/]",
+                d.device,
+                r.check,
+                r.subject,
+                r.message or _value_text(r),
+            )
+    for d in report.devices:
+        ok = sum(1 for r in d.readings if r.status == Status.OK)
+        table.add_row(
+            f"[{colour[d.status]}]{d.status.name}[/]",
+            d.device,
+            d.kind,
+            "",
+            f"{len(d.readings)} readings, {ok} ok ({d.duration_s:.2f} s)",
+        )
+        if show_all:
+            for r in d.readings:
+                table.add_row(
+                    f"[{colour[r.status]}]{r.status.name}[/]",
+                    "",
+                    r.check,
+                    r.subject,
+                    _value_text(r),
+                )
+    return table
+
+
+# ---------------------------------------------------------------- Nagios
+
+
+def _perf_label(text: str) -> str:
+    # Plugin guidelines: labels with spaces are quoted; a quote inside is doubled; no '='.
+    text = text.replace("=", "_").replace("'", "''")
+    return f"'{text}'"
+
+
+def _perf_number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.6g}" if not float(value).is_integer() else str(int(value))
+
+
+def perfdata(report: HealthReport) -> list[str]:
+    """Perfdata items `'label'=value[UOM];warn;crit;min;max` for numeric readings."""
+    items: list[str] = []
+    for d in report.devices:
+        for r in d.readings:
+            value = _numeric(r.value)
+            if value is None:
+                continue
+            if r.check.startswith("if_") and r.status == Status.OK:
+                continue
+            label = " ".join(x for x in (d.device, r.check, r.subject) if x)
+            uom = NAGIOS_UOM.get(r.unit, "")
+            fields = [_perf_number(f) for f in (r.warn, r.crit, r.min, r.max)]
+            tail = ";".join(fields).rstrip(";")
+            items.append(
+                f"{_perf_label(label)}={_perf_number(value)}{uom}" + (f";{tail}" if tail else "")
+            )
+    return items
+
+
+def render_nagios(report: HealthReport, *, max_summary: int = 5) -> str:
+    """Nagios/Icinga plugin output (status line, perfdata, long text); see the module doc."""
+    rows = problem_rows(report)
+    summaries = [
+        (d.error or f"{d.device} unreachable") if r is None else describe(d, r) for d, r in rows
+    ]
+    if summaries:
+        head = "; ".join(summaries[:max_summary])
+        if len(summaries) > max_summary:
+            head += f"; and {len(summaries) - max_summary} more"
+    else:
+        n = len(report.devices)
+        readings = sum(len(d.readings) for d in report.devices)
+        head = f"{n} device{'s' if n != 1 else ''} OK, {readings} readings"
+    head = head.replace("|", "/")  # '|' starts perfdata
+    perf = perfdata(report)
+    first = f"OPSKIT {report.status.name} - {head}"
+    if perf:
+        first += " | " + " ".join(perf)
+    long_lines = [
+        f"{(d.status if r is None else r.status).name}: {s}".replace("|", "/")
+        for (d, r), s in zip(rows, summaries, strict=True)
+    ]
+    return "\n".join([first, *long_lines]) + "\n"
+
+
+# ---------------------------------------------------------------- Prometheus
+
+
+def render_prometheus(report: HealthReport) -> str:
+    """The text exposition format (prometheus-client), see the module docstring."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.core import GaugeMetricFamily
+
+    families: dict[str, Any] = {}
+    label_sets: dict[str, tuple[str, ...]] = {}
+
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+
+    def add(name: str, doc: str, labels: dict[str, str], value: float) -> None:
+        key = (name, tuple(sorted(labels.items())))
+        if key in seen:  # two sensors with one name: keep the first, never a duplicate
+            return
+        seen.add(key)
+        keys = tuple(labels)
+        fam = families.get(name)
+        if fam is None:
+            fam = families[name] = GaugeMetricFamily(name, doc, labels=list(keys))
+            label_sets[name] = keys
+        elif label_sets[name] != keys:
+            # One family, one label set: fill missing labels with "" so that readings of
+            # the same check from different sources still share a metric.
+            allk = tuple(dict.fromkeys(label_sets[name] + keys))
+            if allk != label_sets[name]:
+                old = fam.samples
+                fam = families[name] = GaugeMetricFamily(name, doc, labels=list(allk))
+                for s in old:
+                    fam.add_metric([s.labels.get(k, "") for k in allk], s.value)
+                label_sets[name] = allk
+        fam.add_metric([labels.get(k, "") for k in label_sets[name]], value)
+
+    for d in report.devices:
+        base = {"device": d.device, "site": d.site}
+        add(
+            "opskit_device_status",
+            "Worst check status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
+            base,
+            float(d.status),
+        )
+        add(
+            "opskit_device_up",
+            "1 when the device answered the poll.",
+            base,
+            0.0 if d.error else 1.0,
+        )
+        add("opskit_device_poll_duration_seconds", "Time the poll took.", base, float(d.duration_s))
+        for r in d.readings:
+            add(
+                "opskit_check_status",
+                "Status of each check (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
+                {**base, "check": r.check, "subject": r.subject},
+                float(r.status),
+            )
+            value = _numeric(r.value)
+            if value is None:
+                continue
+            if r.unit == "bits_per_second":
+                value /= 8
+            add(
+                metric_name(r),
+                f"opskit {r.check} ({r.unit or 'value'}).",
+                reading_labels(d, r),
+                value,
+            )
+
+    class _Collector:
+        def collect(self) -> Iterable[Any]:
+            return list(families.values())
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector())
+    return generate_latest(registry).decode("utf-8")
+
+
+def write_textfile(text: str, path: str) -> None:
+    """Write exposition text atomically for node_exporter's textfile collector."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # node_exporter reads *.prom: the temp name must not end in .prom.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

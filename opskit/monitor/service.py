@@ -1,0 +1,315 @@
+"""Run health checks over inventory devices: pick a checker per device, poll them all
+concurrently, keep the small state that rates and reboot detection need.
+
+Checkers are registered by platform (`register_checker`); a device whose platform has
+no checker of its own but that has an `snmp:` section gets the generic SNMP device
+checker (registered under `SNMP_FALLBACK`). A checker is
+
+    async def checker(ctx: CheckContext, device: Device) -> DeviceHealth
+
+It may raise `OpskitError` (the device is then reported unreachable, UNKNOWN or CRITICAL
+by setting) and must not catch `asyncio.CancelledError`/`TimeoutError` from the
+per-device deadline. `ctx.snmp` is the run's one SNMP engine; `ctx.previous(device)` is
+what the checker saved last poll and `ctx.save(device, data)` what it keeps for the next
+(JSON-able); `ctx.thresholds(device)` the merged thresholds.
+
+`asyncio.run` is called once, here, at the service edge (`check_devices`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from opskit.errors import InputError, OpskitError
+from opskit.monitor.model import Checker, DeviceHealth, HealthReport, Status
+from opskit.monitor.thresholds import Thresholds, merge_thresholds
+
+if TYPE_CHECKING:
+    from opskit.inventory import Device, Inventory
+    from opskit.monitor.snmp import SnmpClient
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+SNMP_FALLBACK = "*snmp"
+STATE_FILE = "monitor-state.json"
+MONITOR_SETTINGS_KEYS = ("unreachable", "concurrency", "device_timeout", "cache_seconds")
+
+# Modules that register checkers when imported. The UPS module belongs to another part
+# of opskit and may not exist in every build.
+CHECKER_MODULES = ("opskit.monitor.device", "opskit.monitor.server", "opskit.monitor.ups")
+
+_CHECKERS: dict[str, Checker] = {}
+_LOADED = False
+
+
+def register_checker(platforms: Iterable[str], checker: Checker) -> None:
+    """Use `checker` for devices of these platforms (`"*snmp"`: any device with snmp).
+
+    Args:
+        platforms: inventory platform names (`ups_nut`, `server`, ...).
+        checker: `async (ctx: CheckContext, device) -> DeviceHealth`.
+    """
+    for name in platforms:
+        _CHECKERS[name] = checker
+
+
+def _load_checkers() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    for module in CHECKER_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a missing dependency inside it is a real error
+                raise
+    _LOADED = True
+
+
+def checker_for(device: Device) -> Checker | None:
+    """The checker for a device, or None when it is not monitored (patch panels,
+    devices with neither a platform checker nor an `snmp:` section, no host)."""
+    _load_checkers()
+    if device.is_patch_panel:
+        return None
+    checker = _CHECKERS.get(device.platform)
+    if checker is not None:
+        return checker
+    if device.snmp and device.host:
+        return _CHECKERS.get(SNMP_FALLBACK)
+    return None
+
+
+def monitored_devices(devices: Iterable[Device]) -> list[Device]:
+    """The devices `monitor check` polls (see `checker_for`)."""
+    return [d for d in devices if checker_for(d) is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSettings:
+    """`settings.monitor` in the inventory, with defaults."""
+
+    unreachable: Status = Status.UNKNOWN
+    concurrency: int = 50
+    device_timeout: float | None = None
+    cache_seconds: float = 10.0
+
+    @classmethod
+    def from_inventory(cls, inventory: Inventory) -> MonitorSettings:
+        """Parse `settings.monitor` (unknown keys and bad values are InputErrors)."""
+        raw = inventory.settings.raw.get("monitor") or {}
+        where = f"{inventory.path.name}: settings.monitor"
+        if not isinstance(raw, Mapping):
+            raise InputError(f"{where} must be a mapping")
+        unknown = sorted(set(raw) - set(MONITOR_SETTINGS_KEYS))
+        if unknown:
+            raise InputError(f"{where}: unknown key '{unknown[0]}'")
+        try:
+            unreachable = parse_unreachable(str(raw.get("unreachable", "unknown")))
+            conc = int(raw.get("concurrency", 50))
+            dt = raw.get("device_timeout")
+            cache = float(raw.get("cache_seconds", 10.0))
+            return cls(unreachable, max(1, conc), None if dt is None else float(dt), cache)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{where}: {exc}") from None
+
+
+def parse_unreachable(text: str) -> Status:
+    """`unknown` or `critical` as a Status.
+
+    >>> parse_unreachable("critical").name
+    'CRITICAL'
+    """
+    value = text.strip().upper()
+    if value not in ("UNKNOWN", "CRITICAL"):
+        raise ValueError(f"unreachable must be 'unknown' or 'critical', not '{text}'")
+    return Status[value]
+
+
+@dataclass
+class CheckContext:
+    """What a checker gets besides its device (one per run)."""
+
+    inventory: Inventory
+    snmp: SnmpClient
+    now: float
+    state: Mapping[str, Any] = field(default_factory=dict)
+    new_state: dict[str, Any] = field(default_factory=dict)
+
+    def previous(self, device: Device) -> Mapping[str, Any]:
+        """What the checker saved for this device at the last poll ({} the first time)."""
+        value = self.state.get(device.name)
+        return value if isinstance(value, Mapping) else {}
+
+    def save(self, device: Device, data: Mapping[str, Any]) -> None:
+        """Keep JSON-able `data` for this device's next poll."""
+        self.new_state[device.name] = dict(data)
+
+    def thresholds(self, device: Device) -> Thresholds:
+        """Built-in defaults overlaid with the device's merged `thresholds:`."""
+        return merge_thresholds(device.thresholds, where=device.name)
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """The state of the last poll ({} when absent or unreadable: rates start again)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_state(path: Path, data: Mapping[str, Any]) -> None:
+    """Write the state atomically (temp file in the same directory, fsync, replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, separators=(",", ":"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _device_deadline(device: Device, inventory: Inventory, settings: MonitorSettings) -> float:
+    if settings.device_timeout is not None:
+        return settings.device_timeout
+    snmp = device.snmp or {}
+    try:
+        timeout = float(snmp.get("timeout", inventory.settings.snmp_timeout))
+        retries = int(snmp.get("retries", inventory.settings.snmp_retries))
+    except (TypeError, ValueError):
+        timeout, retries = inventory.settings.snmp_timeout, inventory.settings.snmp_retries
+    # A health poll is a handful of sequential request rounds; a slow agent gets that
+    # many full budgets and no more, so one bad device never holds up the run.
+    return max(10.0, 4 * timeout * (retries + 1) + 2)
+
+
+def _failed(device: Device, status: Status, message: str, started: float) -> DeviceHealth:
+    return DeviceHealth(
+        device=device.name,
+        site=device.site,
+        kind="snmp" if device.snmp else "device",
+        status=status,
+        error=message,
+        duration_s=round(time.monotonic() - started, 3),
+    )
+
+
+async def _check_one(
+    ctx: CheckContext, device: Device, checker: Checker, settings: MonitorSettings
+) -> DeviceHealth:
+    started = time.monotonic()
+    deadline = _device_deadline(device, ctx.inventory, settings)
+    try:
+        async with asyncio.timeout(deadline):
+            health: DeviceHealth = await checker(ctx, device)
+    except TimeoutError as exc:
+        message = str(exc) if isinstance(exc, OpskitError) else ""
+        message = message or f"{device.name}: check did not finish within {deadline:g} s"
+        log.warning("%s", message)
+        return _failed(device, settings.unreachable, message, started)
+    except InputError:
+        raise  # a bad inventory stops the run: the user must fix it
+    except OpskitError as exc:
+        log.warning("%s", exc)
+        return _failed(device, settings.unreachable, str(exc), started)
+    except Exception as exc:  # a checker bug must not hide the other devices
+        log.exception("%s: checker failed", device.name)
+        return _failed(
+            device, Status.UNKNOWN, f"{device.name}: internal error: {type(exc).__name__}", started
+        )
+    if not health.duration_s:
+        health = DeviceHealth(
+            device=health.device,
+            site=health.site,
+            kind=health.kind,
+            status=health.status,
+            readings=health.readings,
+            error=health.error,
+            duration_s=round(time.monotonic() - started, 3),
+            info=health.info,
+        )
+    return health
+
+
+async def check_devices_async(
+    inventory: Inventory,
+    devices: Iterable[Device],
+    *,
+    settings: MonitorSettings | None = None,
+    keep_state: bool = True,
+) -> HealthReport:
+    """The coroutine behind `check_devices`, for callers already in an event loop."""
+    from opskit.monitor.snmp import SnmpClient, SnmpTarget
+
+    settings = settings or MonitorSettings.from_inventory(inventory)
+    chosen = [(d, c) for d in devices if (c := checker_for(d)) is not None]
+    state_path = inventory.settings.state_dir / STATE_FILE
+    state = load_state(state_path) if keep_state else {}
+    client = SnmpClient(max_in_flight=settings.concurrency)
+    ctx = CheckContext(inventory=inventory, snmp=client, now=time.time(), state=state)
+    try:
+        # Engine discovery for every v3 agent first: a burst of first contacts makes
+        # each agent answer a discovery per request, and some time out.
+        v3 = []
+        for d, _c in chosen:
+            if str((d.snmp or {}).get("version", "2c")).lower().removeprefix("v") == "3":
+                with contextlib.suppress(OpskitError):  # the checker reports it
+                    v3.append(SnmpTarget.from_device(inventory, d))
+        if v3:
+            await client.warm_up(v3)
+        results = await asyncio.gather(*(_check_one(ctx, d, c, settings) for d, c in chosen))
+    finally:
+        client.close()
+    if keep_state and ctx.new_state:
+        merged = {**state, **ctx.new_state}
+        save_state(state_path, merged)
+    return HealthReport(devices=tuple(results))
+
+
+def check_devices(
+    inventory: Inventory,
+    devices: Iterable[Device],
+    *,
+    unreachable: Status | None = None,
+    keep_state: bool = True,
+) -> HealthReport:
+    """Poll every device that has a checker, concurrently, and judge the readings.
+
+    Args:
+        inventory: the loaded inventory (settings.monitor, thresholds, state_dir).
+        devices: the devices asked for; those without a checker are skipped.
+        unreachable: the status of a device that cannot be polled (default from
+            `settings.monitor.unreachable`, else UNKNOWN).
+        keep_state: read and write the state file (rates, reboot detection).
+
+    Returns:
+        One DeviceHealth per polled device, in the order given.
+
+    Raises:
+        InputError: a bad `settings.monitor`, `snmp:` or `thresholds:` section.
+    """
+    settings = MonitorSettings.from_inventory(inventory)
+    if unreachable is not None:
+        settings = MonitorSettings(
+            unreachable, settings.concurrency, settings.device_timeout, settings.cache_seconds
+        )
+    return asyncio.run(
+        check_devices_async(inventory, list(devices), settings=settings, keep_state=keep_state)
+    )
