@@ -1,0 +1,391 @@
+"""Find a device's running version: SNMP sysDescr (plus a vendor OID where sysDescr has
+none) or `show version` over the CLI session. The vendor patterns are data, in
+`discovery.yaml` beside this module.
+
+>>> match_sysdescr("Arista Networks EOS version 4.20.5F running on an Arista Networks "
+...                "DCS-7150S-52-CL").version
+'4.20.5F'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from opskit.errors import DeviceError, InputError, OpskitError
+from opskit.firmware.state import Discovery
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+SYS_DESCR = "1.3.6.1.2.1.1.1.0"
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
+
+
+@dataclass(frozen=True, slots=True)
+class SysDescrMatch:
+    """What a sysDescr says: the platform it looks like, the version and model in it."""
+
+    platform: str
+    version: str | None
+    model: str | None
+
+
+@lru_cache(maxsize=1)
+def discovery_rules() -> dict[str, Any]:
+    """The patterns of `discovery.yaml`, compiled once."""
+    import yaml
+
+    text = resources.files("opskit.firmware").joinpath("discovery.yaml").read_text()
+    data: dict[str, Any] = yaml.safe_load(text)
+    for entry in data["sysdescr"]:
+        for key in ("match", "version", "model", "object_id"):
+            if entry.get(key):
+                entry[f"{key}_re"] = re.compile(entry[key], re.MULTILINE)
+    for entry in data["cli"].values():
+        for key in ("version", "model"):
+            if entry.get(key):
+                entry[f"{key}_re"] = re.compile(entry[key], re.MULTILINE)
+    return data
+
+
+def _named(pattern: re.Pattern[str] | None, text: str, name: str) -> str | None:
+    """The first non-empty group named `name`, `name2`, ... of the first match."""
+    if pattern is None:
+        return None
+    m = pattern.search(text)
+    if m is None:
+        return None
+    for key, value in m.groupdict().items():
+        if key.startswith(name) and value:
+            return value.strip()
+    return None
+
+
+def match_sysdescr(sys_descr: str, object_id: str | None = None) -> SysDescrMatch | None:
+    """Recognise a sysDescr (and sysObjectID) with the patterns of `discovery.yaml`.
+
+    Args:
+        sys_descr: the agent's sysDescr.0.
+        object_id: its sysObjectID.0 as dotted text, when known.
+
+    Returns:
+        The first matching entry's platform with the version and model found in the
+        text (either may be None), or None when no entry matches.
+    """
+    for entry in discovery_rules()["sysdescr"]:
+        if not entry["match_re"].search(sys_descr):
+            continue
+        if "object_id_re" in entry and not (object_id and entry["object_id_re"].search(object_id)):
+            continue
+        version = _named(entry.get("version_re"), sys_descr, "version")
+        if "version_re" in entry and version is None:
+            continue  # e.g. classic IOS text tried against the IOS-XE entry
+        return SysDescrMatch(
+            platform=entry["platform"],
+            version=version,
+            model=_named(entry.get("model_re"), sys_descr, "model"),
+        )
+    return None
+
+
+def snmp_oids_for(platform: str) -> dict[str, str]:
+    """Extra OIDs (version, model) to GET with sysDescr for a platform."""
+    return dict(discovery_rules()["snmp_oids"].get(platform, {}))
+
+
+def cli_command_for(platform: str) -> str | None:
+    """The command that shows the running version on a platform (None: not known)."""
+    entry = discovery_rules()["cli"].get(platform)
+    return None if entry is None else str(entry["command"])
+
+
+def _textfsm_values(platform: str, command: str, output: str) -> list[dict[str, Any]]:
+    try:
+        from ntc_templates.parse import parse_output
+    except ImportError:  # pragma: no cover - ntc-templates is a dependency
+        return []
+    try:
+        rows = parse_output(platform=platform, command=command, data=output)
+    except Exception as exc:  # no template, or the template rejects the text
+        log.debug("textfsm %s %r: %s", platform, command, exc)
+        return []
+    return [r for r in rows if isinstance(r, dict)]
+
+
+def parse_cli_output(platform: str, output: str) -> tuple[str | None, str | None]:
+    """Version and model from the output of the platform's version command.
+
+    ntc-templates' TextFSM template is used when one exists for the platform and
+    command; the regex of `discovery.yaml` is the fallback.
+
+    Args:
+        platform: the device's platform.
+        output: what the command printed.
+
+    Returns:
+        (version, model); either may be None.
+    """
+    entry = discovery_rules()["cli"].get(platform)
+    if entry is None:
+        return None, None
+    version = model = None
+    if entry.get("field"):
+        rows = _textfsm_values(entry.get("template", platform), entry["command"], output)
+        if rows:
+            raw = rows[0].get(entry["field"].lower()) or rows[0].get(entry["field"])
+            if isinstance(raw, str) and raw.strip():
+                version = raw.strip().split()[0].rstrip(",")
+            mraw = rows[0].get(str(entry.get("model_field", "")).lower())
+            if isinstance(mraw, list):
+                mraw = mraw[0] if mraw else None
+            if isinstance(mraw, str) and mraw.strip():
+                model = mraw.strip()
+    if version is None:
+        version = _named(entry.get("version_re"), output, "version")
+    if model is None:
+        model = _named(entry.get("model_re"), output, "model")
+    return version, model
+
+
+# --- SNMP -----------------------------------------------------------------------------
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0].strip() if text.strip() else ""
+
+
+async def _snmp_one(client: Any, target: Any, device: Any, now: dt.datetime) -> Discovery:
+    extra = snmp_oids_for(device.platform)
+    oids = [SYS_DESCR, SYS_OBJECT_ID, *extra.values()]
+    async with asyncio.timeout(target.budget * 2 + 1):
+        values = await client.get(target, oids)
+    descr = str(values.get(SYS_DESCR) or "")
+    object_id = str(values.get(SYS_OBJECT_ID) or "") or None
+    found = match_sysdescr(descr, object_id) if descr else None
+    version = found.version if found else None
+    model = found.model if found else None
+    detail = _first_line(descr)
+    if extra.get("version") and values.get(extra["version"]):
+        version = str(values[extra["version"]]).strip()
+        detail = f"{extra['version']} = {version}"
+    if extra.get("model") and values.get(extra["model"]):
+        model = str(values[extra["model"]]).strip()
+    if not descr and version is None:
+        raise DeviceError(f"{device.label()}: the agent has no sysDescr")
+    return Discovery(
+        device=device.name,
+        platform=device.platform,
+        version=version,
+        source="snmp",
+        at=now,
+        model=model,
+        detected_platform=found.platform if found else None,
+        detail=detail,
+    )
+
+
+async def _snmp_many(
+    inventory: Any, devices: Sequence[Any], now: dt.datetime
+) -> dict[str, Discovery | str]:
+    from opskit.monitor.snmp import SnmpClient, SnmpTarget
+
+    out: dict[str, Discovery | str] = {}
+    client = SnmpClient()
+    try:
+
+        async def one(device: Any) -> None:
+            try:
+                target = SnmpTarget.from_device(inventory, device)
+                out[device.name] = await _snmp_one(client, target, device, now)
+            except TimeoutError:
+                out[device.name] = f"{device.label()}: SNMP timed out"
+            except OpskitError as exc:
+                out[device.name] = str(exc)
+            except Exception as exc:  # one broken agent must not stop the others
+                out[device.name] = f"{device.label()}: SNMP failed: {type(exc).__name__}: {exc}"
+
+        await asyncio.gather(*(one(d) for d in devices))
+    finally:
+        client.close()
+    return out
+
+
+def discover_snmp(
+    inventory: Any, devices: Sequence[Any], now: dt.datetime | None = None
+) -> dict[str, Discovery | str]:
+    """Discover versions over SNMP (GET sysDescr, sysObjectID and vendor OIDs).
+
+    Args:
+        inventory: the loaded inventory.
+        devices: devices with an `snmp:` section.
+        now: the time to stamp on the discoveries (default: now, UTC).
+
+    Returns:
+        device name -> Discovery, or an error message (one line, naming the device).
+    """
+    if not devices:
+        return {}
+    stamp = now or dt.datetime.now(dt.UTC)
+    return asyncio.run(_snmp_many(inventory, devices, stamp))
+
+
+# --- CLI ------------------------------------------------------------------------------
+
+
+def _open_cli(inventory: Any, device: Any) -> Any:
+    """A logged-in CLI session: the backup capability's `open_cli` when it is there."""
+    try:
+        from opskit.backup.connect import open_cli
+    except ImportError:
+        return _private_cli(inventory, device)
+    return open_cli(inventory, device)
+
+
+@dataclass
+class _PrivateCli:
+    """Thin netmiko session, used only while opskit.backup.connect is not installed."""
+
+    inventory: Any
+    device: Any
+    conn: Any = None
+
+    def __enter__(self) -> Any:
+        from netmiko import ConnectHandler
+
+        from opskit.inventory import resolve_credentials
+
+        dev = self.device
+        creds = resolve_credentials(
+            self.inventory, (dev.ssh or {}).get("credentials") or dev.credentials, device=dev.name
+        )
+        settings = self.inventory.settings
+        params: dict[str, Any] = {
+            "device_type": dev.platform,
+            "host": dev.host,
+            "port": dev.port or 22,
+            "username": creds.username or "",
+            "timeout": settings.connect_timeout,
+            "conn_timeout": settings.connect_timeout,
+            "auth_timeout": settings.connect_timeout,
+            "banner_timeout": settings.connect_timeout,
+            "fast_cli": False,
+            "allow_agent": False,
+            "use_keys": False,
+        }
+        if creds.password is not None:
+            params["password"] = creds.password.get_secret_value()
+        if creds.enable_password is not None:
+            params["secret"] = creds.enable_password.get_secret_value()
+        try:
+            self.conn = ConnectHandler(**params)
+            if creds.enable_password is not None and hasattr(self.conn, "enable"):
+                self.conn.enable()
+        except Exception as exc:
+            raise DeviceError(f"{dev.label()}: CLI login failed: {type(exc).__name__}") from None
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.disconnect()
+            except Exception as err:  # the session is gone anyway
+                log.debug("%s: disconnect: %s", self.device.name, err)
+
+
+def _private_cli(inventory: Any, device: Any) -> Any:
+    return _PrivateCli(inventory, device)
+
+
+def discover_cli_one(inventory: Any, device: Any, now: dt.datetime | None = None) -> Discovery:
+    """Discover one device's version with its version command over the CLI session.
+
+    Raises:
+        DeviceError: no command known for the platform, login or command failed.
+    """
+    command = cli_command_for(device.platform)
+    if command is None:
+        raise DeviceError(
+            f"{device.label()}: no CLI version command known for platform '{device.platform}'"
+        )
+    if not device.host:
+        raise DeviceError(f"{device.name}: no host to connect to")
+    timeout = float(getattr(inventory.settings, "command_timeout", 60.0))
+    with _open_cli(inventory, device) as conn:
+        try:
+            output = conn.send_command(command, read_timeout=timeout)
+        except Exception as exc:
+            raise DeviceError(
+                f"{device.label()}: '{command}' failed: {type(exc).__name__}"
+            ) from None
+    version, model = parse_cli_output(device.platform, str(output))
+    return Discovery(
+        device=device.name,
+        platform=device.platform,
+        version=version,
+        source="cli",
+        at=now or dt.datetime.now(dt.UTC),
+        model=model,
+        detail=command,
+    )
+
+
+def discover_cli(
+    inventory: Any, devices: Sequence[Any], now: dt.datetime | None = None
+) -> dict[str, Discovery | str]:
+    """Discover versions over the CLI, several devices at once (settings.workers).
+
+    Returns:
+        device name -> Discovery, or an error message (one line, naming the device).
+    """
+    if not devices:
+        return {}
+    stamp = now or dt.datetime.now(dt.UTC)
+    out: dict[str, Discovery | str] = {}
+
+    def one(device: Any) -> tuple[str, Discovery | str]:
+        try:
+            return device.name, discover_cli_one(inventory, device, stamp)
+        except OpskitError as exc:
+            return device.name, str(exc)
+        except Exception as exc:  # one broken device must not stop the others
+            return device.name, f"{device.label()}: {type(exc).__name__}: {exc}"
+
+    workers = max(1, min(int(getattr(inventory.settings, "workers", 8)), len(devices)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for name, result in pool.map(one, devices):
+            out[name] = result
+    return out
+
+
+def uses_snmp(device: Any) -> bool:
+    """SNMP first: a device with an `snmp:` section is asked over SNMP."""
+    return bool(device.snmp) and bool(device.host)
+
+
+def discover_devices(
+    inventory: Any, devices: Sequence[Any], now: dt.datetime | None = None
+) -> Mapping[str, Discovery | str]:
+    """Discover every device: SNMP for those with an `snmp:` section, CLI for the rest.
+
+    Raises:
+        InputError: never for one device (its problem is its error message); only for
+            a bad call.
+    """
+    if any(d is None for d in devices):
+        raise InputError("discover_devices: no device")
+    stamp = now or dt.datetime.now(dt.UTC)
+    snmp = [d for d in devices if uses_snmp(d)]
+    cli = [d for d in devices if not uses_snmp(d)]
+    results: dict[str, Discovery | str] = {}
+    results.update(discover_snmp(inventory, snmp, stamp))
+    results.update(discover_cli(inventory, cli, stamp))
+    return results
