@@ -248,6 +248,7 @@ class TftpServer:
         self._writes: dict[str, list[_WriteRule]] = {}
         self._reads: dict[str, list[_ReadOffer]] = {}
         self._sessions: dict[tuple[Any, ...], _Session] = {}
+        self._lingering: set[_Session] = set()
         self._transport: asyncio.DatagramTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._staging: Path = self.root / STAGING_DIR
@@ -295,6 +296,8 @@ class TftpServer:
             await asyncio.sleep(0.05)
         for session in list(self._sessions.values()):
             session.abort("server shutting down", ERR_UNDEFINED)
+        for session in list(self._lingering):
+            session.close_transport()
         for rules in self._writes.values():
             for rule in rules:
                 if rule.future is not None and not rule.future.done():
@@ -693,18 +696,21 @@ class _Session(asyncio.DatagramProtocol):
         )
         self.cleanup(record)
         self.server._record(record)
+        self.server._session_done(self)
         if linger > 0 and self.transport is not None:
             # Stay on the TID a little: if our last ACK is lost the client resends its
-            # last DATA, and must get the ACK again rather than an ICMP error.
-            self.loop.call_later(linger, self._close)
+            # last DATA, and must get the ACK again rather than an ICMP error. This is no
+            # longer a transfer in flight (shutdown does not wait for it).
+            self.server._lingering.add(self)
+            self.loop.call_later(linger, self.close_transport)
         else:
-            self._close()
+            self.close_transport()
 
-    def _close(self) -> None:
+    def close_transport(self) -> None:
         if self.transport is not None:
             self.transport.close()
             self.transport = None
-        self.server._session_done(self)
+        self.server._lingering.discard(self)
 
     def cleanup(self, record: TransferRecord) -> None:
         pass

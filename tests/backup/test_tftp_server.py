@@ -1,0 +1,334 @@
+"""opskit's TFTP server against real clients (tftp-hpa, atftp) on loopback."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import os
+import socket
+import struct
+from pathlib import Path
+
+import pytest
+
+from opskit.backup.tftp import BackgroundTftpServer, TftpError, check_name, parse_listen
+from tests.lab.tftp import LossyRelay, atftp_get, atftp_put, hpa_get, hpa_put
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def random_file(path: Path, size: int) -> Path:
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def tree(root: Path) -> set[str]:
+    """Every path under root (staging files included), as text."""
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def staged(server: BackgroundTftpServer) -> list[Path]:
+    assert server.server is not None
+    return list((server.server.root / ".staging").iterdir())
+
+
+def test_put_then_get_small_with_tftp_hpa(tftp_server: BackgroundTftpServer, tmp_path: Path):
+    src = random_file(tmp_path / "small.bin", 100_000)
+    upload = tftp_server.expect_upload("core-r1-confg", peer="127.0.0.1")
+    result = hpa_put(tftp_server.port, src, "core-r1-confg")
+    assert result.ok, result.output
+    received = upload.result(10)
+    assert (received.size, received.sha256) == (100_000, sha(src))
+    data = received.read_bytes()
+    received.discard()
+    assert staged(tftp_server) == []
+
+    served = tftp_server.offer_file("core-r1-confg", data, peer="127.0.0.1")
+    out = tmp_path / "back.bin"
+    result = hpa_get(tftp_server.port, "core-r1-confg", out)
+    assert result.ok, result.output
+    assert sha(out) == sha(src)
+    assert served.result(10).bytes == 100_000
+    # Served once: a second read of the same name is refused.
+    again = hpa_get(tftp_server.port, "core-r1-confg", tmp_path / "again.bin")
+    assert not again.ok and "Error code 1" in again.output
+
+
+@pytest.mark.parametrize("blksize", [1428, 8192])
+def test_put_then_get_with_atftp_blksize(
+    tftp_server: BackgroundTftpServer, tmp_path: Path, blksize: int
+):
+    src = random_file(tmp_path / "cfg.bin", 300_001)
+    upload = tftp_server.expect_upload("sw1.cfg")
+    result = atftp_put(tftp_server.port, src, "sw1.cfg", blksize=blksize)
+    assert result.ok, result.output
+    received = upload.result(10)
+    assert received.sha256 == sha(src)
+    served = tftp_server.offer_file("sw1.cfg", received.read_bytes())
+    received.discard()
+    out = tmp_path / "out.bin"
+    result = atftp_get(tftp_server.port, "sw1.cfg", out, blksize=blksize, options=("tsize 0",))
+    assert result.ok, result.output
+    assert sha(out) == sha(src)
+    assert served.result(10).blksize == blksize  # the server agreed to the client's size
+
+
+def test_exact_multiple_of_blksize_ends_with_empty_block(
+    tftp_server: BackgroundTftpServer, tmp_path: Path
+):
+    src = random_file(tmp_path / "even.bin", 512 * 40)
+    upload = tftp_server.expect_upload("even.bin")
+    assert hpa_put(tftp_server.port, src, "even.bin").ok
+    received = upload.result(10)
+    assert received.sha256 == sha(src)
+    tftp_server.offer_file("even.bin", received.read_bytes())
+    out = tmp_path / "even.out"
+    assert hpa_get(tftp_server.port, "even.bin", out).ok
+    assert sha(out) == sha(src)
+
+
+@pytest.mark.slow
+def test_40mb_rolls_over_block_numbers_both_ways(tftp_server: BackgroundTftpServer, tmp_path: Path):
+    # 40 MiB at 512-byte blocks is 81,920 blocks: the 16-bit block number wraps past 65535.
+    src = random_file(tmp_path / "big.bin", 40 << 20)
+    upload = tftp_server.expect_upload("big.bin")
+    result = hpa_put(tftp_server.port, src, "big.bin")
+    assert result.ok, result.output
+    received = upload.result(10)
+    assert (received.size, received.sha256) == (40 << 20, sha(src))
+    served = tftp_server.offer_file("big.bin", received.read_bytes())
+    received.discard()
+    out = tmp_path / "big.out"
+    result = hpa_get(tftp_server.port, "big.bin", out)  # 512-byte blocks again
+    assert result.ok, result.output
+    assert sha(out) == sha(src)
+    assert served.result(10).bytes == 40 << 20
+
+
+def test_fifty_concurrent_uploads(tftp_server: BackgroundTftpServer, tmp_path: Path):
+    files = [random_file(tmp_path / f"f{i}.bin", 20_000 + i) for i in range(50)]
+    uploads = [tftp_server.expect_upload(f"dev{i}-confg") for i in range(50)]
+    with concurrent.futures.ThreadPoolExecutor(50) as pool:
+        results = list(
+            pool.map(lambda i: hpa_put(tftp_server.port, files[i], f"dev{i}-confg"), range(50))
+        )
+    assert all(r.ok for r in results), [r.output for r in results if not r.ok]
+    for i, upload in enumerate(uploads):
+        received = upload.result(10)
+        assert received.sha256 == sha(files[i])
+        received.discard()
+
+
+BAD_NAMES = [
+    "../evil",
+    "../../../../tmp/evil",
+    "/etc/evil_abs",
+    "sub/../../evil",
+    "a\\..\\evil",
+    "C$\\windows\\evil",
+    ".staging",
+    "x" * 200,
+    "dev..cfg",
+    "sub/dev.cfg",
+    "-confg",
+]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES, ids=range(len(BAD_NAMES)))
+def test_bad_names_are_refused_and_nothing_is_written(
+    tftp_server: BackgroundTftpServer, tmp_path: Path, name: str
+):
+    src = random_file(tmp_path / "payload.bin", 2000)
+    before = tree(tmp_path)
+    put = hpa_put(tftp_server.port, src, name)
+    assert "Error code" in put.output, put.output
+    get = hpa_get(tftp_server.port, name, tmp_path / "got.bin")
+    assert "Error code" in get.output, get.output
+    (tmp_path / "got.bin").unlink(missing_ok=True)  # tftp-hpa leaves an empty file
+    assert tree(tmp_path) == before
+    assert not Path("/tmp/evil").exists() and not Path("/etc/evil_abs").exists()
+    assert check_name(name) is not None
+
+
+def raw_request(port: int, packet: bytes, host: str = "127.0.0.1") -> tuple[int, int, bytes]:
+    """Send one request, return the first answer's (opcode, code/block, rest)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(packet, (host, port))
+        data, _ = s.recvfrom(70000)
+    opcode, number = struct.unpack_from("!HH", data)
+    return opcode, number, data[4:]
+
+
+@pytest.mark.parametrize(
+    "name", [b"core-r1.cfg\x00../../evil", b"dev\x01.cfg", b""], ids=["nul", "ctrl", "empty"]
+)
+def test_raw_names_with_nul_or_control_characters_are_refused(
+    tftp_server: BackgroundTftpServer, name: bytes
+):
+    tftp_server.expect_upload("core-r1.cfg")
+    # A NUL inside the name ends it early in the wire format, so the "mode" is then
+    # garbage: refused either way.
+    opcode, code, _ = raw_request(tftp_server.port, b"\x00\x02" + name + b"\x00octet\x00")
+    assert opcode == 5 and code in (2, 4)
+
+
+def test_unexpected_name_and_wrong_address_are_refused(
+    tftp_server: BackgroundTftpServer, tmp_path: Path
+):
+    src = random_file(tmp_path / "cfg.bin", 1000)
+    refused = hpa_put(tftp_server.port, src, "stranger.cfg")
+    assert "Error code 2" in refused.output
+    upload = tftp_server.expect_upload("core-r1.cfg", peer="127.0.0.2")
+    refused = hpa_put(tftp_server.port, src, "core-r1.cfg")  # we come from 127.0.0.1
+    assert "Error code 2" in refused.output
+    assert not upload.done()
+    assert staged(tftp_server) == []
+
+
+def test_reads_refused_unless_offered_to_that_address(
+    tftp_server: BackgroundTftpServer, tmp_path: Path
+):
+    assert tftp_server.server is not None
+    (tftp_server.server.root / "core-r1.cfg").write_text("hostname core-r1\n")
+    # A file lying in the root is not served: only offers are.
+    got = hpa_get(tftp_server.port, "core-r1.cfg", tmp_path / "x")
+    assert "Error code 1" in got.output
+    tftp_server.offer_file("core-r1.cfg", b"hostname core-r1\n", peer="127.0.0.2")
+    got = hpa_get(tftp_server.port, "core-r1.cfg", tmp_path / "x")
+    assert "Error code 1" in got.output
+    assert (tmp_path / "x").read_bytes() == b""
+
+
+def test_symlinks_in_root_never_lead_outside(tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "passwd"
+    secret.write_text("root:x:0:0\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    # A symlink where the staging dir goes, and symlinks under expected names.
+    (root / ".staging").symlink_to(outside)
+    (root / "core-r1.cfg").symlink_to(outside / "written.cfg")
+    (root / "leak.cfg").symlink_to(secret)
+    with BackgroundTftpServer(root, "127.0.0.1", 0) as server:
+        src = random_file(tmp_path / "cfg.bin", 5000)
+        upload = server.expect_upload("core-r1.cfg")
+        assert hpa_put(server.port, src, "core-r1.cfg").ok
+        received = upload.result(10)
+        assert received.path.parent == root / ".staging"
+        assert not received.path.parent.is_symlink()
+        received.discard()
+        got = hpa_get(server.port, "leak.cfg", tmp_path / "leak.out")
+        assert "Error code 1" in got.output
+    assert sorted(p.name for p in outside.iterdir()) == ["passwd"]
+    assert secret.read_text() == "root:x:0:0\n"
+    assert (tmp_path / "leak.out").read_bytes() == b""
+
+
+def test_size_cap_refuses_by_tsize_and_while_receiving(tmp_path: Path):
+    with BackgroundTftpServer(tmp_path / "root", "127.0.0.1", 0, max_size=10_000) as server:
+        src = random_file(tmp_path / "big.bin", 50_000)
+        first = server.expect_upload("a.cfg")
+        # tftp-hpa sends no tsize: the cap hits while receiving.
+        result = hpa_put(server.port, src, "a.cfg")
+        assert "Error code 3" in result.output
+        with pytest.raises(TftpError, match="limit"):
+            first.result(10)
+        # atftp announces tsize: refused before any data.
+        server.expect_upload("b.cfg")
+        result = atftp_put(server.port, src, "b.cfg", options=("tsize 50000",))
+        assert not result.ok
+        assert staged(server) == []
+
+
+def test_duplicate_acks_do_not_trigger_resends(tftp_server: BackgroundTftpServer):
+    # RFC 1350's Sorcerer's Apprentice: answering a duplicate ACK with the next block
+    # doubles every packet from then on. The server must ignore duplicates.
+    tftp_server.offer_file("dup.cfg", b"x" * 2000)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        s.sendto(b"\x00\x01dup.cfg\x00octet\x00", ("127.0.0.1", tftp_server.port))
+        data, tid = s.recvfrom(1000)
+        assert struct.unpack_from("!HH", data) == (3, 1)
+        s.sendto(struct.pack("!HH", 4, 1), tid)
+        s.sendto(struct.pack("!HH", 4, 1), tid)  # duplicate
+        data, _ = s.recvfrom(1000)
+        assert struct.unpack_from("!HH", data) == (3, 2)
+        s.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            s.recvfrom(1000)  # nothing more until we ACK block 2 (timeout is 2 s)
+        s.sendto(struct.pack("!HH", 4, 2), tid)
+        data, _ = s.recvfrom(1000)
+        assert struct.unpack_from("!HH", data) == (3, 3)
+
+
+def test_options_timeout_and_blksize_are_acknowledged_and_data_retransmitted(
+    tftp_server: BackgroundTftpServer,
+):
+    tftp_server.offer_file("opt.cfg", b"y" * 3000)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        request = b"\x00\x01opt.cfg\x00octet\x00blksize\x001000\x00timeout\x001\x00tsize\x000\x00"
+        s.sendto(request, ("127.0.0.1", tftp_server.port))
+        data, tid = s.recvfrom(1000)
+        assert data[:2] == b"\x00\x06"
+        fields = data[2:].split(b"\x00")
+        options = dict(zip(fields[0::2], fields[1::2], strict=False))
+        assert options == {b"blksize": b"1000", b"timeout": b"1", b"tsize": b"3000"}
+        s.sendto(struct.pack("!HH", 4, 0), tid)
+        first, _ = s.recvfrom(2000)
+        assert struct.unpack_from("!HH", first) == (3, 1) and len(first) == 1004
+        # Say nothing: the server resends block 1 after its (negotiated) 1 s timeout.
+        again, _ = s.recvfrom(2000)
+        assert again == first
+        # A packet from another port is answered with "unknown transfer ID".
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+            other.settimeout(5)
+            other.sendto(struct.pack("!HH", 4, 1), tid)
+            data, _ = other.recvfrom(1000)
+            assert struct.unpack_from("!HH", data) == (5, 5)
+
+
+@pytest.mark.parametrize("direction", ["put", "get"])
+def test_lossy_link_is_whole_or_a_clean_failure(tmp_path: Path, direction: str):
+    src = random_file(tmp_path / "cfg.bin", 12_000)
+    # 1 s timeouts on both sides keep the test short; the retry budget is the default.
+    server = BackgroundTftpServer(tmp_path / "root", "127.0.0.1", 0, timeout=1.0)
+    seed = 7 if direction == "put" else 11
+    with server, LossyRelay(server.port, loss=0.1, seed=seed) as relay:
+        if direction == "put":
+            upload = server.expect_upload("lossy.cfg")
+            result = hpa_put(relay.port, src, "lossy.cfg", rexmt=1, timeout=90)
+            try:
+                received = upload.result(15)
+            except TftpError:
+                assert not result.ok  # a clean failure on both sides
+                assert staged(server) == []
+            else:
+                assert result.ok, result.output
+                assert received.sha256 == sha(src)
+        else:
+            server.offer_file("lossy.cfg", src.read_bytes())
+            out = tmp_path / "out.bin"
+            result = hpa_get(relay.port, "lossy.cfg", out, rexmt=1, timeout=90)
+            if result.ok:
+                assert sha(out) == sha(src)
+        assert relay.dropped[0] > 0 and relay.dropped[1] > 0  # the link really lost packets
+
+
+def test_ipv6_loopback(tmp_path: Path):
+    with BackgroundTftpServer(tmp_path / "root6", "::1", 0) as server:
+        src = random_file(tmp_path / "v6.bin", 10_000)
+        upload = server.expect_upload("v6.cfg", peer="::1")
+        result = hpa_put(server.port, src, "v6.cfg", host="::1")
+        assert result.ok, result.output
+        assert upload.result(10).sha256 == sha(src)
+
+
+def test_parse_listen_rejects_garbage():
+    assert parse_listen(":6969") == ("0.0.0.0", 6969)
+    with pytest.raises(ValueError):
+        parse_listen("example.org:69")
