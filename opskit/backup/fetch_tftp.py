@@ -1,0 +1,358 @@
+"""The `tftp` fetch method: the runbook's `copy running-config tftp:` done by opskit.
+
+`backup: {method: tftp, via: telnet|ssh, ping: true}`: log in over Telnet or SSH (netmiko),
+optionally check that the router can ping the TFTP server, send the profile's `tftp_push`
+command, answer its host and file name questions, and wait until opskit's own TFTP server
+(`opskit.backup.tftp`) has the whole upload under a one-time name, from the device's
+address only. The text goes back to the shared pipeline (checks, clean, scrub, git).
+
+Settings (`settings.tftp`): `listen` (where the server binds, `ADDR:PORT`), `address`
+(what the router is told; defaults to the listen address when that is not a wildcard),
+`root` (staging directory; default `<state_dir>/tftp`), `max_size` (bytes), `timeout`
+(seconds per packet). One server serves the whole process (every device of a `backup
+run`); it starts on first use and stops at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ipaddress
+import logging
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opskit.backup.fetch import FetchRequest, register_fetcher
+from opskit.backup.profiles import Dialog, Profile
+from opskit.backup.tftp import (
+    DEFAULT_MAX_SIZE,
+    DEFAULT_TIMEOUT,
+    BackgroundTftpServer,
+    TftpError,
+    parse_listen,
+)
+from opskit.errors import DeviceError, DeviceTimeout, InputError
+from opskit.inventory import Credentials, Device, Settings
+
+log = logging.getLogger(__name__)
+
+_NAME_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass(frozen=True, slots=True)
+class TftpSettings:
+    """`settings.tftp` resolved: where the server binds and what the router is told."""
+
+    host: str
+    port: int
+    address: str
+    root: Path
+    max_size: int = DEFAULT_MAX_SIZE
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def tftp_settings(settings: Settings, listen: str | None = None) -> TftpSettings:
+    """Resolve `settings.tftp` (and an optional `--listen` override).
+
+    Raises:
+        InputError: a bad listen address, or no address to tell the router.
+    """
+    raw = settings.raw.get("tftp") or {}
+    try:
+        host, port = parse_listen(listen or settings.tftp_listen)
+    except ValueError as exc:
+        raise InputError(f"settings.tftp.listen: {exc}") from None
+    address = settings.tftp_address or raw.get("address")
+    if not address:
+        if ipaddress.ip_address(host).is_unspecified:
+            raise InputError(
+                "settings.tftp.address is required when the server listens on a wildcard "
+                f"address ({host}): it is the address the routers are told"
+            )
+        address = host
+    root = Path(raw["root"]) if raw.get("root") else settings.state_dir / "tftp"
+    if not root.is_absolute():
+        root = settings.base_dir / root
+    return TftpSettings(
+        host=host,
+        port=port,
+        address=str(address),
+        root=root,
+        max_size=int(raw.get("max_size") or DEFAULT_MAX_SIZE),
+        timeout=float(raw.get("timeout") or DEFAULT_TIMEOUT),
+    )
+
+
+_servers: dict[tuple[str, int, str], BackgroundTftpServer] = {}
+_servers_lock = threading.Lock()
+
+
+def shared_server(cfg: TftpSettings) -> BackgroundTftpServer:
+    """The process's TFTP server for these settings, started on first use.
+
+    Raises:
+        DeviceError: the listen address cannot be bound (in use: is `opskit backup
+            tftp-serve` running there?, or port 69 without root).
+    """
+    key = (cfg.host, cfg.port, str(cfg.root))
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is None:
+            server = BackgroundTftpServer(
+                cfg.root, cfg.host, cfg.port, max_size=cfg.max_size, timeout=cfg.timeout
+            )
+            try:
+                server.start()
+            except OSError as exc:
+                server.close(drain=0)
+                raise DeviceError(
+                    f"cannot start the TFTP server on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
+                    " (is `opskit backup tftp-serve` running there? port 69 needs root)"
+                ) from None
+            _servers[key] = server
+            if len(_servers) == 1:
+                atexit.register(close_shared_servers)
+        return server
+
+
+def close_shared_servers() -> None:
+    """Stop every server `shared_server` started (finishing transfers in flight)."""
+    with _servers_lock:
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
+        server.close(drain=5)
+
+
+def upload_name(device: Device) -> str:
+    """A one-time file name for one backup job: `<device>-<random>.cfg`."""
+    base = _NAME_SAFE.sub("_", device.name).lstrip(".-_") or "device"
+    return f"{base[:60]}-{secrets.token_hex(6)}.cfg"
+
+
+def device_address(device: Device, options: Any) -> str | None:
+    """The address the device's TFTP packets come from, or None to accept any.
+
+    `backup.tftp_source` overrides it (a router behind NAT, or one that sources TFTP from
+    another interface); `tftp_source: any` turns the check off. Otherwise the device's
+    `host`, resolved when it is a name.
+    """
+    source = (options or {}).get("tftp_source")
+    if source is not None:
+        return None if str(source).lower() in ("any", "") else str(source)
+    if not device.host:
+        return None
+    try:
+        ipaddress.ip_address(device.host)
+        return device.host
+    except ValueError:
+        pass
+    try:
+        return socket.getaddrinfo(device.host, None, type=socket.SOCK_DGRAM)[0][4][0]
+    except OSError:
+        return None
+
+
+def netmiko_type(profile: Profile, via: str) -> str:
+    """The netmiko device type for logging in over `via` (ssh or telnet)."""
+    device_type = profile.netmiko_telnet if via == "telnet" else profile.netmiko_ssh
+    if not device_type:
+        raise InputError(f"platform {profile.name} has no {via} login in its backup profile")
+    return device_type
+
+
+@contextlib.contextmanager
+def login(
+    device: Device,
+    credentials: Credentials,
+    profile: Profile,
+    via: str,
+    *,
+    port: int | None = None,
+    timeout: float = 30.0,
+) -> Iterator[Any]:
+    """A logged-in netmiko connection (enable done when the profile wants it).
+
+    Raises:
+        DeviceError: login failed (one line, no secret in it).
+    """
+    from netmiko import ConnectHandler
+    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+    if via not in ("ssh", "telnet"):
+        raise InputError(f"{device.name}: backup.via must be ssh or telnet, not {via!r}")
+    params: dict[str, Any] = {
+        "device_type": netmiko_type(profile, via),
+        "host": device.host,
+        "port": port or device.port or (23 if via == "telnet" else 22),
+        "username": credentials.username or "",
+        "password": credentials.password.get_secret_value() if credentials.password else "",
+        "secret": (
+            credentials.enable_password.get_secret_value() if credentials.enable_password else ""
+        ),
+        "timeout": timeout,
+        "conn_timeout": min(timeout, 15.0),
+        "auth_timeout": min(timeout, 15.0),
+        "banner_timeout": min(timeout, 15.0),
+        "fast_cli": True,
+    }
+    where = f"{device.name} ({device.host}:{params['port']})"
+    try:
+        conn = ConnectHandler(**params)
+    except NetmikoAuthenticationException:
+        raise DeviceError(f"{where}: login failed ({via})") from None
+    except (NetmikoTimeoutException, OSError) as exc:
+        raise DeviceTimeout(f"{where}: cannot connect over {via}: {type(exc).__name__}") from None
+    except Exception as exc:  # netmiko raises plain ValueError for prompt trouble
+        raise DeviceError(f"{where}: {via} login failed: {type(exc).__name__}") from None
+    try:
+        if profile.enable:
+            try:
+                conn.enable()
+            except Exception:
+                raise DeviceError(f"{where}: enable failed") from None
+        yield conn
+    finally:
+        with contextlib.suppress(Exception):
+            conn.disconnect()
+
+
+def run_dialog(
+    conn: Any, dialog: Dialog, host: str, file: str, timeout: float, device: str
+) -> str:
+    """Send `dialog.command`, answer its questions, return everything the device printed.
+
+    The exchange ends when the device's prompt comes back. Each question is answered once,
+    in any order; the answers fill in `{host}` and `{file}`.
+
+    Raises:
+        DeviceTimeout: no prompt within `timeout` seconds.
+    """
+    values = {"host": host, "file": file}
+    command = dialog.command.format(**values)
+    prompt = re.compile(re.escape(conn.base_prompt) + r"[>#]\s*$")
+    pending = [(re.compile(q), a.format(**values)) for q, a in dialog.prompts]
+    conn.clear_buffer()
+    conn.write_channel(command + conn.RETURN)
+    output = ""
+    unread = ""  # what came since the last answer
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        chunk = conn.read_channel()
+        if not chunk:
+            time.sleep(0.05)
+            continue
+        output += chunk
+        unread += chunk
+        for i, (question, answer) in enumerate(pending):
+            if question.search(unread):
+                conn.write_channel(answer + conn.RETURN)
+                del pending[i]
+                unread = ""
+                break
+        else:
+            if prompt.search(unread.rstrip("\r\n ") + " ") or prompt.search(unread):
+                return output
+    raise DeviceTimeout(
+        f"{device}: no prompt after {command!r} within {timeout:.0f}s"
+        f" (last output: {_last_line(output)!r})"
+    )
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n") if ln.strip()]
+    return lines[-1][:120] if lines else ""
+
+
+def dialog_error(dialog: Dialog, output: str) -> str | None:
+    """The device's error line when the dialog failed (error regex, or no success)."""
+    lines = [ln.strip() for ln in output.replace("\r", "\n").split("\n") if ln.strip()]
+    if dialog.error:
+        pattern = re.compile(dialog.error)
+        for line in lines:
+            if pattern.search(line):
+                return line[:200]
+    if dialog.success and not re.search(dialog.success, output):
+        return f"no {dialog.success!r} in the device's answer ({_last_line(output)!r})"
+    return None
+
+
+def preflight_ping(conn: Any, profile: Profile, address: str, device: str, timeout: float) -> None:
+    """The runbook's `ping <tftp server>` from the router.
+
+    Raises:
+        DeviceError: the router cannot reach the TFTP server.
+    """
+    if profile.ping is None:
+        raise InputError(f"{device}: platform {profile.name} has no ping command in its profile")
+    output = run_dialog(conn, profile.ping, address, "", timeout, device)
+    if profile.ping.success and not re.search(profile.ping.success, output):
+        raise DeviceError(
+            f"{device}: preflight failed: the router cannot ping the TFTP server {address}"
+            f" ({_last_line(output)!r}); check its route/ACL to {address}"
+        )
+
+
+def fetch_tftp(request: FetchRequest) -> str:
+    """Fetch a config by having the device push it to opskit's TFTP server.
+
+    Raises:
+        DeviceError: login, preflight, the device's copy or the upload failed.
+        DeviceTimeout: the upload did not arrive within the device's timeout.
+    """
+    device, profile, options = request.device, request.profile, request.options or {}
+    if profile.tftp_push is None:
+        raise InputError(f"{device.name}: platform {profile.name} has no tftp_push in its profile")
+    cfg = tftp_settings(request.settings)
+    server = shared_server(cfg)
+    via = str(options.get("via") or "telnet")
+    name = upload_name(device)
+    peer = device_address(device, options)
+    deadline = time.monotonic() + request.timeout
+    upload = server.expect_upload(name, peer=peer, max_size=cfg.max_size)
+    try:
+        with login(
+            device,
+            request.credentials,
+            profile,
+            via,
+            port=options.get("port"),
+            timeout=min(request.timeout, 60.0),
+        ) as conn:
+            if options.get("ping"):
+                preflight_ping(conn, profile, cfg.address, device.name, 30.0)
+            remaining = max(deadline - time.monotonic(), 5.0)
+            output = run_dialog(conn, profile.tftp_push, cfg.address, name, remaining, device.name)
+        error = dialog_error(profile.tftp_push, output)
+        # The device's copy may report success before our server saw the last ACK go out,
+        # or fail after a partial upload: its own word decides only when it names an error.
+        try:
+            received = upload.result(
+                timeout=2.0 if error else max(deadline - time.monotonic(), 1.0)
+            )
+        except TimeoutError:
+            if error:
+                raise DeviceError(f"{device.name}: copy to tftp failed: {error}") from None
+            raise DeviceTimeout(
+                f"{device.name}: no TFTP upload of {name} reached {cfg.address}:{cfg.port}"
+                f" within {request.timeout:.0f}s"
+            ) from None
+        except TftpError as exc:
+            raise DeviceError(f"{device.name}: {exc}") from None
+    finally:
+        upload.cancel()  # withdraws the one-time name if it is still open
+    try:
+        data = received.read_bytes()
+    finally:
+        received.discard()
+    return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+
+
+register_fetcher("tftp", fetch_tftp)
