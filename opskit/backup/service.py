@@ -1,0 +1,407 @@
+"""The backup pipeline: fetch (parallel) -> checks -> clean + scrub -> git (one thread).
+
+Public entry points:
+
+* `run_backup(inventory, devices, ...) -> BackupReport`: what `opskit backup run` does;
+* `store_fetched(inventory, device, raw_text, ...) -> DeviceResult`: the same checks,
+  cleaning, scrubbing and commit for a config some other path already fetched (the TFTP
+  server's router-pushed uploads);
+* `device_path(device)`, `open_store(inventory)`: where a device's config lives.
+
+Services never print; they return frozen dataclasses and call `progress` callbacks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from opskit.backup.checks import check_output, check_shrink
+from opskit.backup.clean import normalize, prepare
+from opskit.backup.fetch import FetchRequest, fetch_method, get_fetcher
+from opskit.backup.profiles import Profile, load_profile
+from opskit.backup.state import DeviceState, load_state, save_state
+from opskit.backup.store_git import GitStore
+from opskit.errors import OpskitError
+from opskit.inventory import Credentials, Device, Inventory, resolve_credentials
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WORKERS = 16
+LOCK_TIMEOUT = 300.0
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceResult:
+    """One device's outcome in a run (the `--json` shape)."""
+
+    device: str
+    site: str
+    method: str
+    status: str  # "ok" | "failed"
+    reason: str | None = None
+    changed: bool = False
+    bytes: int = 0
+    duration: float = 0.0
+    commit: str | None = None
+    path: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the device's config was fetched and stored (or unchanged)."""
+        return self.status == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class BackupReport:
+    """The outcome of one run."""
+
+    repo: Path
+    results: tuple[DeviceResult, ...]
+    commit: str | None = None
+    duration: float = 0.0
+    started: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every selected device succeeded."""
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> list[DeviceResult]:
+        """The devices that failed."""
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def changed(self) -> list[DeviceResult]:
+        """The devices whose stored config changed."""
+        return [r for r in self.results if r.changed]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape of the report."""
+        return {
+            "ok": self.ok,
+            "repo": str(self.repo),
+            "commit": self.commit,
+            "started": self.started,
+            "duration": round(self.duration, 3),
+            "summary": {
+                "devices": len(self.results),
+                "ok": sum(r.ok for r in self.results),
+                "failed": len(self.failed),
+                "changed": len(self.changed),
+            },
+            "devices": [
+                {
+                    "device": r.device,
+                    "site": r.site,
+                    "method": r.method,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "changed": r.changed,
+                    "bytes": r.bytes,
+                    "duration": round(r.duration, 3),
+                    "commit": r.commit,
+                    "path": r.path,
+                }
+                for r in self.results
+            ],
+        }
+
+
+@dataclass
+class _Prepared:
+    """A fetched config after checks/clean/scrub, waiting for the store step."""
+
+    device: Device
+    method: str
+    profile: Profile | None
+    text: str | None = None
+    reason: str | None = None
+    duration: float = 0.0
+    force: bool = False
+    started: float = field(default_factory=time.time)
+
+
+def device_path(device: Device) -> str:
+    """The device's file in the repository: `<site>/<device>.cfg`."""
+    site = _UNSAFE.sub("_", device.site or "default").strip(".") or "default"
+    name = _UNSAFE.sub("_", device.name).strip(".") or "device"
+    return f"{site}/{name}.cfg"
+
+
+def open_store(inventory: Inventory) -> GitStore:
+    """The git store of `settings.backup_repo`."""
+    return GitStore(inventory.settings.backup_repo)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def redact(message: str, secrets: Iterable[str]) -> str:
+    """`message` with every secret value replaced by `**********`."""
+    for s in sorted((s for s in secrets if s), key=len, reverse=True):
+        message = message.replace(s, "**********")
+    return message
+
+
+def _keep_secrets(device: Device, run_flag: bool) -> bool:
+    return bool(run_flag or (device.backup or {}).get("keep_secrets", False))
+
+
+def _device_timeout(inventory: Inventory, device: Device) -> float:
+    s = inventory.settings
+    value = (device.backup or {}).get("timeout")
+    return float(value) if value else float(s.connect_timeout + s.command_timeout)
+
+
+def _credentials(inventory: Inventory, device: Device) -> Credentials:
+    name = (device.backup or {}).get("credentials") or device.credentials
+    if not name:
+        return Credentials(name="")
+    return resolve_credentials(inventory, str(name), device=device.name)
+
+
+def _fetch_one(inventory: Inventory, device: Device, keep_secrets: bool, force: bool) -> _Prepared:
+    """Fetch, check, clean and scrub one device (runs in a worker thread)."""
+    t0 = time.monotonic()
+    method = fetch_method(device)
+    secrets: list[str] = []
+    prepared = _Prepared(device=device, method=method, profile=None, force=force)
+    try:
+        profile = load_profile(device.platform)
+        prepared.profile = profile
+        creds = _credentials(inventory, device)
+        secrets = creds.secrets()
+        fetcher = get_fetcher(method)
+        request = FetchRequest(
+            device=device,
+            credentials=creds,
+            profile=profile,
+            settings=inventory.settings,
+            options=dict(device.backup or {}),
+            timeout=_device_timeout(inventory, device),
+            inventory=inventory,
+        )
+        raw = fetcher(request)
+        _check_and_prepare(prepared, raw, profile, keep_secrets)
+    except OpskitError as exc:
+        prepared.reason = str(exc)
+    except Exception as exc:  # a fetcher bug must not stop the other devices
+        log.debug("fetch of %s failed", device.name, exc_info=True)
+        prepared.reason = f"internal error: {type(exc).__name__}: {exc}"
+    if prepared.reason:
+        prepared.reason = redact(prepared.reason, secrets)
+        prepared.text = None
+    prepared.duration = time.monotonic() - t0
+    return prepared
+
+
+def _check_and_prepare(prepared: _Prepared, raw: str, profile: Profile, keep_secrets: bool) -> None:
+    reason = check_output(raw, profile)
+    if reason:
+        prepared.reason = reason
+        return
+    prepared.text = prepare(raw, profile, keep_secrets=keep_secrets)
+
+
+def _store(
+    store: GitStore,
+    inventory: Inventory,
+    items: Sequence[_Prepared],
+    *,
+    lock_timeout: float,
+    title: str,
+) -> tuple[list[DeviceResult], str | None]:
+    """Shrink checks, change detection, one commit and the state update (one thread)."""
+    settings = inventory.settings
+    paths = [device_path(p.device) for p in items]
+    results: list[DeviceResult] = []
+    with store.lock(timeout=lock_timeout):
+        previous = store.read_many(paths)
+        changed: dict[str, str] = {}
+        changed_names: list[str] = []
+        for item, path in zip(items, paths, strict=True):
+            text, reason = item.text, item.reason
+            old = previous.get(path)
+            is_changed = False
+            if text is not None and reason is None:
+                assert item.profile is not None
+                reason = check_shrink(text, old, settings.backup_shrink_limit, item.force)
+                if reason is None and (
+                    old is None or normalize(old, item.profile) != normalize(text, item.profile)
+                ):
+                    changed[path] = text
+                    changed_names.append(item.device.name)
+                    is_changed = True
+            results.append(
+                DeviceResult(
+                    device=item.device.name,
+                    site=item.device.site,
+                    method=item.method,
+                    status="failed" if reason else "ok",
+                    reason=reason,
+                    changed=is_changed,
+                    bytes=len(text.encode()) if text is not None and not reason else 0,
+                    duration=item.duration,
+                    path=path,
+                )
+            )
+        commit = None
+        if changed:
+            names = ", ".join(changed_names[:10]) + (
+                f" and {len(changed_names) - 10} more" if len(changed_names) > 10 else ""
+            )
+            body = "\n".join(f"{p}" for p in sorted(changed))
+            message = f"{title}: {len(changed)} changed: {names}\n\n{body}\n"
+            commit = store.commit(changed, message)
+        results = [replace(r, commit=commit) if r.changed else r for r in results]
+        _update_state(inventory, results, commit)
+    return results, commit
+
+
+def _update_state(
+    inventory: Inventory, results: Sequence[DeviceResult], commit: str | None
+) -> None:
+    state_dir = inventory.settings.state_dir
+    states = load_state(state_dir)
+    now = _now()
+    for r in results:
+        old = states.get(r.device, DeviceState(device=r.device))
+        if r.ok:
+            states[r.device] = replace(
+                old,
+                last_attempt=now,
+                last_status="ok",
+                last_reason=None,
+                last_good=now,
+                last_change=now if r.changed else old.last_change,
+                last_commit=commit if r.changed else old.last_commit,
+                path=r.path,
+                method=r.method,
+                bytes=r.bytes,
+            )
+        else:
+            states[r.device] = replace(
+                old,
+                last_attempt=now,
+                last_status="failed",
+                last_reason=r.reason,
+                path=r.path,
+                method=r.method,
+            )
+    save_state(state_dir, states)
+
+
+def run_backup(
+    inventory: Inventory,
+    devices: Sequence[Device],
+    *,
+    workers: int | None = None,
+    force: Collection[str] = (),
+    keep_secrets: bool = False,
+    progress: Callable[[DeviceResult], None] | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+) -> BackupReport:
+    """Back up `devices`: fetch in parallel, then store every good config in one commit.
+
+    A device that fails (login, timeout, a check) is reported with a one-line reason and
+    its stored config is left untouched; the others go on. `force` names devices whose
+    shrink check is skipped. `progress` is called (from worker threads) once per device
+    when its fetch is done, with a provisional result (not yet stored).
+
+    Raises:
+        RepoLocked: another run held the repository lock for `lock_timeout` seconds.
+    """
+    t0 = time.monotonic()
+    started = _now()
+    store = open_store(inventory)
+    store.ensure()
+    n_workers = max(1, min(workers or inventory.settings.workers or DEFAULT_WORKERS, 256))
+    prepared: dict[str, _Prepared] = {}
+    forced = set(force)
+    if devices:
+        with cf.ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="backup") as pool:
+            futures = {
+                pool.submit(
+                    _fetch_one,
+                    inventory,
+                    d,
+                    _keep_secrets(d, keep_secrets),
+                    d.name in forced,
+                ): d
+                for d in devices
+            }
+            for fut in cf.as_completed(futures):
+                item = fut.result()
+                prepared[item.device.name] = item
+                if progress is not None:
+                    progress(
+                        DeviceResult(
+                            device=item.device.name,
+                            site=item.device.site,
+                            method=item.method,
+                            status="failed" if item.reason else "ok",
+                            reason=item.reason,
+                            duration=item.duration,
+                        )
+                    )
+    items = [prepared[d.name] for d in devices]
+    results, commit = _store(
+        store, inventory, items, lock_timeout=lock_timeout, title="opskit backup run"
+    )
+    return BackupReport(
+        repo=store.root,
+        results=tuple(results),
+        commit=commit,
+        duration=time.monotonic() - t0,
+        started=started,
+    )
+
+
+def store_fetched(
+    inventory: Inventory,
+    device: Device,
+    raw_text: str,
+    *,
+    method: str = "tftp",
+    force: bool = False,
+    keep_secrets: bool | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+) -> DeviceResult:
+    """Take a config someone else fetched through the same pipeline as `backup run`.
+
+    For configs that arrive by other paths, e.g. a router's unsolicited TFTP upload to
+    `opskit backup tftp-serve`: `raw_text` (the file's text as received) goes through the
+    same output checks (empty, error output, missing end marker), volatile-line cleaning,
+    secret scrubbing (unless `keep_secrets`, default: the device's `backup.keep_secrets`),
+    the shrink check against the last good version (skipped with `force`), and is committed
+    as `<site>/<device>.cfg` in its own commit under the repository lock (no commit when
+    nothing but noise changed). The backup state (`backup status`) is updated as well.
+
+    Returns a `DeviceResult` (status `ok`/`failed`, one-line `reason`, `changed`,
+    `commit`). Never raises for a bad config; raises `RepoLocked` if the lock could not be
+    had within `lock_timeout`, `InputError` when the device's platform has no profile.
+    """
+    t0 = time.monotonic()
+    profile = load_profile(device.platform)
+    keep = _keep_secrets(device, bool(keep_secrets)) if keep_secrets is None else keep_secrets
+    item = _Prepared(device=device, method=method, profile=profile, force=force)
+    _check_and_prepare(item, raw_text, profile, keep)
+    if item.reason:
+        item.text = None
+    item.duration = time.monotonic() - t0
+    store = open_store(inventory)
+    results, _commit = _store(
+        store, inventory, [item], lock_timeout=lock_timeout, title=f"opskit backup ({method})"
+    )
+    return results[0]

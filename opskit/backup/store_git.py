@@ -1,0 +1,283 @@
+"""The git history of configs (`<site>/<device>.cfg`), written crash-safely with the git CLI.
+
+Commits are built with plumbing, never through the shared index: blobs
+(`git hash-object -w`), a tree from a private index file, `git commit-tree`, then one
+atomic `git update-ref refs/heads/main NEW OLD`. Until that last step the branch still
+points at the previous commit, so a run killed at any moment (kill -9) leaves the history
+valid (`git fsck` clean) and every previous config intact; at worst some unreferenced
+objects remain. The work tree files are refreshed afterwards (atomic replace) for people
+who read them directly; the history is the source of truth and previous configs are always
+read from `HEAD`.
+
+One run at a time: `lock()` takes an flock on `.git/opskit.lock` (released by the kernel when
+the process dies, so it never goes stale); a second run waits up to `timeout` seconds and
+then fails with a message naming the holder's pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from opskit.errors import DeviceError, OpskitError
+
+log = logging.getLogger(__name__)
+
+BRANCH = "main"
+REF = f"refs/heads/{BRANCH}"
+AUTHOR = {
+    "GIT_AUTHOR_NAME": "opskit",
+    "GIT_AUTHOR_EMAIL": "opskit@localhost",
+    "GIT_COMMITTER_NAME": "opskit",
+    "GIT_COMMITTER_EMAIL": "opskit@localhost",
+}
+# git's own lock files an interrupted run can leave behind (only removed under our lock)
+STALE_GIT_LOCKS = ("index.lock", "HEAD.lock", f"{REF}.lock", "config.lock")
+
+
+class RepoLocked(OpskitError):
+    """Another opskit run holds the repository lock (exit 1, like a failed device)."""
+
+    exit_code = DeviceError.exit_code
+
+
+class GitError(OpskitError):
+    """A git command failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One commit touching a file."""
+
+    commit: str
+    date: str
+    subject: str
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `path` via a temp file in the same directory, fsync, `os.replace`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+class GitStore:
+    """A config repository at `root` (created on first use)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.git_dir = self.root / ".git"
+
+    # --- plumbing ---------------------------------------------------------------------
+    def _git(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+            if env is None or key not in env:
+                full_env.pop(key, None)
+        try:
+            proc = subprocess.run(
+                ["git", "-C", str(self.root), *args],
+                input=input,
+                capture_output=True,
+                env=full_env,
+                timeout=300,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed (apt-get install git)") from None
+        if check and proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed in {self.root}: {err[-1] if err else ''}")
+        return proc
+
+    def exists(self) -> bool:
+        """True when the repository has been created."""
+        return (self.git_dir / "HEAD").exists()
+
+    def ensure(self) -> None:
+        """Create the repository (branch `main`) if it does not exist yet."""
+        if self.exists():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._git("init", "-q", "-b", BRANCH)
+        # Durable objects and refs even across a power cut (git >= 2.36).
+        self._git("config", "core.fsync", "committed", check=False)
+        self._git("config", "core.fsyncMethod", "fsync", check=False)
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float = 120.0, what: str = "opskit backup") -> Iterator[None]:
+        """Hold the repository's run lock; wait up to `timeout` s, else raise RepoLocked."""
+        self.ensure()
+        path = self.git_dir / "opskit.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + max(timeout, 0.0)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                        raise RepoLocked(
+                            f"backup repository {self.root} is in use by another run "
+                            f"({holder or 'unknown process'}); waited {timeout:.0f} s. "
+                            "Try again when it has finished (the lock frees itself when "
+                            "that process ends)"
+                        ) from None
+                    time.sleep(0.2)
+            os.ftruncate(fd, 0)
+            os.pwrite(
+                fd, f"pid {os.getpid()}, {what}, since {time.strftime('%H:%M:%S')}".encode(), 0
+            )
+            self._clear_stale_git_locks()
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+
+    def _clear_stale_git_locks(self) -> None:
+        # We hold the run lock, so a git lock file here was left by a run that was killed.
+        for name in STALE_GIT_LOCKS:
+            p = self.git_dir / name
+            if p.exists():
+                log.warning("removing stale git lock %s left by an interrupted run", p)
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+
+    def head(self) -> str | None:
+        """The commit id `main` points to, or None before the first commit."""
+        if not self.exists():
+            return None
+        proc = self._git("rev-parse", "-q", "--verify", f"{REF}^{{commit}}", check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def read_many(self, paths: Sequence[str], rev: str | None = None) -> dict[str, str | None]:
+        """Contents of `paths` at `rev` (default HEAD); None for files not there."""
+        result: dict[str, str | None] = dict.fromkeys(paths)
+        rev = rev or self.head()
+        if not rev or not paths:
+            return result
+        query = "".join(f"{rev}:{p}\n" for p in paths).encode()
+        out = self._git("cat-file", "--batch", input=query).stdout
+        pos = 0
+        for p in paths:
+            nl = out.index(b"\n", pos)
+            header = out[pos:nl].decode(errors="replace")
+            pos = nl + 1
+            if header.endswith(" missing") or header.endswith(" ambiguous"):
+                continue
+            size = int(header.split()[2])
+            result[p] = out[pos : pos + size].decode("utf-8", errors="replace")
+            pos += size + 1
+        return result
+
+    def read(self, path: str, rev: str | None = None) -> str | None:
+        """One file at `rev` (default HEAD), or None."""
+        return self.read_many([path], rev)[path]
+
+    def commit(self, files: Mapping[str, str], message: str) -> str | None:
+        """Commit `files` (path -> text) on top of HEAD as one commit; None if `files` is
+        empty. Call under `lock()`."""
+        if not files:
+            return None
+        self.ensure()
+        parent = self.head()
+        entries = []
+        for path, text in sorted(files.items()):
+            sha = self._git("hash-object", "-w", "--stdin", input=text.encode()).stdout
+            entries.append(f"100644 {sha.decode().strip()}\t{path}\n")
+        index = self.git_dir / f"opskit-index-{os.getpid()}"
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            if parent:
+                self._git("read-tree", parent, env=env)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    index.unlink()
+            self._git(
+                "update-index", "--add", "--index-info", input="".join(entries).encode(), env=env
+            )
+            tree = self._git("write-tree", env=env).stdout.decode().strip()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                index.unlink()
+        args = ["commit-tree", tree, "-F", "-"]
+        if parent:
+            args += ["-p", parent]
+        commit = self._git(*args, input=message.encode(), env=AUTHOR).stdout.decode().strip()
+        # The one atomic step: main moves from parent to commit (or fails if it moved).
+        self._git("update-ref", "-m", "opskit backup", REF, commit, parent or "0" * 40)
+        self._git("symbolic-ref", "HEAD", REF, check=False)
+        self._refresh_worktree(files)
+        return commit
+
+    def _refresh_worktree(self, files: Mapping[str, str]) -> None:
+        for path, text in files.items():
+            atomic_write(self.root / path, text.encode())
+        # The shared index follows HEAD so `git status` in the repo is clean.
+        self._git("read-tree", REF, check=False)
+
+    # --- reading for humans -----------------------------------------------------------
+    def log(self, path: str, limit: int = 50) -> list[LogEntry]:
+        """Commits that changed `path`, newest first."""
+        if self.head() is None:
+            return []
+        out = self._git(
+            "log", f"-n{limit}", "--format=%H%x09%cI%x09%s", REF, "--", path
+        ).stdout.decode()
+        entries = []
+        for line in out.splitlines():
+            commit, date, subject = line.split("\t", 2)
+            entries.append(LogEntry(commit, date, subject))
+        return entries
+
+    def resolve(self, rev: str) -> str:
+        """A full commit id for `rev`.
+
+        Raises:
+            GitError: no such revision.
+        """
+        proc = self._git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}", check=False)
+        if proc.returncode != 0:
+            raise GitError(f"no such revision '{rev}' in {self.root}")
+        return proc.stdout.decode().strip()
+
+    def diff(self, path: str, rev_a: str, rev_b: str | None) -> str:
+        """Unified diff of `path` between two revisions (`rev_b` None: the work tree's HEAD)."""
+        args = ["diff", "--no-color", "--no-ext-diff", rev_a]
+        if rev_b:
+            args.append(rev_b)
+        return self._git(*args, "--", path).stdout.decode("utf-8", errors="replace")
+
+    def fsck(self) -> subprocess.CompletedProcess[bytes]:
+        """`git fsck --full` (for tests and `backup status`)."""
+        return self._git("fsck", "--full", "--no-dangling", check=False)
