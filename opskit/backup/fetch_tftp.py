@@ -16,7 +16,6 @@ run`); it starts on first use and stops at exit.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import ipaddress
 import logging
 import re
@@ -24,7 +23,6 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,7 @@ from opskit.backup.tftp import (
     parse_listen,
 )
 from opskit.errors import DeviceError, DeviceTimeout, InputError
-from opskit.inventory import Credentials, Device, Settings
+from opskit.inventory import Device, Settings
 
 log = logging.getLogger(__name__)
 
@@ -155,78 +153,12 @@ def device_address(device: Device, options: Any) -> str | None:
     except ValueError:
         pass
     try:
-        return socket.getaddrinfo(device.host, None, type=socket.SOCK_DGRAM)[0][4][0]
+        return str(socket.getaddrinfo(device.host, None, type=socket.SOCK_DGRAM)[0][4][0])
     except OSError:
         return None
 
 
-def netmiko_type(profile: Profile, via: str) -> str:
-    """The netmiko device type for logging in over `via` (ssh or telnet)."""
-    device_type = profile.netmiko_telnet if via == "telnet" else profile.netmiko_ssh
-    if not device_type:
-        raise InputError(f"platform {profile.name} has no {via} login in its backup profile")
-    return device_type
-
-
-@contextlib.contextmanager
-def login(
-    device: Device,
-    credentials: Credentials,
-    profile: Profile,
-    via: str,
-    *,
-    port: int | None = None,
-    timeout: float = 30.0,
-) -> Iterator[Any]:
-    """A logged-in netmiko connection (enable done when the profile wants it).
-
-    Raises:
-        DeviceError: login failed (one line, no secret in it).
-    """
-    from netmiko import ConnectHandler
-    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
-
-    if via not in ("ssh", "telnet"):
-        raise InputError(f"{device.name}: backup.via must be ssh or telnet, not {via!r}")
-    params: dict[str, Any] = {
-        "device_type": netmiko_type(profile, via),
-        "host": device.host,
-        "port": port or device.port or (23 if via == "telnet" else 22),
-        "username": credentials.username or "",
-        "password": credentials.password.get_secret_value() if credentials.password else "",
-        "secret": (
-            credentials.enable_password.get_secret_value() if credentials.enable_password else ""
-        ),
-        "timeout": timeout,
-        "conn_timeout": min(timeout, 15.0),
-        "auth_timeout": min(timeout, 15.0),
-        "banner_timeout": min(timeout, 15.0),
-        "fast_cli": True,
-    }
-    where = f"{device.name} ({device.host}:{params['port']})"
-    try:
-        conn = ConnectHandler(**params)
-    except NetmikoAuthenticationException:
-        raise DeviceError(f"{where}: login failed ({via})") from None
-    except (NetmikoTimeoutException, OSError) as exc:
-        raise DeviceTimeout(f"{where}: cannot connect over {via}: {type(exc).__name__}") from None
-    except Exception as exc:  # netmiko raises plain ValueError for prompt trouble
-        raise DeviceError(f"{where}: {via} login failed: {type(exc).__name__}") from None
-    try:
-        if profile.enable:
-            try:
-                conn.enable()
-            except Exception:
-                raise DeviceError(f"{where}: enable failed") from None
-        yield conn
-    finally:
-        with contextlib.suppress(Exception):
-            conn.disconnect()
-
-
-def run_dialog(
-    conn: Any, dialog: Dialog, host: str, file: str, timeout: float, device: str
-) -> str:
+def run_dialog(conn: Any, dialog: Dialog, host: str, file: str, timeout: float, device: str) -> str:
     """Send `dialog.command`, answer its questions, return everything the device printed.
 
     The exchange ends when the device's prompt comes back. Each question is answered once,
@@ -243,9 +175,10 @@ def run_dialog(
     conn.write_channel(command + conn.RETURN)
     output = ""
     unread = ""  # what came since the last answer
+    chunk: str
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        chunk = conn.read_channel()
+        chunk = str(conn.read_channel())
         if not chunk:
             time.sleep(0.05)
             continue
@@ -258,7 +191,7 @@ def run_dialog(
                 unread = ""
                 break
         else:
-            if prompt.search(unread.rstrip("\r\n ") + " ") or prompt.search(unread):
+            if prompt.search(unread):
                 return output
     raise DeviceTimeout(
         f"{device}: no prompt after {command!r} within {timeout:.0f}s"
@@ -308,24 +241,21 @@ def fetch_tftp(request: FetchRequest) -> str:
         DeviceTimeout: the upload did not arrive within the device's timeout.
     """
     device, profile, options = request.device, request.profile, request.options or {}
+    via = str(options.get("via") or "telnet")
     if profile.tftp_push is None:
         raise InputError(f"{device.name}: platform {profile.name} has no tftp_push in its profile")
+    from opskit.backup.connect import open_cli  # netmiko: imported on use
+
+    if via not in ("ssh", "telnet"):
+        raise InputError(f"{device.name}: backup.via must be ssh or telnet, not {via!r}")
     cfg = tftp_settings(request.settings)
     server = shared_server(cfg)
-    via = str(options.get("via") or "telnet")
     name = upload_name(device)
     peer = device_address(device, options)
     deadline = time.monotonic() + request.timeout
     upload = server.expect_upload(name, peer=peer, max_size=cfg.max_size)
     try:
-        with login(
-            device,
-            request.credentials,
-            profile,
-            via,
-            port=options.get("port"),
-            timeout=min(request.timeout, 60.0),
-        ) as conn:
+        with open_cli(request.inventory, device, method=via, timeout=request.timeout) as conn:
             if options.get("ping"):
                 preflight_ping(conn, profile, cfg.address, device.name, 30.0)
             remaining = max(deadline - time.monotonic(), 5.0)
