@@ -43,8 +43,8 @@ ERROR_TEXT: Mapping[str, str] = {
     "SET-FAILED": "set failed",
     "READONLY": "variable is read-only",
     "TOO-LONG": "value too long",
-    "FEATURE-NOT-SUPPORTED": "feature not supported by this upsd (STARTTLS not built in)",
-    "FEATURE-NOT-CONFIGURED": "feature not configured on this upsd (no CERTFILE for STARTTLS)",
+    "FEATURE-NOT-SUPPORTED": "STARTTLS not supported by this upsd (built without SSL)",
+    "FEATURE-NOT-CONFIGURED": "STARTTLS not configured on this upsd (CERTFILE/CERTPATH)",
     "ALREADY-SSL-MODE": "already in TLS mode",
     "DRIVER-NOT-CONNECTED": "upsd has no connection to the UPS driver (data stale)",
     "DATA-STALE": "data stale: upsd gets no fresh data from the UPS driver",
@@ -173,14 +173,14 @@ def parse_list(lines: Sequence[str], kind: str, ups: str | None = None) -> dict[
     if not lines:
         raise NutError("malformed reply: empty", "MALFORMED")
     first = split_words(lines[0])
-    raise_for_error(first, f"ups '{ups}'" if ups else "")
+    raise_for_error(first)
     if first != head:
         raise NutError(f"malformed reply: expected '{' '.join(head)}', got {_excerpt(lines[0])}")
     out: dict[str, str] = {}
     prefix_len = 2 if kind == "VAR" else 1
     for line in lines[1:]:
         words = split_words(line)
-        raise_for_error(words, f"ups '{ups}'" if ups else "")
+        raise_for_error(words)
         if words == tail:
             return out
         expected = [kind, *([ups] if kind == "VAR" else [])]

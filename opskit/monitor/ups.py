@@ -58,21 +58,8 @@ FLAG_ORDER = tuple(FLAG_TEXT)
 QUIET_FLAGS = frozenset({"CHRG", "DISCHRG", "HB"})
 # Flags exported one metric each (`opskit_ups_status_flag{flag="OB"}` 0/1), as
 # Prometheus alert rules want them: `opskit_ups_status_flag{flag="OB"} == 1`.
-METRIC_FLAGS = (
-    "OL",
-    "OB",
-    "LB",
-    "RB",
-    "CHRG",
-    "DISCHRG",
-    "BYPASS",
-    "CAL",
-    "OFF",
-    "OVER",
-    "TRIM",
-    "BOOST",
-    "ALARM",
-)
+# Only the flags a rule grades: each is a perfdata item in Nagios output too.
+METRIC_FLAGS = ("OL", "OB", "LB", "RB", "BYPASS", "OFF", "OVER", "ALARM")
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,7 +432,8 @@ def _upper(
     if status != Status.OK:
         limit = crit if status == Status.CRITICAL else warn
         assert limit is not None
-        message = f"{name} {_fmt(value, unit)} >= {_fmt(limit, unit)}"
+        short = {"percent": "%", "celsius": "C"}.get(unit, unit)
+        message = f"{name} {_fmt(value, short)} >= {_fmt(limit, short)}"
     return Reading(check, subject, value, status, unit=unit, message=message, warn=warn, crit=crit)
 
 
@@ -542,7 +530,6 @@ def health_from_silence(
         site=device.site,
         kind="ups",
         status=status,
-        readings=(Reading("ups_status", "", None, status, message=message),),
         error=message,
         info={**extra, **(info or {})},
     )
@@ -573,7 +560,12 @@ async def check_nut(ctx: Any, device: Any) -> DeviceHealth:
     target = NutTarget.from_device(ctx.inventory, device)
     thresholds = parse_thresholds(device)
     last = LastSeen.from_state(ctx.previous(device))
-    info = {"source": "nut", "ups_name": target.ups, "target": f"{target.host}:{target.port}"}
+    info = {
+        "source": "nut",
+        "ups_name": target.ups,
+        "target": f"{target.host}:{target.port}",
+        "tls": target.tls,
+    }
     try:
         # One budget for the whole session (connect, STARTTLS, login, list), inside the
         # service's per-device deadline, so a hung upsd is judged here by our rules.
@@ -640,3 +632,82 @@ def _register() -> None:
 
 
 _register()
+
+
+# --------------------------------------------------------------------------- watch
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A UPS changed state between two polls (`monitor ups --watch`)."""
+
+    time: float
+    device: str
+    before: str | None  # None on the first poll
+    after: str
+    status: Status
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly view (one JSON line per transition under --json)."""
+        return {
+            "time": self.time,
+            "device": self.device,
+            "from": self.before,
+            "to": self.after,
+            "status": self.status.name,
+            "message": self.message,
+        }
+
+
+def power_state(health: DeviceHealth) -> str:
+    """What --watch compares between polls: the UPS's status words without those that
+    flap with the charge (CHRG, DISCHRG, HB), or "no data" when it gave none.
+
+    >>> power_state(DeviceHealth("u", "s", "ups", Status.OK,
+    ...                          info={"ups": {"status": ["OB", "LB", "DISCHRG"]}}))
+    'OB LB'
+    """
+    ups = health.info.get("ups")
+    if health.error is not None or not isinstance(ups, Mapping):
+        return "no data"
+    words = [str(w) for w in ups.get("status", ()) if w not in QUIET_FLAGS]
+    return " ".join(words) or "?"
+
+
+def transitions(
+    previous: Mapping[str, tuple[str, Status]],
+    devices: Iterable[DeviceHealth],
+    when: float,
+) -> tuple[dict[str, tuple[str, Status]], list[Transition]]:
+    """Compare one poll with the last: (the new memory, the transitions to print).
+
+    A UPS is reported when its power state or its status (OK/WARNING/...) changed, and
+    on the first poll.
+
+    >>> h = DeviceHealth("u", "s", "ups", Status.WARNING, info={"ups": {"status": ["OB"]}})
+    >>> memory, out = transitions({"u": ("OL", Status.OK)}, [h], 0.0)
+    >>> (out[0].before, out[0].after, out[0].status.name)
+    ('OL', 'OB', 'WARNING')
+    """
+    memory = dict(previous)
+    out: list[Transition] = []
+    for health in devices:
+        state = (power_state(health), health.status)
+        before = previous.get(health.device)
+        memory[health.device] = state
+        if before == state:
+            continue
+        problems = health.problems()
+        message = health.error or "; ".join(r.message for r in problems if r.message)
+        out.append(
+            Transition(
+                time=when,
+                device=health.device,
+                before=before[0] if before else None,
+                after=state[0],
+                status=health.status,
+                message=message,
+            )
+        )
+    return memory, out
