@@ -10,6 +10,7 @@ preparation) with:
 
 from __future__ import annotations
 
+import bz2
 import os
 import subprocess
 import sys
@@ -58,17 +59,20 @@ def _wheel(cache: Path) -> Path:
 
 
 def snmpsim_recording(name: str) -> Path:
-    """The `.snmprec.bz2` file of a recording (downloaded and unzipped on first use).
+    """The `.snmprec` file of a recording (downloaded, unzipped, decompressed on first use).
+
+    Decompressed because snmpsim seeks in the file for every request, and a seek in a
+    bz2 stream decompresses it from the start: GETBULKs then take seconds.
 
     Args:
         name: a key of RECORDINGS (the snmpsim community it is served under).
     """
     cache = cache_dir()
-    target = cache / Path(RECORDINGS[name]).name
+    target = cache / Path(RECORDINGS[name]).name.removesuffix(".bz2")
     if target.exists():
         return target
     with zipfile.ZipFile(_wheel(cache)) as zf:
-        data = zf.read(RECORDINGS[name])
+        data = bz2.decompress(zf.read(RECORDINGS[name]))
     tmp = target.with_suffix(".part")
     tmp.write_bytes(data)
     os.replace(tmp, target)
