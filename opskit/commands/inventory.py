@@ -1,43 +1,691 @@
-"""`opskit inventory ...` commands (parse, call the library, render)."""
+"""`opskit inventory ...` commands (parse, call the library, render).
+
+Read-only commands (show, find, port, trace, labels) work from the cached index
+(`opskit.inventory.index`), so they start fast on a big inventory; nothing heavier than
+the index is imported on their path, and rich only when stdout is a terminal.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from opskit.cli import STATE
 
+if TYPE_CHECKING:
+    from opskit.inventory.edit import EditResult
+    from opskit.inventory.index import InventoryIndex, TracePath
+    from opskit.inventory.model import Cable, Endpoint
+
 app = typer.Typer(no_args_is_help=True)
+cable_app = typer.Typer(no_args_is_help=True, help="Add, remove, relabel or move a cable.")
+app.add_typer(cable_app, name="cable")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the diff; write nothing.")]
+SideOpt = Annotated[
+    str | None, typer.Option("--side", help="Patch-panel side: front or rear (default both).")
+]
 
 
+# -- rendering helpers -------------------------------------------------------------
+def _index() -> InventoryIndex:
+    from opskit.inventory.index import open_index
+
+    return open_index(STATE.inventory_path)
+
+
+def _json(payload: Any) -> None:
+    from opskit.output import print_json
+
+    print_json(payload)
+
+
+def _end_text(end: Endpoint, panel_side: bool = True) -> str:
+    if end.side is None or not panel_side:
+        return f"{end.device} {end.port}"
+    return f"{end.device} {end.port} ({end.side})"
+
+
+def _end_dict(end: Endpoint) -> dict[str, Any]:
+    return {"device": end.device, "port": end.port, "side": end.side}
+
+
+def _cable_dict(c: Cable) -> dict[str, Any]:
+    return {
+        "label": c.label,
+        "a": _end_dict(c.a),
+        "b": _end_dict(c.b),
+        "color": c.color,
+        "length_m": c.length_m,
+        "type": c.type,
+        "status": c.status,
+        "note": c.note,
+        "file": str(c.source.file) if c.source else None,
+    }
+
+
+def _cable_details(c: Cable) -> str:
+    bits = [c.color or "", f"{c.length_m:g} m" if c.length_m is not None else "", c.type or ""]
+    bits += [c.status or "", c.note or ""]
+    return ", ".join(b for b in bits if b)
+
+
+def _cable_line(c: Cable) -> str:
+    details = _cable_details(c)
+    return f"{c.label}  {_end_text(c.a)} <-> {_end_text(c.b)}" + (
+        f"  [{details}]" if details else ""
+    )
+
+
+def _path_text(path: TracePath) -> str:
+    """`sw1 Gi1/0/1 -[A-1]-> pp-1 1 (front->rear) -[B-1]-> srv1 eth0`."""
+    if not path.hops:
+        return f"{_end_text(path.start)}: no cable"
+    parts = [_end_text(path.hops[0].a)]
+    for i, hop in enumerate(path.hops):
+        arrow = f"-[{hop.cable.label}]->"
+        if i + 1 < len(path.hops):
+            nxt = path.hops[i + 1].a
+            parts.append(f"{arrow} {hop.b.device} {hop.b.port} ({hop.b.side}->{nxt.side})")
+        else:
+            parts.append(f"{arrow} {_end_text(hop.b)}")
+    text = " ".join(parts)
+    if not path.complete:
+        text += f"  (stops: {_end_text(path.end)} has no cable)"
+    return text
+
+
+def _table(title: str | None, headers: list[str], rows: list[list[str]]) -> None:
+    """A rich table on a terminal; plain aligned columns in a pipe or file."""
+    from opskit.output import stdout_is_terminal
+
+    if stdout_is_terminal():
+        from rich.table import Table
+
+        from opskit.output import get_console
+
+        table = Table(title=title, show_lines=False, header_style="bold")
+        for h in headers:
+            table.add_column(h)
+        for row in rows:
+            table.add_row(*row)
+        get_console().print(table, markup=False)
+        return
+    if title:
+        typer.echo(title)
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    for row in [headers, *rows]:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _panel_side(side: str | None) -> str | None:
+    if side is not None and side not in ("front", "rear"):
+        from opskit.errors import InputError
+
+        raise InputError(f"--side must be front or rear, not '{side}'")
+    return side
+
+
+def _device_or_fail(index: InventoryIndex, name: str) -> Any:
+    import difflib
+
+    from opskit.errors import InputError
+
+    device = index.device(name)
+    if device is None:
+        hint = difflib.get_close_matches(name, [d.name for d in index.devices()], n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        raise InputError(f"{STATE.inventory_path.name}: no device '{name}'{suggestion}")
+    return device
+
+
+# -- validate ----------------------------------------------------------------------
 @app.command("validate")
 def validate(json_out: JsonOpt = False) -> None:
     """Check the inventory and list every problem (exit 2 if any error)."""
     from opskit.inventory import build_inventory, locate_problems
-    from opskit.output import print_json
+    from opskit.inventory.index import InventoryIndex, write_cached_index
 
     inventory, problems = build_inventory(STATE.inventory_path)
     problems = locate_problems(problems)
     errors = [p for p in problems if p.severity == "error"]
+    if not errors:  # the next find/trace starts from this
+        write_cached_index(STATE.inventory_path, InventoryIndex.from_inventory(inventory))
     if json_out:
-        print_json(
+        _json(
             {
                 "ok": not errors,
+                "files": [str(f) for f in inventory.files],
+                "sites": len(inventory.sites),
                 "devices": len(inventory.devices),
                 "cables": len(inventory.cables),
+                "errors": len(errors),
+                "warnings": len(problems) - len(errors),
                 "problems": [p.to_dict() for p in problems],
             }
         )
     else:
         for p in problems:
             typer.echo(f"{p.severity}: {p}", err=True)
-        if not errors:
+        summary = (
+            f"{len(inventory.sites)} sites, {len(inventory.devices)} devices, "
+            f"{len(inventory.cables)} cables"
+        )
+        warnings = len(problems) - len(errors)
+        if errors:
             typer.echo(
-                f"{inventory.path}: ok ({len(inventory.sites)} sites, "
-                f"{len(inventory.devices)} devices, {len(inventory.cables)} cables"
-                f"{', ' + str(len(problems)) + ' warnings' if problems else ''})"
+                f"{inventory.path}: {len(errors)} errors, {warnings} warnings ({summary})",
+                err=True,
+            )
+        else:
+            typer.echo(
+                f"{inventory.path}: ok ({summary}{f', {warnings} warnings' if warnings else ''})"
             )
     raise typer.Exit(2 if errors else 0)
+
+
+# -- show --------------------------------------------------------------------------
+@app.command("show")
+def show(
+    device: Annotated[str | None, typer.Argument(help="One device (default: list all).")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Devices, or one device with its ports and what each connects to."""
+    index = _index()
+    if device is None:
+        devices = [d for d in index.devices() if site is None or d.site == site]
+        if json_out:
+            _json(
+                {
+                    "devices": [
+                        {
+                            "name": d.name,
+                            "site": d.site,
+                            "platform": d.platform,
+                            "host": d.host,
+                            "role": d.role,
+                            "rack": dict(d.rack),
+                            "tags": list(d.tags),
+                            "description": d.description,
+                        }
+                        for d in devices
+                    ]
+                }
+            )
+            return
+        rows = [
+            [
+                d.name,
+                d.site,
+                d.platform,
+                d.host or "",
+                d.role or "",
+                _rack_text(d.rack),
+                d.description or "",
+            ]
+            for d in devices
+        ]
+        _table(None, ["DEVICE", "SITE", "PLATFORM", "HOST", "ROLE", "RACK", "DESCRIPTION"], rows)
+        return
+    dev = _device_or_fail(index, device)
+    ports = []
+    for port, label in index.ports(dev.name):
+        cable = index.cable(label) if label else None
+        here = _end(dev.name, port.name, port.side)
+        far = cable.far_end(here) if cable else None
+        path = index.trace_cable(cable, start=here) if cable else None
+        ports.append((port, cable, far, path))
+    if json_out:
+        _json(
+            {
+                "device": {
+                    "name": dev.name,
+                    "site": dev.site,
+                    "platform": dev.platform,
+                    "host": dev.host,
+                    "port": dev.port,
+                    "role": dev.role,
+                    "credentials": dev.credentials,
+                    "rack": dict(dev.rack),
+                    "tags": list(dev.tags),
+                    "model": dev.model,
+                    "description": dev.description,
+                    "file": str(dev.source.file) if dev.source else None,
+                },
+                "ports": [
+                    {
+                        "port": p.name,
+                        "side": p.side,
+                        "description": p.description,
+                        "cable": c.label if c else None,
+                        "far_end": _end_dict(f) if f else None,
+                        "path_end": _end_dict(t.end) if t and t.end != f else None,
+                    }
+                    for p, c, f, t in ports
+                ],
+            }
+        )
+        return
+    facts = [
+        ("site", dev.site),
+        ("platform", dev.platform),
+        ("host", f"{dev.host}:{dev.port}" if dev.host and dev.port else dev.host),
+        ("role", dev.role),
+        ("rack", _rack_text(dev.rack)),
+        ("tags", ", ".join(dev.tags)),
+        ("credentials", dev.credentials),
+        ("model", dev.model),
+        ("description", dev.description),
+    ]
+    typer.echo(dev.name)
+    for key, value in facts:
+        if value:
+            typer.echo(f"  {key + ':':13}{value}")
+    if ports:
+        rows = [
+            [
+                p.name,
+                p.side or "",
+                p.description or "",
+                c.label if c else "-",
+                _end_text(f) if f else "",
+                _end_text(t.end) if t and f and t.end != f else "",
+            ]
+            for p, c, f, t in ports
+        ]
+        headers = ["PORT", "SIDE", "DESCRIPTION", "CABLE", "CONNECTS TO", "PATH ENDS AT"]
+        if not any(p.side for p, *_ in ports):
+            headers.pop(1)
+            rows = [r[:1] + r[2:] for r in rows]
+        typer.echo("")
+        _table(None, headers, rows)
+
+
+def _rack_text(rack: Any) -> str:
+    if not rack:
+        return ""
+    unit = rack.get("unit")
+    return f"{rack.get('name', '')}" + (f" U{unit}" if unit is not None else "")
+
+
+def _end(device: str, port: str, side: str | None) -> Endpoint:
+    from opskit.inventory.model import Endpoint
+
+    return Endpoint(device, port, side)
+
+
+# -- find / port / trace -----------------------------------------------------------
+@app.command("find")
+def find(
+    text: Annotated[str, typer.Argument(help="A cable label, port, device or description.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many hits.")] = 50,
+    json_out: JsonOpt = False,
+) -> None:
+    """Find a cable by the label printed on it (both ends), or a port, device, text."""
+    index = _index()
+    result = index.find(text, limit=limit)
+    paths = {
+        m.cable.label: index.trace_cable(m.cable)
+        for m in result.matches
+        if m.exact and m.kind == "label" and m.cable is not None
+    }
+    if json_out:
+        _json(
+            {
+                "query": result.query,
+                "truncated": result.truncated,
+                "matches": [
+                    {
+                        "kind": m.kind,
+                        "exact": m.exact,
+                        "device": m.device,
+                        "port": m.port,
+                        "side": m.side,
+                        "description": m.description,
+                        "cable": _cable_dict(m.cable) if m.cable else None,
+                        "path": paths[m.cable.label].to_dict()
+                        if m.cable and m.cable.label in paths
+                        else None,
+                    }
+                    for m in result.matches
+                ],
+            }
+        )
+    else:
+        for m in result.matches:
+            if m.kind == "label" or (m.cable is not None and m.device is None):
+                assert m.cable is not None
+                typer.echo(f"{'cable' if m.kind == 'label' else 'note':8}{_cable_line(m.cable)}")
+                if m.cable.label in paths and len(paths[m.cable.label].hops) > 1:
+                    typer.echo(f"{'path':8}{_path_text(paths[m.cable.label])}")
+            elif m.port is not None:
+                where = _end_text(_end(m.device or "", m.port, m.side))
+                desc = f'  "{m.description}"' if m.description else ""
+                if m.cable is not None:
+                    far = m.cable.far_end(_end(m.device or "", m.port, m.side))
+                    cab = f"  -[{m.cable.label}]-> {_end_text(far)}"
+                else:
+                    cab = "  (no cable)"
+                typer.echo(f"{'port':8}{where}{cab}{desc}")
+            else:
+                desc = f'  "{m.description}"' if m.description else ""
+                typer.echo(f"{'device':8}{m.device}{desc}")
+        if result.truncated:
+            typer.echo(f"... more matches (raise --limit above {limit})", err=True)
+    if not result.matches:
+        typer.echo(f"opskit: nothing matches '{text}'", err=True)
+        raise typer.Exit(1)
+
+
+def _port_or_fail(index: InventoryIndex, device: str, port: str, side: str | None) -> list[Any]:
+    import difflib
+
+    from opskit.errors import InputError
+
+    dev = _device_or_fail(index, device)
+    entries = [(p, label) for p, label in index.ports(dev.name) if p.name == port]
+    if side is not None:
+        entries = [(p, label) for p, label in entries if p.side == side]
+    if not entries:
+        names = sorted({p.name for p, _ in index.ports(dev.name)})
+        hint = difflib.get_close_matches(port, names, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        raise InputError(f"port '{port}' is not a port of device '{device}'{suggestion}")
+    return entries
+
+
+@app.command("port")
+def port(
+    device: Annotated[str, typer.Argument(help="Device name.")],
+    port_name: Annotated[str, typer.Argument(metavar="PORT", help="Port name.")],
+    side: SideOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The cable in a port and its far end (and where the path through panels ends)."""
+    index = _index()
+    entries = _port_or_fail(index, device, port_name, _panel_side(side))
+    out = []
+    for p, label in entries:
+        here = _end(device, p.name, p.side)
+        cable = index.cable(label) if label else None
+        path = index.trace_cable(cable, start=here) if cable else None
+        out.append((p, here, cable, path))
+    if json_out:
+        _json(
+            {
+                "ports": [
+                    {
+                        "device": device,
+                        "port": p.name,
+                        "side": p.side,
+                        "description": p.description,
+                        "cable": _cable_dict(c) if c else None,
+                        "far_end": _end_dict(c.far_end(here)) if c else None,
+                        "path": t.to_dict() if t else None,
+                    }
+                    for p, here, c, t in out
+                ]
+            }
+        )
+        return
+    for p, here, cable, path in out:
+        desc = f'  "{p.description}"' if p.description else ""
+        if cable is None:
+            typer.echo(f"{_end_text(here)}: no cable{desc}")
+            continue
+        typer.echo(f"{_end_text(here)}{desc}")
+        typer.echo(f"  cable    {_cable_line(cable)}")
+        typer.echo(f"  far end  {_end_text(cable.far_end(here))}")
+        if path is not None and len(path.hops) > 1:
+            typer.echo(f"  path     {_path_text(path)}")
+
+
+@app.command("trace")
+def trace(
+    target: Annotated[
+        str | None, typer.Argument(help="A cable LABEL, or a DEVICE followed by its PORT.")
+    ] = None,
+    port_name: Annotated[str | None, typer.Argument(metavar="[PORT]", help="Port name.")] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="Every port of this device: a printable sheet.")
+    ] = None,
+    side: SideOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The whole path of a cable or port through patch panels, each hop with its label."""
+    from opskit.errors import InputError
+
+    index = _index()
+    side = _panel_side(side)
+    if device is not None:
+        _trace_sheet(index, device, json_out)
+        return
+    if target is None:
+        raise InputError("trace: give a cable LABEL, DEVICE PORT, or --device DEVICE")
+    if port_name is None:
+        cable = index.cable(target)
+        if cable is None:
+            raise InputError(
+                f"{STATE.inventory_path.name}: no cable labeled '{target}' "
+                "(to trace a port, give DEVICE PORT)"
+            )
+        paths = [index.trace_cable(cable)]
+    else:
+        entries = _port_or_fail(index, target, port_name, side)
+        is_panel = any(p.side for p, _ in entries)
+        if is_panel and side is None:
+            paths = [index.trace_port(target, port_name)]
+        else:
+            paths = [index.trace_port(target, p.name, p.side) for p, _ in entries]
+    if json_out:
+        _json(paths[0].to_dict() if len(paths) == 1 else {"paths": [p.to_dict() for p in paths]})
+        return
+    for path in paths:
+        typer.echo(_path_text(path))
+        for i, hop in enumerate(path.hops, 1):
+            details = _cable_details(hop.cable)
+            typer.echo(
+                f"  {i}. {hop.cable.label:10} {_end_text(hop.a)} -> {_end_text(hop.b)}"
+                + (f"  [{details}]" if details else "")
+            )
+
+
+def _trace_sheet(index: InventoryIndex, name: str, json_out: bool) -> None:
+    dev = _device_or_fail(index, name)
+    rows = []
+    for p, label in index.ports(dev.name):
+        here = _end(dev.name, p.name, p.side)
+        cable = index.cable(label) if label else None
+        rows.append((p, index.trace_cable(cable, start=here) if cable else None))
+    if json_out:
+        _json(
+            {
+                "device": dev.name,
+                "ports": [
+                    {
+                        "port": p.name,
+                        "side": p.side,
+                        "description": p.description,
+                        "path": t.to_dict() if t else None,
+                    }
+                    for p, t in rows
+                ],
+            }
+        )
+        return
+    where = ", ".join(x for x in (f"site {dev.site}", _rack_text(dev.rack), dev.host or "") if x)
+    typer.echo(f"{dev.name} ({where}): every port's path")
+    typer.echo(f"from {STATE.inventory_path}")
+    typer.echo("")
+    width = max([len(p.name) + (len(p.side) + 3 if p.side else 0) for p, _ in rows] + [4])
+    for p, path in rows:
+        name_text = f"{p.name} ({p.side})" if p.side else p.name
+        if path is None:
+            line = "-" + (f'  "{p.description}"' if p.description else "")
+        else:
+            hops = []
+            for i, hop in enumerate(path.hops):
+                if i + 1 < len(path.hops):
+                    nxt = path.hops[i + 1].a
+                    hops.append(
+                        f"-[{hop.cable.label}]-> {hop.b.device} {hop.b.port} "
+                        f"({hop.b.side}->{nxt.side})"
+                    )
+                else:
+                    hops.append(f"-[{hop.cable.label}]-> {_end_text(hop.b)}")
+            line = " ".join(hops)
+            if not path.complete:
+                line += "  (stops: no cable beyond)"
+        typer.echo(f"{name_text.ljust(width)}  {line}")
+
+
+# -- labels ------------------------------------------------------------------------
+@app.command("labels")
+def labels(
+    site: Annotated[str | None, typer.Option("--site", help="Cables with an end here.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or csv.")] = "text",
+    json_out: JsonOpt = False,
+) -> None:
+    """Both-end label text for a label printer: `A-017  sw1 Gi1/0/17 <-> pp-1 17`."""
+    from opskit.errors import InputError
+
+    if fmt not in ("text", "csv"):
+        raise InputError(f"--format must be text or csv, not '{fmt}'")
+    index = _index()
+    cables = index.cables()
+    if site is not None:
+        sites = {d.name: d.site for d in index.devices()}
+        if site not in {s for s, _ in index.sites()}:
+            raise InputError(f"{STATE.inventory_path.name}: no site '{site}'")
+        cables = [c for c in cables if site in (sites.get(c.a.device), sites.get(c.b.device))]
+
+    def label_end(e: Endpoint) -> str:
+        return f"{e.device} {e.port}" + (" rear" if e.side == "rear" else "")
+
+    rows = [(c, label_end(c.a), label_end(c.b)) for c in cables]
+    if json_out:
+        _json(
+            {
+                "labels": [
+                    {
+                        "label": c.label,
+                        "a": a,
+                        "b": b,
+                        "text": f"{c.label}  {a} <-> {b}",
+                        "color": c.color,
+                        "length_m": c.length_m,
+                    }
+                    for c, a, b in rows
+                ]
+            }
+        )
+        return
+    if fmt == "csv":
+        import csv
+        import sys
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["label", "a", "b", "color", "length_m"])
+        for c, a, b in rows:
+            writer.writerow(
+                [c.label, a, b, c.color or "", "" if c.length_m is None else c.length_m]
+            )
+        return
+    width = max([len(c.label) for c, _, _ in rows] + [1])
+    for c, a, b in rows:
+        typer.echo(f"{c.label.ljust(width)}  {a} <-> {b}")
+
+
+# -- cable edits -------------------------------------------------------------------
+def _report_edit(result: EditResult, json_out: bool) -> None:
+    if json_out:
+        _json(
+            {
+                "ok": True,
+                "action": result.action,
+                "label": result.label,
+                "file": str(result.file),
+                "written": result.written,
+                "diff": result.diff,
+            }
+        )
+        return
+    typer.echo(result.diff, nl=False)
+    verb = "wrote" if result.written else "dry run, not written:"
+    typer.echo(f"{verb} {result.file}", err=True)
+
+
+@cable_app.command("add")
+def cable_add(
+    label: Annotated[str, typer.Argument(help="The label printed on the cable.")],
+    a: Annotated[str, typer.Argument(help="One end: DEVICE:PORT (PANEL:rear:N for a rear).")],
+    b: Annotated[str, typer.Argument(help="The other end.")],
+    color: Annotated[str | None, typer.Option("--color")] = None,
+    length_m: Annotated[float | None, typer.Option("--length-m", min=0)] = None,
+    cable_type: Annotated[str | None, typer.Option("--type", help="cat6, om4, dac ...")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="planned, connected ...")] = None,
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add a cable to the main inventory file (validated, written atomically)."""
+    from opskit.inventory.edit import add_cable
+
+    length: float | int | None = length_m
+    if length_m is not None and float(length_m).is_integer():
+        length = int(length_m)
+    result = add_cable(
+        STATE.inventory_path,
+        label,
+        a,
+        b,
+        dry_run=dry_run,
+        color=color,
+        length_m=length,
+        type=cable_type,
+        status=status,
+        note=note,
+    )
+    _report_edit(result, json_out)
+
+
+@cable_app.command("remove")
+def cable_remove(
+    label: Annotated[str, typer.Argument(help="The cable's label.")],
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Remove a cable (from whichever file holds it)."""
+    from opskit.inventory.edit import remove_cable
+
+    _report_edit(remove_cable(STATE.inventory_path, label, dry_run=dry_run), json_out)
+
+
+@cable_app.command("relabel")
+def cable_relabel(
+    old: Annotated[str, typer.Argument(help="The current label.")],
+    new: Annotated[str, typer.Argument(help="The new label.")],
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Give a cable a new label."""
+    from opskit.inventory.edit import relabel_cable
+
+    _report_edit(relabel_cable(STATE.inventory_path, old, new, dry_run=dry_run), json_out)
+
+
+@cable_app.command("move")
+def cable_move(
+    label: Annotated[str, typer.Argument(help="The cable's label.")],
+    a: Annotated[str | None, typer.Option("--a", help="New A end: DEVICE:PORT.")] = None,
+    b: Annotated[str | None, typer.Option("--b", help="New B end: DEVICE:PORT.")] = None,
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Plug one or both ends of a cable into other ports."""
+    from opskit.inventory.edit import move_cable
+
+    _report_edit(move_cable(STATE.inventory_path, label, a=a, b=b, dry_run=dry_run), json_out)

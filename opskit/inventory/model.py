@@ -137,6 +137,8 @@ class Cable:
     status: str | None = None
     note: str | None = None
     source: SourceRef | None = None
+    # Index of the cable in its file's `cables:` list (for edits); not part of its value.
+    position: int | None = field(default=None, repr=False, compare=False)
 
     def far_end(self, end: Endpoint) -> Endpoint:
         """The other end of the cable, seen from `end`."""
@@ -224,3 +226,5 @@ class Inventory:
     files: tuple[Path, ...] = ()
     # (device, port, side) -> cable label
     cable_by_end: Mapping[tuple[str, str, str | None], str] = field(default_factory=dict)
+    # sha256 of each file's bytes as read (keys the read-only index cache).
+    digests: Mapping[Path, str] = field(default_factory=dict)
