@@ -366,15 +366,78 @@ def discover_cli(
     return out
 
 
+# --- NUT ------------------------------------------------------------------------------
+
+
+def uses_nut(device: Any) -> bool:
+    """UPSes behind a NUT server are asked over NUT (see `nut:` in discovery.yaml)."""
+    return device.platform in discovery_rules().get("nut", {}).get("platforms", ())
+
+
+async def _nut_one(device: Any, inventory: Any, now: dt.datetime) -> Discovery:
+    from opskit.monitor.nut import NutClient, NutTarget
+
+    rules = discovery_rules()["nut"]
+    target = NutTarget.from_device(inventory, device)
+    async with asyncio.timeout(target.timeout * 3 + 1):
+        async with NutClient(
+            target.host, target.port, timeout=target.timeout, label=target.label
+        ) as nut:
+            values = await nut.list_var(target.ups)
+    version = next((values[v] for v in rules["version_vars"] if values.get(v)), None)
+    model = next((values[v] for v in rules["model_vars"] if values.get(v)), None)
+    return Discovery(
+        device=device.name,
+        platform=device.platform,
+        version=version,
+        source="nut",
+        at=now,
+        model=model,
+        detail=f"{target.ups}@{target.host}:{target.port}",
+    )
+
+
+def discover_nut(
+    inventory: Any, devices: Sequence[Any], now: dt.datetime | None = None
+) -> dict[str, Discovery | str]:
+    """Discover UPS firmware versions from NUT variables (`ups.firmware`).
+
+    Returns:
+        device name -> Discovery, or an error message (one line, naming the device).
+    """
+    if not devices:
+        return {}
+    stamp = now or dt.datetime.now(dt.UTC)
+
+    async def run() -> dict[str, Discovery | str]:
+        out: dict[str, Discovery | str] = {}
+
+        async def one(device: Any) -> None:
+            try:
+                out[device.name] = await _nut_one(device, inventory, stamp)
+            except TimeoutError:
+                out[device.name] = f"{device.label()}: NUT timed out"
+            except OpskitError as exc:
+                out[device.name] = str(exc)
+            except Exception as exc:  # one broken upsd must not stop the others
+                out[device.name] = f"{device.label()}: NUT failed: {type(exc).__name__}: {exc}"
+
+        await asyncio.gather(*(one(d) for d in devices))
+        return out
+
+    return asyncio.run(run())
+
+
 def uses_snmp(device: Any) -> bool:
     """SNMP first: a device with an `snmp:` section is asked over SNMP."""
-    return bool(device.snmp) and bool(device.host)
+    return bool(device.snmp) and bool(device.host) and not uses_nut(device)
 
 
 def discover_devices(
     inventory: Any, devices: Sequence[Any], now: dt.datetime | None = None
 ) -> Mapping[str, Discovery | str]:
-    """Discover every device: SNMP for those with an `snmp:` section, CLI for the rest.
+    """Discover every device: NUT for UPSes behind upsd, SNMP for devices with an `snmp:`
+    section, the CLI for the rest.
 
     Raises:
         InputError: never for one device (its problem is its error message); only for
@@ -383,9 +446,11 @@ def discover_devices(
     if any(d is None for d in devices):
         raise InputError("discover_devices: no device")
     stamp = now or dt.datetime.now(dt.UTC)
+    nut = [d for d in devices if uses_nut(d)]
     snmp = [d for d in devices if uses_snmp(d)]
-    cli = [d for d in devices if not uses_snmp(d)]
+    cli = [d for d in devices if not uses_snmp(d) and not uses_nut(d)]
     results: dict[str, Discovery | str] = {}
+    results.update(discover_nut(inventory, nut, stamp))
     results.update(discover_snmp(inventory, snmp, stamp))
     results.update(discover_cli(inventory, cli, stamp))
     return results

@@ -1,0 +1,257 @@
+"""`firmware check`: discover (or remember) each device's running version and judge it.
+
+Calls point one way: the CLI calls `check_firmware`, which loads the catalogue, runs
+discovery (SNMP first, the CLI for devices without an `snmp:` section), remembers what
+it found, falls back to the remembered version (marked stale, with its age) for devices
+that did not answer, and evaluates every device. It returns a frozen report; it never
+prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opskit.errors import InputError
+from opskit.firmware.catalog import Catalog, load_catalog
+from opskit.firmware.evaluate import NAGIOS, Evaluation, evaluate, worst_exit_code
+from opskit.firmware.state import Discovery, load_state, save_discoveries
+from opskit.firmware.versions import family_of
+
+FIRMWARE_KEYS = ("minimum", "target", "ignore")
+NO_FIRMWARE_PLATFORMS = ("patch_panel",)
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareResult:
+    """One device's firmware verdict."""
+
+    device: str
+    site: str
+    platform: str
+    status: str
+    exit_code: int
+    running: str | None = None
+    model: str | None = None
+    source: str | None = None  # "snmp", "cli" (this run or remembered), None
+    discovered_at: dt.datetime | None = None
+    stale: bool = False
+    age_s: float | None = None
+    error: str | None = None
+    detected_platform: str | None = None
+    evaluation: Evaluation = field(default_factory=lambda: Evaluation("unknown-version"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape of one device."""
+        ev = self.evaluation
+        return {
+            "device": self.device,
+            "site": self.site,
+            "platform": self.platform,
+            "model": self.model,
+            "running": self.running,
+            "family": ev.family,
+            "train": ev.train,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "target": ev.target,
+            "target_source": ev.target_source,
+            "minimum": ev.minimum,
+            "recommended": ev.recommended,
+            "newest_in_train": ev.newest_in_train,
+            "newest": ev.newest,
+            "release_status": ev.release_status,
+            "advisories": list(ev.advisories),
+            "reasons": list(ev.reasons),
+            "source": self.source,
+            "discovered_at": self.discovered_at.isoformat() if self.discovered_at else None,
+            "stale": self.stale,
+            "age_s": None if self.age_s is None else round(self.age_s, 1),
+            "error": self.error,
+            "detected_platform": self.detected_platform,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareReport:
+    """The result of one `firmware check` run."""
+
+    results: tuple[FirmwareResult, ...]
+    catalog: Path
+    offline: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """Worst of the devices: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+        return worst_exit_code([r.status for r in self.results])
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many devices have each status."""
+        return dict(Counter(r.status for r in self.results))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape of the report."""
+        return {
+            "ok": self.exit_code == 0,
+            "status": NAGIOS[self.exit_code],
+            "exit_code": self.exit_code,
+            "catalog": str(self.catalog),
+            "offline": self.offline,
+            "counts": self.counts,
+            "devices": [r.to_dict() for r in self.results],
+        }
+
+
+def firmware_section(device: Any) -> dict[str, Any]:
+    """The device's `firmware:` inventory section, checked.
+
+    Raises:
+        InputError: unknown keys (naming the device's file and line).
+    """
+    section: Mapping[str, Any] = device.firmware or {}
+    unknown = sorted(set(section) - set(FIRMWARE_KEYS))
+    if unknown:
+        where = f"{device.source}: " if device.source else ""
+        raise InputError(
+            f"{where}device '{device.name}': unknown firmware key(s) {', '.join(unknown)} "
+            f"(allowed: {', '.join(FIRMWARE_KEYS)})"
+        )
+    return dict(section)
+
+
+def _age(now: dt.datetime, then: dt.datetime) -> float:
+    return max(0.0, (now - then).total_seconds())
+
+
+def format_age(seconds: float) -> str:
+    """A short human age.
+
+    >>> format_age(90), format_age(7200), format_age(3 * 86400)
+    ('1m', '2h', '3d')
+    """
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def judge_device(
+    device: Any,
+    catalog: Catalog,
+    discovery: Discovery | None,
+    *,
+    now: dt.datetime,
+    fresh: bool,
+    error: str | None = None,
+) -> FirmwareResult:
+    """Evaluate one device from its (fresh or remembered) discovery."""
+    section = firmware_section(device)
+    policy = catalog.policy_for(device.platform, device.site, device.name, section)
+    model = device.model or (discovery.model if discovery else None)
+    running = discovery.version if discovery else None
+    ev = evaluate(device.platform, running, catalog, policy, model=model)
+    reasons = list(ev.reasons)
+    stale = discovery is not None and not fresh
+    age = _age(now, discovery.at) if discovery else None
+    if stale and age is not None:
+        via = discovery.source if discovery else ""
+        reasons.append(f"remembered from {format_age(age)} ago (via {via})")
+    if error and not fresh:
+        reasons.append(f"not reached now: {error}")
+    if (
+        discovery is not None
+        and discovery.detected_platform
+        and family_of(discovery.detected_platform) != family_of(device.platform)
+        and ev.status == "unknown-version"
+    ):
+        reasons.append(
+            f"the device looks like {discovery.detected_platform}: check its inventory platform"
+        )
+    ev = dataclasses.replace(ev, reasons=tuple(reasons))
+    return FirmwareResult(
+        device=device.name,
+        site=device.site,
+        platform=device.platform,
+        status=ev.status,
+        exit_code=ev.exit_code,
+        running=running,
+        model=model,
+        source=discovery.source if discovery else None,
+        discovered_at=discovery.at if discovery else None,
+        stale=stale,
+        age_s=age,
+        error=error,
+        detected_platform=discovery.detected_platform if discovery else None,
+        evaluation=ev,
+    )
+
+
+def check_firmware(
+    inventory: Any,
+    devices: Sequence[Any],
+    *,
+    offline: bool = False,
+    catalog: Catalog | None = None,
+    now: dt.datetime | None = None,
+) -> FirmwareReport:
+    """Check every device's running version against the catalogue.
+
+    Args:
+        inventory: the loaded inventory.
+        devices: the devices to check (patch panels and `firmware: {ignore: true}` are
+            left out).
+        offline: use remembered discoveries only (no network).
+        catalog: a loaded catalogue (default: settings.firmware_catalog).
+        now: the time of the run (tests).
+
+    Returns:
+        The report.
+
+    Raises:
+        InputError: bad catalogue, bad `firmware:` section, unreadable state file.
+    """
+    stamp = now or dt.datetime.now(dt.UTC)
+    cat = catalog or load_catalog(inventory.settings.firmware_catalog)
+    wanted = [
+        d
+        for d in devices
+        if d.platform not in NO_FIRMWARE_PLATFORMS and not firmware_section(d).get("ignore")
+    ]
+    state_dir = Path(inventory.settings.state_dir)
+    remembered = load_state(state_dir)
+    fresh: dict[str, Discovery] = {}
+    errors: dict[str, str] = {}
+    if not offline and wanted:
+        from opskit.firmware.discover import discover_devices
+
+        for name, outcome in discover_devices(inventory, wanted, stamp).items():
+            if isinstance(outcome, Discovery):
+                fresh[name] = outcome
+            else:
+                errors[name] = outcome
+        save_discoveries(state_dir, fresh.values())
+    results = []
+    for d in wanted:
+        if d.name in fresh:
+            results.append(judge_device(d, cat, fresh[d.name], now=stamp, fresh=True))
+        else:
+            results.append(
+                judge_device(
+                    d,
+                    cat,
+                    remembered.get(d.name),
+                    now=stamp,
+                    fresh=False,
+                    error=errors.get(d.name),
+                )
+            )
+    return FirmwareReport(tuple(results), cat.path, offline=offline)
