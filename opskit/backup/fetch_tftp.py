@@ -15,14 +15,19 @@ run`); it starts on first use and stops at exit.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import concurrent.futures
+import contextlib
 import ipaddress
 import logging
 import re
 import secrets
+import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +38,14 @@ from opskit.backup.tftp import (
     DEFAULT_MAX_SIZE,
     DEFAULT_TIMEOUT,
     BackgroundTftpServer,
+    ReceivedFile,
     TftpError,
+    TftpServer,
+    TransferRecord,
+    check_name,
     parse_listen,
 )
-from opskit.errors import DeviceError, DeviceTimeout, InputError
+from opskit.errors import DeviceError, DeviceTimeout, InputError, OpskitError
 from opskit.inventory import Device, Settings
 
 log = logging.getLogger(__name__)
@@ -286,3 +295,151 @@ def fetch_tftp(request: FetchRequest) -> str:
 
 
 register_fetcher("tftp", fetch_tftp)
+
+
+# --- tftp-serve: configs the routers push on their own schedule --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PushEvent:
+    """One transfer seen by `tftp-serve`: a refused/failed transfer, or a stored upload."""
+
+    name: str
+    peer: str
+    status: str  # "ok" (stored/unchanged) | "failed" (pipeline refused it) | "refused"
+    device: str | None = None
+    reason: str | None = None
+    changed: bool = False
+    commit: str | None = None
+    bytes: int = 0
+
+    def line(self) -> str:
+        """One log line."""
+        who = f"{self.device} " if self.device else ""
+        if self.status == "ok":
+            what = f"committed {self.commit[:10]}" if self.changed and self.commit else "unchanged"
+            return f"{who}{self.name!r} from {self.peer}: ok, {self.bytes} bytes, {what}"
+        return f"{who}{self.name!r} from {self.peer}: {self.status}: {self.reason}"
+
+
+def push_names(device: Device) -> tuple[str, ...]:
+    """The file names a device may push under: `<dev>`, `<dev>.cfg`, `<dev>-confg`.
+
+    >>> push_names(Device(name="core-r1", site="s", host=None, platform="cisco_ios"))
+    ('core-r1', 'core-r1.cfg', 'core-r1-confg')
+    """
+    return (device.name, f"{device.name}.cfg", f"{device.name}-confg")
+
+
+def receive_pushes(
+    inventory: Any,
+    *,
+    listen: str | None = None,
+    on_event: Callable[[PushEvent], None] | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    stop: asyncio.Event | None = None,
+    drain: float = 30.0,
+) -> None:
+    """Run a TFTP receiver until `stop` is set (or SIGTERM/SIGINT when run in the main thread).
+
+    Every inventory device with a backup profile may push `<dev>`, `<dev>.cfg` or
+    `<dev>-confg`, from its own address only (`backup.tftp_source` overrides it). A complete
+    upload goes through `store_fetched` (checks, clean, scrub, commit) in one worker thread;
+    anything else is refused by the server. `on_event` gets one `PushEvent` per transfer.
+    On stop, transfers in flight finish (up to `drain` seconds) and stored uploads are
+    committed before this returns.
+
+    Raises:
+        InputError: bad listen address.
+        DeviceError: the address cannot be bound.
+    """
+    asyncio.run(_receive(inventory, listen, on_event, on_ready, stop, drain))
+
+
+async def _receive(
+    inventory: Any,
+    listen: str | None,
+    on_event: Callable[[PushEvent], None] | None,
+    on_ready: Callable[[str], None] | None,
+    stop: asyncio.Event | None,
+    drain: float,
+) -> None:
+    from opskit.backup.profiles import load_profile
+    from opskit.backup.service import store_fetched
+
+    cfg = tftp_settings(inventory.settings, listen)
+    loop = asyncio.get_running_loop()
+    emit = on_event or (lambda _e: None)
+
+    def record(rec: TransferRecord) -> None:
+        if rec.status != "ok" or rec.direction != "write":
+            emit(PushEvent(rec.name, rec.peer, rec.status, reason=rec.reason))
+
+    server = TftpServer(
+        cfg.root,
+        cfg.host,
+        cfg.port,
+        max_size=cfg.max_size,
+        timeout=cfg.timeout,
+        on_transfer=record,
+    )
+    try:
+        await server.start()
+    except OSError as exc:
+        raise DeviceError(
+            f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
+            " (port 69 needs root; another TFTP server may hold it)"
+        ) from None
+    # Git writes happen one at a time, off the event loop.
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tftp-store")
+    pending: set[concurrent.futures.Future[None]] = set()
+
+    def store(device: Device, received: ReceivedFile) -> None:
+        try:
+            text = received.read_bytes().decode("utf-8", errors="replace").replace("\r\n", "\n")
+        finally:
+            received.discard()
+        try:
+            result = store_fetched(inventory, device, text, method="tftp")
+            event = PushEvent(
+                received.name,
+                received.peer,
+                result.status,
+                device.name,
+                result.reason,
+                result.changed,
+                result.commit,
+                received.size,
+            )
+        except OpskitError as exc:
+            event = PushEvent(received.name, received.peer, "failed", device.name, str(exc))
+        emit(event)
+
+    def handler_for(device: Device) -> Callable[[ReceivedFile], None]:
+        def handle(received: ReceivedFile) -> None:
+            future = pool.submit(store, device, received)
+            pending.add(future)
+            future.add_done_callback(pending.discard)
+
+        return handle
+
+    for device in inventory.devices.values():
+        try:
+            load_profile(device.platform)
+        except OpskitError:
+            continue  # patch panels, UPSes, servers without a profile: nothing to push
+        peer = device_address(device, device.backup)
+        for name in push_names(device):
+            if check_name(name) is None:
+                server.allow_uploads(name, handler_for(device), peer=peer)
+    stop = stop or asyncio.Event()
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    if on_ready is not None:
+        on_ready(server.address)
+    try:
+        await stop.wait()
+    finally:
+        await server.close(drain)
+        pool.shutdown(wait=True)

@@ -1,9 +1,173 @@
-"""Extra commands registered onto an existing group (kept in their own module)."""
+"""`opskit backup tftp-serve` and `opskit backup restore` (registered onto `backup`).
+
+Light at import time: the TFTP server, netmiko and the backup service are imported inside
+the command functions.
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated, Any
+
 import typer
+
+from opskit.cli import STATE
+from opskit.errors import InputError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
+
+
+def _load() -> Any:
+    from opskit.inventory import load_inventory
+
+    return load_inventory(STATE.inventory_path)
+
+
+def tftp_serve(
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen", metavar="ADDR:PORT", help="Bind here (default: settings.tftp.listen)."
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One JSON object per transfer on stdout.")
+    ] = False,
+) -> None:
+    """Receive configs that routers push on their own (IOS archive/kron) and commit them.
+
+    An upload named `<device>`, `<device>.cfg` or `<device>-confg` from that device's
+    address goes through the same checks, scrubbing and git commit as `backup run`; any
+    other upload or read is refused. One line per transfer. Stops on SIGTERM/SIGINT after
+    finishing the transfers in flight (exit 0).
+    """
+    import json
+
+    from opskit.backup.fetch_tftp import PushEvent, receive_pushes
+    from opskit.output import to_jsonable
+
+    inv = _load()
+
+    def emit(event: PushEvent) -> None:
+        line = json.dumps(to_jsonable(event), sort_keys=False) if json_out else event.line()
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def ready(address: str) -> None:
+        sys.stderr.write(f"opskit: tftp-serve listening on {address}\n")
+        sys.stderr.flush()
+
+    receive_pushes(inv, listen=listen, on_event=emit, on_ready=ready)
+
+
+def restore(
+    device: Annotated[str, typer.Argument(help="The device to restore.")],
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Version from the history (default: newest).")
+    ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option("--method", help="tftp (copy tftp: running-config) or ssh (config mode)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff only; push nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show the diff between a stored version and the running config, then push it.
+
+    Refuses (exit 2) a version whose secrets were scrubbed: pushing it would wipe the
+    device's passwords. Exit 0 when pushed (or nothing to do, or --dry-run), 1 when the
+    push failed.
+    """
+    from opskit.backup.restore import RestoreResult, plan_restore, push_restore
+    from opskit.output import print_json, stdout_is_terminal
+
+    if method is not None and method not in ("tftp", "ssh"):
+        raise InputError(f"--method must be tftp or ssh, not '{method}'")
+    inv = _load()
+    plan = plan_restore(inv, device, rev=rev, method=method)
+
+    def finish(result: RestoreResult, code: int) -> None:
+        if json_out:
+            print_json(result)
+        elif result.reason:
+            stream = sys.stdout if result.ok else sys.stderr
+            stream.write(("" if result.ok else "opskit: error: ") + result.reason + "\n")
+        raise typer.Exit(code)
+
+    if not json_out:
+        _show_diff(plan.diff, plan.device, plan.rev, stdout_is_terminal())
+    base = {"device": plan.device, "rev": plan.rev, "method": plan.method, "diff": plan.diff}
+    if not plan.pushable:
+        finish(RestoreResult(**base, status="refused", reason=plan.refusal()), 2)
+    if not plan.changes:
+        finish(
+            RestoreResult(
+                **base,
+                status="unchanged",
+                reason=f"{plan.device}: running config already matches {plan.rev[:10]}",
+            ),
+            0,
+        )
+    if dry_run:
+        finish(
+            RestoreResult(
+                **base,
+                status="dry-run",
+                bytes=plan.bytes,
+                reason=f"dry run: would push {plan.rev[:10]} to {plan.device} via {plan.method}",
+            ),
+            0,
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError(
+                "restore needs confirmation: run it with --yes (stdin is not a terminal)"
+            )
+        if not typer.confirm(
+            f"Push {plan.rev[:10]} to {plan.device} via {plan.method}?", default=False, err=True
+        ):
+            finish(RestoreResult(**base, status="declined", reason="not pushed"), 1)
+    result = push_restore(inv, plan)
+    if not json_out and result.ok:
+        result = RestoreResult(
+            **{**base, "status": result.status, "bytes": result.bytes},
+            duration=result.duration,
+            reason=f"{plan.device}: pushed {plan.rev[:10]} via {plan.method} "
+            f"({result.bytes} bytes, {result.duration:.1f}s)",
+        )
+    finish(result, 0 if result.ok else 1)
+
+
+def _show_diff(diff: str, device: str, rev: str, colour: bool) -> None:
+    if not diff:
+        return
+    if not colour:
+        sys.stdout.write(diff if diff.endswith("\n") else diff + "\n")
+        return
+    from rich.text import Text
+
+    from opskit.output import get_console
+
+    console = get_console()
+    for line in diff.splitlines():
+        style = (
+            "bold"
+            if line.startswith(("+++", "---"))
+            else "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else "cyan"
+            if line.startswith("@@")
+            else ""
+        )
+        console.print(Text(line, style=style))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+    app.command("tftp-serve")(tftp_serve)
+    app.command("restore")(restore)

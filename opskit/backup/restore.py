@@ -1,0 +1,311 @@
+"""Restore a stored config onto a device: diff first, then TFTP (`copy tftp:
+running-config`) or SSH config mode.
+
+`plan_restore` reads the version from the git history and the device's running config
+(over its CLI), and diffs them; `push_restore` sends it. A version whose secrets were
+scrubbed is never pushed: its `<removed>` markers would replace the device's real passwords
+and keys. Shops that restore from history back up with `keep_secrets: true`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from opskit.backup.clean import prepare, scrub
+from opskit.backup.fetch import FetchRequest, fetch_method, get_fetcher
+from opskit.backup.fetch_tftp import (
+    device_address,
+    dialog_error,
+    run_dialog,
+    shared_server,
+    tftp_settings,
+)
+from opskit.backup.profiles import SALTED_MARKER, SECRET_MARKER, Profile, load_profile
+from opskit.backup.service import _credentials, _device_timeout, device_path, open_store
+from opskit.backup.tftp import TftpError
+from opskit.errors import DeviceError, DeviceTimeout, InputError
+from opskit.inventory import Device, Inventory
+
+log = logging.getLogger(__name__)
+
+METHODS = ("tftp", "ssh")
+# Lines of a stored config that are not config commands (headers, comments, the end).
+_NOT_COMMANDS = re.compile(
+    r"^(?:!.*|Building configuration.*|Current configuration.*|end|\s*)$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RestorePlan:
+    """What a restore would do: the stored version, the device's current config, the diff."""
+
+    device: str
+    path: str
+    rev: str  # full commit id
+    method: str
+    diff: str  # unified diff current -> stored, with secret values masked
+    scrubbed_lines: int  # lines of the stored version whose secrets were removed
+    bytes: int
+    stored: str = field(repr=False)
+
+    @property
+    def changes(self) -> bool:
+        """True when the device's running config differs from the stored version."""
+        return bool(self.diff)
+
+    @property
+    def pushable(self) -> bool:
+        """False when the stored version lost its secrets to scrubbing."""
+        return self.scrubbed_lines == 0
+
+    def refusal(self) -> str:
+        """Why this version must not be pushed (empty when it may)."""
+        if self.pushable:
+            return ""
+        return (
+            f"{self.device}: refusing to restore {self.rev[:10]}: its secrets were scrubbed "
+            f"({self.scrubbed_lines} line(s) with {SECRET_MARKER}); pushing it would wipe the "
+            "device's passwords and keys. Back it up with `backup.keep_secrets: true` "
+            "(or `backup run --keep-secrets`) to restore from the history"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    """The outcome of `opskit backup restore` (the `--json` shape)."""
+
+    device: str
+    rev: str
+    method: str
+    status: str  # "pushed" | "dry-run" | "unchanged" | "refused" | "failed" | "declined"
+    diff: str
+    bytes: int = 0
+    reason: str | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True unless the restore was refused, declined or failed."""
+        return self.status in ("pushed", "dry-run", "unchanged")
+
+
+def _device(inventory: Inventory, name: str) -> Device:
+    device = inventory.devices.get(name)
+    if device is None:
+        known = difflib.get_close_matches(name, list(inventory.devices), n=1)
+        hint = f" (did you mean '{known[0]}'?)" if known else ""
+        raise InputError(f"unknown device '{name}'{hint}")
+    return device
+
+
+def _cli_method(device: Device) -> str:
+    method = fetch_method(device)
+    if method in ("ssh", "telnet"):
+        return method
+    via = str((device.backup or {}).get("via") or "")
+    return via if via in ("ssh", "telnet") else "ssh"
+
+
+def default_method(device: Device) -> str:
+    """`tftp` for devices backed up by TFTP, else `ssh`."""
+    return "tftp" if fetch_method(device) == "tftp" else "ssh"
+
+
+def scrubbed_lines(text: str) -> int:
+    """Lines carrying a scrubbing marker.
+
+    >>> scrubbed_lines("enable secret 5 <removed>\\nhostname r1\\n")
+    1
+    """
+    return sum(1 for ln in text.split("\n") if SECRET_MARKER in ln or SALTED_MARKER in ln)
+
+
+def fetch_running(inventory: Inventory, device: Device, profile: Profile) -> str:
+    """The device's running config over its CLI (ssh/telnet fetcher), cleaned, secrets kept.
+
+    Raises:
+        DeviceError: the fetch failed.
+    """
+    method = _cli_method(device)
+    options = dict(device.backup or {})
+    options["method"] = method
+    request = FetchRequest(
+        device=device,
+        credentials=_credentials(inventory, device),
+        profile=profile,
+        settings=inventory.settings,
+        options=options,
+        timeout=_device_timeout(inventory, device),
+        inventory=inventory,
+    )
+    raw = get_fetcher(method)(request)
+    return prepare(raw, profile, keep_secrets=True)
+
+
+def plan_restore(
+    inventory: Inventory, device_name: str, rev: str | None = None, method: str | None = None
+) -> RestorePlan:
+    """Read the stored version and the running config, and diff them.
+
+    Args:
+        inventory: the loaded inventory.
+        device_name: the device to restore.
+        rev: a commit (id, `HEAD~2`, ...) of the backup history; default the newest.
+        method: `tftp` or `ssh`; default `tftp` for devices backed up by TFTP, else `ssh`.
+
+    Raises:
+        InputError: unknown device, method or revision; no stored version.
+        DeviceError: the device's running config could not be read.
+    """
+    device = _device(inventory, device_name)
+    chosen = method or default_method(device)
+    if chosen not in METHODS:
+        raise InputError(f"restore method must be one of {', '.join(METHODS)}, not '{chosen}'")
+    profile = load_profile(device.platform)
+    store = open_store(inventory)
+    path = device_path(device)
+    if store.head() is None:
+        raise InputError(f"{device.name}: no backup history in {store.root}")
+    try:
+        commit = store.resolve(rev or "HEAD")
+    except Exception as exc:
+        raise InputError(f"{device.name}: {exc}") from None
+    stored = store.read(path, commit)
+    if stored is None:
+        raise InputError(f"{device.name}: {path} is not in revision {commit[:10]}")
+    current = fetch_running(inventory, device, profile)
+    # The diff is shown and printed as JSON: compare with secret values masked on both
+    # sides, so it never carries a password (a change of a secret shows as no change).
+    diff = "".join(
+        difflib.unified_diff(
+            scrub(current, profile).splitlines(keepends=True),
+            scrub(stored, profile).splitlines(keepends=True),
+            fromfile=f"{device.name} (running)",
+            tofile=f"{path} @ {commit[:10]}",
+        )
+    )
+    if not diff and current != stored:
+        diff = ""  # only secret values differ: nothing a person can review; still pushable
+    return RestorePlan(
+        device=device.name,
+        path=path,
+        rev=commit,
+        method=chosen,
+        diff=diff,
+        scrubbed_lines=scrubbed_lines(stored),
+        bytes=len(stored.encode()),
+        stored=stored,
+    )
+
+
+def config_lines(text: str) -> list[str]:
+    """The commands of a stored config, for config mode (comments and `end` dropped).
+
+    >>> config_lines("!\\nhostname r1\\ninterface Gi0/1\\n description up\\nend\\n")
+    ['hostname r1', 'interface Gi0/1', ' description up']
+    """
+    return [ln for ln in text.split("\n") if not _NOT_COMMANDS.match(ln)]
+
+
+def push_restore(inventory: Inventory, plan: RestorePlan, timeout: float = 120.0) -> RestoreResult:
+    """Push `plan`'s stored version to the device (never a scrubbed one).
+
+    Returns:
+        A `RestoreResult` with status `pushed`, `refused` or `failed` (one-line reason).
+    """
+    t0 = time.monotonic()
+    if not plan.pushable:
+        return RestoreResult(
+            plan.device, plan.rev, plan.method, "refused", plan.diff, reason=plan.refusal()
+        )
+    device = _device(inventory, plan.device)
+    profile = load_profile(device.platform)
+    try:
+        if plan.method == "tftp":
+            _push_tftp(inventory, device, profile, plan, timeout)
+        else:
+            _push_ssh(inventory, device, profile, plan, timeout)
+    except (DeviceError, InputError) as exc:
+        return RestoreResult(
+            plan.device,
+            plan.rev,
+            plan.method,
+            "failed",
+            plan.diff,
+            reason=str(exc),
+            duration=time.monotonic() - t0,
+        )
+    log.info("%s: restored %s via %s", plan.device, plan.rev[:10], plan.method)
+    return RestoreResult(
+        plan.device,
+        plan.rev,
+        plan.method,
+        "pushed",
+        plan.diff,
+        plan.bytes,
+        duration=time.monotonic() - t0,
+    )
+
+
+def _push_tftp(
+    inventory: Inventory, device: Device, profile: Profile, plan: RestorePlan, timeout: float
+) -> None:
+    from opskit.backup.connect import open_cli
+
+    dialog = profile.tftp_pull
+    if dialog is None:
+        raise InputError(f"{device.name}: platform {profile.name} has no tftp_pull in its profile")
+    cfg = tftp_settings(inventory.settings)
+    server = shared_server(cfg)
+    name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', device.name)[:60]}-restore-{secrets.token_hex(6)}.cfg"
+    served = server.offer_file(
+        name, plan.stored.encode(), peer=device_address(device, device.backup)
+    )
+    try:
+        with open_cli(inventory, device, method=_cli_method(device), timeout=timeout) as conn:
+            output = run_dialog(conn, dialog, cfg.address, name, timeout, device.name)
+        error = dialog_error(dialog, output)
+        try:
+            served.result(timeout=2.0 if error else 10.0)
+        except TimeoutError:
+            raise DeviceError(
+                f"{device.name}: copy tftp: running-config failed: "
+                f"{error or 'the device never fetched ' + name}"
+            ) from None
+        except TftpError as exc:
+            raise DeviceError(f"{device.name}: {exc}") from None
+        if error:
+            raise DeviceError(f"{device.name}: copy tftp: running-config: {error}")
+    finally:
+        served.cancel()  # the one-time offer goes away whatever happened
+
+
+def _push_ssh(
+    inventory: Inventory, device: Device, profile: Profile, plan: RestorePlan, timeout: float
+) -> None:
+    from opskit.backup.connect import open_cli
+
+    lines = config_lines(plan.stored)
+    # Config mode over the device's CLI login (SSH; Telnet for devices only reachable so).
+    with open_cli(inventory, device, method=_cli_method(device), timeout=timeout) as conn:
+        try:
+            output = conn.send_config_set(lines, cmd_verify=False, read_timeout=timeout)
+        except Exception as exc:
+            raise DeviceTimeout(
+                f"{device.name}: config mode push failed: {type(exc).__name__}"
+            ) from None
+    rejected = [
+        ln.strip()
+        for ln in str(output).replace("\r", "\n").split("\n")
+        if any(p.search(ln.strip()) for p in profile.errors)
+    ]
+    if rejected:
+        raise DeviceError(
+            f"{device.name}: the device rejected {len(rejected)} line(s) in config mode "
+            f"(first: {rejected[0][:100]!r})"
+        )
