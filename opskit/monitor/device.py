@@ -458,7 +458,7 @@ def _read_pool(raw: RawPoll, src: MibSource, th: Thresholds) -> list[Reading]:
         if u is None or f is None or u + f <= 0:
             continue
         pct = 100 * u / (u + f)
-        name = str(names.get(idx) or f"pool {idx}")
+        name = str(names.get(idx) or f"pool {idx}").strip()
         out.append(
             Reading(
                 "memory",
@@ -529,7 +529,7 @@ def _read_state_table(raw: RawPoll, src: MibSource, th: Thresholds) -> list[Read
     state_col = _rows(raw, src, "state")
     out = []
     for idx in sorted(set(names) | set(state_col), key=_index_key):
-        name = str(names.get(idx) or f"{check} {idx}")
+        name = str(names.get(idx) or f"{check} {idx}").strip()
         raw_state = state_col.get(idx)
         verdict, state_name = (
             states.get(raw_state, ["unknown", str(raw_state)])
@@ -604,7 +604,7 @@ def _read_entity_sensor(raw: RawPoll, src: MibSource, th: Thresholds) -> list[Re
         sc_i = sc if isinstance(sc, int) else 9
         pr_i = pr if isinstance(pr, int) else 0
         value = None if raw_value is None else raw_value * 10 ** (3 * (sc_i - 9)) / 10**pr_i
-        name = str(ent_names.get(idx) or ent_descr.get(idx) or f"sensor {idx}")
+        name = str(ent_names.get(idx) or ent_descr.get(idx) or f"sensor {idx}").strip()
         s = status_col.get(idx)
         st = _status_name(statuses.get(s, "unknown")) if isinstance(s, int) else Status.OK
         limit = th.limit("temperature") if check == "temperature" else Limit()

@@ -132,10 +132,11 @@ def report_dict(report: HealthReport) -> dict[str, Any]:
 
 
 def describe(device: DeviceHealth, reading: Reading) -> str:
-    """One short line for a problem: `core-sw1 fan 'Fan 2' critical`."""
+    """One short line for a problem: `core-sw1 Fan 2 critical` (the message says what)."""
+    if reading.message:
+        return f"{device.device} {reading.message}"
     subject = f" {reading.subject}" if reading.subject else ""
-    text = reading.message or _value_text(reading)
-    return f"{device.device} {reading.check}{subject}: {text}"
+    return f"{device.device} {reading.check}{subject} {_value_text(reading)}"
 
 
 def _value_text(reading: Reading) -> str:
@@ -148,13 +149,38 @@ def _value_text(reading: Reading) -> str:
     return "-" if value is None else f"{value}{unit}"
 
 
-def problem_rows(report: HealthReport) -> list[tuple[DeviceHealth, Reading | None]]:
-    """(device, reading) pairs that are not OK, worst first; reading None = unreachable."""
+def problem_rows(
+    report: HealthReport, *, collapse: int = 3
+) -> list[tuple[DeviceHealth, Reading | None]]:
+    """(device, reading) pairs that are not OK, worst first; reading None = unreachable.
+
+    More than `collapse` problems of one check and status on one device (48 access
+    ports down but admin up) become one row naming the first few.
+    """
     rows: list[tuple[DeviceHealth, Reading | None]] = []
     for d in report.devices:
         if d.error:
             rows.append((d, None))
-        rows.extend((d, r) for r in d.problems())
+        groups: dict[tuple[str, Status], list[Reading]] = {}
+        for r in d.problems():
+            groups.setdefault((r.check, r.status), []).append(r)
+        for (check, status), items in groups.items():
+            if len(items) <= collapse:
+                rows.extend((d, r) for r in items)
+                continue
+            names = ", ".join(r.subject for r in items[:collapse])
+            rows.append(
+                (
+                    d,
+                    Reading(
+                        check,
+                        f"{len(items)} x",
+                        len(items),
+                        status,
+                        message=f"{len(items)} x {check} {status.name}: {names}, ...",
+                    ),
+                )
+            )
     return sorted(rows, key=lambda x: -(x[0].status if x[1] is None else x[1].status).severity)
 
 
@@ -163,13 +189,9 @@ def render_text_lines(report: HealthReport, *, show_all: bool = False) -> list[s
     lines: list[str] = []
     for d, r in problem_rows(report):
         if r is None:
-            lines.append(f"{d.status.name:<9} {d.device:<20} {d.error}")
+            lines.append(f"{d.status.name:<9} {d.error}")
         else:
-            subject = f" {r.subject}" if r.subject else ""
-            lines.append(
-                f"{r.status.name:<9} {d.device:<20} {r.check}{subject}: "
-                f"{r.message or _value_text(r)}"
-            )
+            lines.append(f"{r.status.name:<9} {describe(d, r)}")
     for d in report.devices:
         ok = sum(1 for r in d.readings if r.status == Status.OK)
         lines.append(
@@ -242,7 +264,9 @@ def _perf_label(text: str) -> str:
 def _perf_number(value: float | None) -> str:
     if value is None:
         return ""
-    return f"{value:.6g}" if not float(value).is_integer() else str(int(value))
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def perfdata(report: HealthReport) -> list[str]:

@@ -51,18 +51,27 @@ MONITOR_SETTINGS_KEYS = ("unreachable", "concurrency", "device_timeout", "cache_
 CHECKER_MODULES = ("opskit.monitor.device", "opskit.monitor.server", "opskit.monitor.ups")
 
 _CHECKERS: dict[str, Checker] = {}
+_REQUIRES: dict[str, str] = {}
 _LOADED = False
 
 
-def register_checker(platforms: Iterable[str], checker: Checker) -> None:
+def register_checker(
+    platforms: Iterable[str], checker: Checker, *, requires: str | None = None
+) -> None:
     """Use `checker` for devices of these platforms (`"*snmp"`: any device with snmp).
 
     Args:
         platforms: inventory platform names (`ups_nut`, `server`, ...).
         checker: `async (ctx: CheckContext, device) -> DeviceHealth`.
+        requires: a device section (`snmp`, `nut`) the device must have to be checked;
+            without it the device is skipped (a `linux` box only backed up over SSH).
     """
     for name in platforms:
         _CHECKERS[name] = checker
+        if requires:
+            _REQUIRES[name] = requires
+        else:
+            _REQUIRES.pop(name, None)
 
 
 def _load_checkers() -> None:
@@ -86,7 +95,10 @@ def checker_for(device: Device) -> Checker | None:
         return None
     checker = _CHECKERS.get(device.platform)
     if checker is not None:
-        return checker
+        section = _REQUIRES.get(device.platform)
+        if section is None or getattr(device, section, None):
+            return checker
+        return None
     if device.snmp and device.host:
         return _CHECKERS.get(SNMP_FALLBACK)
     return None
@@ -222,12 +234,12 @@ async def _check_one(
     except TimeoutError as exc:
         message = str(exc) if isinstance(exc, OpskitError) else ""
         message = message or f"{device.name}: check did not finish within {deadline:g} s"
-        log.warning("%s", message)
+        log.info("%s", message)
         return _failed(device, settings.unreachable, message, started)
     except InputError:
         raise  # a bad inventory stops the run: the user must fix it
     except OpskitError as exc:
-        log.warning("%s", exc)
+        log.info("%s", exc)
         return _failed(device, settings.unreachable, str(exc), started)
     except Exception as exc:  # a checker bug must not hide the other devices
         log.exception("%s: checker failed", device.name)

@@ -1,0 +1,129 @@
+"""`monitor serve`: an HTTP endpoint for Prometheus, polling on scrape like
+snmp_exporter, with a short cache so several scrapers (or a fast scrape interval) do not
+multiply the SNMP load.
+
+Stdlib `http.server` only: one poll runs at a time (a lock), other scrapes wait for it
+and share its result.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from opskit.inventory import Device, Inventory
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class MetricsServer:
+    """Serve /metrics and /healthz for a set of devices.
+
+    Args:
+        inventory: the loaded inventory.
+        devices: the devices /metrics polls (a `?device=NAME` query picks one of them).
+        host, port: where to listen (port 0: any free port; see `.port`).
+        cache_seconds: how long a poll's result is served again.
+    """
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        devices: Sequence[Device],
+        host: str,
+        port: int,
+        *,
+        cache_seconds: float = 10.0,
+    ) -> None:
+        self.inventory = inventory
+        self.devices = list(devices)
+        self.cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, str]] = {}
+        self.polls = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("%s " + format, self.address_string(), *args)
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        addr = self.httpd.server_address
+        self.host, self.port = str(addr[0]), int(addr[1])
+
+    def metrics(self, device: str | None = None) -> str:
+        """The exposition text for all devices (or one), from the cache when fresh."""
+        from opskit.monitor.render import render_prometheus
+        from opskit.monitor.service import check_devices
+
+        key = device or ""
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
+                return hit[1]
+            chosen = [d for d in self.devices if device is None or d.name == device]
+            report = check_devices(self.inventory, chosen)
+            self.polls += 1
+            text = render_prometheus(report)
+            self._cache[key] = (time.monotonic(), text)
+            return text
+
+    def _handle(self, req: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(req.path)
+        if url.path == "/healthz":
+            self._reply(req, 200, "ok\n")
+            return
+        if url.path != "/metrics":
+            self._reply(req, 404, "not found: try /metrics or /healthz\n")
+            return
+        wanted = parse_qs(url.query).get("device")
+        device = wanted[0] if wanted else None
+        if device is not None and device not in {d.name for d in self.devices}:
+            self._reply(req, 404, f"no monitored device '{device}'\n")
+            return
+        try:
+            body = self.metrics(device)
+        except Exception as exc:  # one bad poll must not kill the server
+            log.exception("poll failed")
+            self._reply(req, 500, f"poll failed: {type(exc).__name__}: {exc}\n")
+            return
+        self._reply(req, 200, body, CONTENT_TYPE)
+
+    @staticmethod
+    def _reply(
+        req: BaseHTTPRequestHandler, code: int, body: str, ctype: str = "text/plain"
+    ) -> None:
+        data = body.encode("utf-8")
+        req.send_response(code)
+        req.send_header("Content-Type", ctype)
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        req.wfile.write(data)
+
+    def serve_until_signalled(self) -> None:
+        """Serve until SIGTERM or SIGINT, then close the socket."""
+
+        def stop(signum: int, frame: object) -> None:
+            # shutdown() waits for serve_forever to return: call it from another thread.
+            threading.Thread(target=self.httpd.shutdown, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            self.httpd.serve_forever(poll_interval=0.5)
+        finally:
+            self.httpd.server_close()
