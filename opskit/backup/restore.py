@@ -63,6 +63,14 @@ class RestorePlan:
         """False when the stored version lost its secrets to scrubbing."""
         return self.scrubbed_lines == 0
 
+    def result(
+        self, status: str, reason: str | None = None, bytes: int = 0, duration: float = 0.0
+    ) -> RestoreResult:
+        """A `RestoreResult` for this plan."""
+        return RestoreResult(
+            self.device, self.rev, self.method, status, self.diff, bytes, reason, duration
+        )
+
     def refusal(self) -> str:
         """Why this version must not be pushed (empty when it may)."""
         if self.pushable:

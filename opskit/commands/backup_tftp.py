@@ -99,45 +99,29 @@ def restore(
 
     if not json_out:
         _show_diff(plan.diff, plan.device, plan.rev, stdout_is_terminal())
-    base = {"device": plan.device, "rev": plan.rev, "method": plan.method, "diff": plan.diff}
     if not plan.pushable:
-        finish(RestoreResult(**base, status="refused", reason=plan.refusal()), 2)
+        finish(plan.result("refused", plan.refusal()), 2)
     if not plan.changes:
-        finish(
-            RestoreResult(
-                **base,
-                status="unchanged",
-                reason=f"{plan.device}: running config already matches {plan.rev[:10]}",
-            ),
-            0,
-        )
+        reason = f"{plan.device}: running config already matches {plan.rev[:10]}"
+        finish(plan.result("unchanged", reason), 0)
     if dry_run:
-        finish(
-            RestoreResult(
-                **base,
-                status="dry-run",
-                bytes=plan.bytes,
-                reason=f"dry run: would push {plan.rev[:10]} to {plan.device} via {plan.method}",
-            ),
-            0,
-        )
+        reason = f"dry run: would push {plan.rev[:10]} to {plan.device} via {plan.method}"
+        finish(plan.result("dry-run", reason, plan.bytes), 0)
     if not yes:
         if not sys.stdin.isatty():
             raise InputError(
                 "restore needs confirmation: run it with --yes (stdin is not a terminal)"
             )
-        if not typer.confirm(
-            f"Push {plan.rev[:10]} to {plan.device} via {plan.method}?", default=False, err=True
-        ):
-            finish(RestoreResult(**base, status="declined", reason="not pushed"), 1)
+        question = f"Push {plan.rev[:10]} to {plan.device} via {plan.method}?"
+        if not typer.confirm(question, default=False, err=True):
+            finish(plan.result("declined", "not pushed"), 1)
     result = push_restore(inv, plan)
-    if not json_out and result.ok:
-        result = RestoreResult(
-            **{**base, "status": result.status, "bytes": result.bytes},
-            duration=result.duration,
-            reason=f"{plan.device}: pushed {plan.rev[:10]} via {plan.method} "
-            f"({result.bytes} bytes, {result.duration:.1f}s)",
+    if result.ok:
+        reason = (
+            f"{plan.device}: pushed {plan.rev[:10]} via {plan.method} "
+            f"({result.bytes} bytes, {result.duration:.1f}s)"
         )
+        result = plan.result(result.status, reason, result.bytes, result.duration)
     finish(result, 0 if result.ok else 1)
 
 
