@@ -89,7 +89,7 @@ class GitStore:
     """A config repository at `root` (created on first use)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+        self.root = Path(root).absolute()
         self.git_dir = self.root / ".git"
 
     # --- plumbing ---------------------------------------------------------------------

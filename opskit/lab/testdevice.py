@@ -1,0 +1,499 @@
+"""A scriptable IOS-like test device: real SSH (asyncssh) and Telnet (asyncio) servers.
+
+Usage::
+
+    python -m opskit.lab.testdevice --ssh-port 2222 --telnet-port 2323 [--mode MODE]
+        [--control FILE] [--hostname core-r1] [--legacy] [--config FILE]
+
+Prints ``READY`` once both ports listen on 127.0.0.1; stop with SIGTERM.
+
+It answers like IOS (``Username:``/``Password:`` on Telnet, ``core-r1>``, ``enable``,
+``terminal length 0``, ``show running-config``, ``show version``, ``configure terminal``,
+``ping``) with a canned running-config full of secrets and volatile lines
+(``opskit/lab/data/backup/testdevice-ios.cfg``; ``{now}``, ``{clock_period}`` change on
+every read, ``{description}`` comes from the control file), and misbehaves on demand.
+
+Modes (``--mode``, or ``{"mode": ...}`` in the JSON ``--control`` file, re-read for every
+login and command, so one running device can change behaviour between runs):
+
+``ok``             the canned config
+``wrong-password`` every login is refused
+``drop``           the connection is closed in the middle of the config
+``hang``           ``show running-config`` never answers
+``invalid``        ``% Invalid input detected at '^' marker.``
+``empty``          nothing but the prompt
+``half``           the first half of the config, then the prompt (no ``end``)
+``huge``           a ~1 MB config whose banner and descriptions hold prompt-like text
+                   (``core-r1#``, ``>``), sent in chunks that pause right after such text
+``bare-prompt``    the output is only a prompt line (an unprivileged shell's answer)
+
+Control file keys: ``mode``, ``description`` (Gi0/2's description), ``size`` (bytes for
+``huge``), ``salt`` (a value inserted into an ``ntp`` line that is volatile).
+
+``--legacy`` makes SSH offer only diffie-hellman-group1/14-sha1, ssh-rsa and aes-cbc.
+
+Credentials: ``--username``/``--password``/``--enable-secret`` (defaults ``netops`` /
+``Pw-Login-7731`` / ``En-Secret-4410``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import re
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+MODES = ("ok", "wrong-password", "drop", "hang", "invalid", "empty", "half", "huge", "bare-prompt")
+DEFAULT_USER, DEFAULT_PASSWORD, DEFAULT_ENABLE = "netops", "Pw-Login-7731", "En-Secret-4410"
+
+# Every secret in the canned config (the tests grep all output and the repo for these).
+CANNED_SECRETS = (
+    "$1$TdEv$Tst0EnableHashQq9Zz1.",
+    "$9$TdEvUserSalt01$TstUserScryptHashWw88Xx77Yy66Zz55Aa44Bb33",
+    "0822455D0A16TDEV",
+    "TdevIkePsk-55aa",
+    "TdevOspfMd5Key",
+    "TdevHsrpKey9",
+    "TdevBgpPw0123",
+    "TdevRoCommunity",
+    "TdevRwCommunity",
+    "TdevTrapCommunity",
+    "TdevSnmpAuthPw",
+    "TdevSnmpPrivPw",
+    "TdevTacacsKey01",
+    "TdevRadiusKey02",
+    "TdevNtpKey03",
+    "TdevConsolePw04",
+    "TdevVtyPw05",
+)
+
+
+def canned_config() -> str:
+    """The canned running-config template."""
+    return resources.files("opskit.lab").joinpath("data/backup/testdevice-ios.cfg").read_text()
+
+
+@dataclass
+class Options:
+    hostname: str
+    username: str
+    password: str
+    enable_secret: str
+    mode: str
+    control: Path | None
+    template: str
+
+    def control_data(self) -> dict[str, Any]:
+        if self.control is None:
+            return {}
+        try:
+            data = json.loads(self.control.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def current_mode(self) -> str:
+        mode = str(self.control_data().get("mode") or self.mode)
+        return mode if mode in MODES else "ok"
+
+
+def render_config(opts: Options, control: dict[str, Any]) -> str:
+    """The config as `show running-config` prints it (after the header lines)."""
+    text = opts.template
+    for key, value in (
+        ("{hostname}", opts.hostname),
+        ("{now}", time.strftime("%H:%M:%S UTC %a %b %d %Y", time.gmtime())),
+        ("{clock_period}", str(17179869 + random.randint(0, 99999))),
+        ("{description}", str(control.get("description") or "spare port")),
+    ):
+        text = text.replace(key, value)
+    return text.rstrip("\n") + "\n"
+
+
+def huge_config(opts: Options, size: int) -> str:
+    """A config of about `size` bytes with prompt-like text in its banner and descriptions."""
+    p = opts.hostname
+    base = render_config(opts, {})
+    head, _, _ = base.rpartition("end\n")
+    banner = (
+        "banner motd ^C\n"
+        f"Authorized access only. Example session:\n{p}#\n{p}>\n>\n"
+        f"{p}#show running-config\n#\n^C\n!\n"
+    )
+    lines = [head, banner]
+    total = len(head) + len(banner)
+    i = 0
+    while total < size:
+        block = (
+            f"interface Vlan{1000 + i}\n"
+            f" description {p}# > {p}> to {p}#\n"
+            f" ip address 10.{(i >> 8) & 255}.{i & 255}.1 255.255.255.0\n!\n"
+        )
+        lines.append(block)
+        total += len(block)
+        i += 1
+    lines.append("end\n")
+    return "".join(lines)
+
+
+class CliIO:
+    """Byte stream + line input with echo (shared by the SSH and Telnet front ends)."""
+
+    def __init__(
+        self,
+        read: Callable[[], Awaitable[bytes]],
+        write: Callable[[bytes], None],
+        drain: Callable[[], Awaitable[None]],
+        close: Callable[[], None],
+        telnet: bool,
+    ) -> None:
+        self._read, self._write, self._drain, self._close = read, write, drain, close
+        self.telnet = telnet
+        self.buf = b""
+        self.closed = False
+        self._after_cr = False
+
+    async def readline(self, echo: bool = True) -> str | None:
+        """One line (without CR/LF); None at EOF."""
+        while True:
+            if self._after_cr and self.buf[:1] in (b"\n", b"\0"):
+                self.buf = self.buf[1:]  # the LF of a CR LF split across reads
+            if self.buf:
+                self._after_cr = False
+            m = re.search(rb"\r\n|\r\0|\r|\n", self.buf)
+            if m:
+                self._after_cr = m.group(0) == b"\r" and m.end() == len(self.buf)
+                line = self.buf[: m.start()]
+                self.buf = self.buf[m.end() :]
+                if echo:
+                    self.write(line.decode("utf-8", "replace") + "\r\n")
+                return line.decode("utf-8", "replace")
+            data = await self._read()
+            if not data:
+                return None
+            if self.telnet:
+                data = _strip_iac(data)
+            self.buf += data
+
+    def write(self, text: str) -> None:
+        if not self.closed:
+            self._write(text.replace("\r\n", "\n").replace("\n", "\r\n").encode())
+
+    async def drain(self) -> None:
+        await self._drain()
+
+    def close(self) -> None:
+        self.closed = True
+        self._close()
+
+
+def _strip_iac(data: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        b = data[i]
+        if b == 255 and i + 1 < len(data):
+            cmd = data[i + 1]
+            if cmd in (251, 252, 253, 254):
+                i += 3
+                continue
+            if cmd == 250:
+                end = data.find(b"\xff\xf0", i)
+                i = len(data) if end < 0 else end + 2
+                continue
+            i += 2
+            continue
+        out.append(b)
+        i += 1
+    return bytes(out)
+
+
+async def cli(io: CliIO, opts: Options) -> None:
+    """The IOS-like command loop after login."""
+    enabled = False
+    config_mode = False
+    while True:
+        prompt = opts.hostname + ("(config)#" if config_mode else "#" if enabled else ">")
+        io.write(prompt)
+        await io.drain()
+        line = await io.readline()
+        if line is None:
+            return
+        cmd = line.strip()
+        if not cmd:
+            continue
+        words = cmd.split()
+        if config_mode:
+            if cmd in ("end", "exit") or cmd == "\x1a":
+                config_mode = False
+            continue
+        if words[0] == "enable" and not enabled:
+            io.write("Password: ")
+            await io.drain()
+            pw = await io.readline(echo=False)
+            io.write("\r\n")
+            if pw is None:
+                return
+            if pw == opts.enable_secret:
+                enabled = True
+            else:
+                io.write("% Bad secrets\r\n\r\n")
+        elif words[0] in ("exit", "quit", "logout"):
+            io.close()
+            return
+        elif words[0] == "terminal":
+            continue
+        elif "show".startswith(words[0]) and len(words) > 1 and "version".startswith(words[1]):
+            io.write(
+                f"Cisco IOS Software, C2900 Software (C2900-UNIVERSALK9-M), Version 15.4(3)M10\n"
+                f"{opts.hostname} uptime is 2 weeks, 1 day, {random.randint(0, 23)} hours\n"
+            )
+        elif (
+            "show".startswith(words[0])
+            and len(words) > 1
+            and "running-config".startswith(words[1])
+            and len(words[1]) >= 3
+        ):
+            if not enabled:
+                io.write("                 ^\n% Invalid input detected at '^' marker.\n\n")
+                continue
+            if not await show_run(io, opts):
+                return
+        elif words[0] in ("configure", "conf") and enabled:
+            io.write("Enter configuration commands, one per line.  End with CNTL/Z.\n")
+            config_mode = True
+        elif words[0] == "ping":
+            io.write("Type escape sequence to abort.\n!!!!!\nSuccess rate is 100 percent (5/5)\n")
+        else:
+            io.write("                 ^\n% Invalid input detected at '^' marker.\n\n")
+
+
+async def show_run(io: CliIO, opts: Options) -> bool:
+    """Answer `show running-config` per the current mode; False when the session ended."""
+    control = opts.control_data()
+    mode = opts.current_mode()
+    if mode == "hang":
+        while await io.readline(echo=False) is not None:
+            pass
+        return False
+    if mode == "invalid":
+        io.write("                 ^\n% Invalid input detected at '^' marker.\n\n")
+        return True
+    if mode == "empty":
+        return True
+    if mode == "bare-prompt":
+        io.write(f"{opts.hostname}>\n")
+        return True
+    text = (
+        huge_config(opts, int(control.get("size") or 1_000_000))
+        if mode == "huge"
+        else render_config(opts, control)
+    )
+    header = f"Building configuration...\n\nCurrent configuration : {len(text)} bytes\n"
+    io.write(header)
+    if mode == "half":
+        io.write(text[: len(text) // 2] + "\n")
+        return True
+    if mode == "drop":
+        io.write(text[: int(len(text) * 0.4)])
+        await io.drain()
+        await asyncio.sleep(0.05)
+        io.close()
+        return False
+    if mode == "huge":
+        # pause right after every prompt-like piece of text: a reader that stops at the
+        # first thing looking like a prompt cuts the config there
+        pieces = re.split(rf"({re.escape(opts.hostname)}[#>]|\n>\n)", text)
+        seen = 0
+        for piece in pieces:
+            io.write(piece)
+            if piece.startswith((opts.hostname, "\n>")):
+                seen += 1
+                if seen <= 6 or seen % 500 == 0:
+                    await io.drain()
+                    await asyncio.sleep(0.03)
+        io.write("\n")
+        return True
+    io.write(text + "\n")
+    return True
+
+
+# --- Telnet ---------------------------------------------------------------------------
+async def telnet_session(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, opts: Options
+) -> None:
+    async def read() -> bytes:
+        try:
+            return await reader.read(4096)
+        except ConnectionError:
+            return b""
+
+    async def drain() -> None:
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+
+    io = CliIO(read, writer.write, drain, writer.close, telnet=True)
+    try:
+        io.write("\r\nUser Access Verification\r\n\r\n")
+        for _attempt in range(3):
+            io.write("Username: ")
+            await io.drain()
+            user = await io.readline()
+            if user is None:
+                return
+            io.write("Password: ")
+            await io.drain()
+            pw = await io.readline(echo=False)
+            if pw is None:
+                return
+            io.write("\r\n")
+            if (
+                opts.current_mode() != "wrong-password"
+                and user.strip() == opts.username
+                and pw == opts.password
+            ):
+                await cli(io, opts)
+                return
+            io.write("% Authentication failed\r\n\r\n")
+        io.close()
+    finally:
+        if not io.closed:
+            io.close()
+
+
+# --- SSH ------------------------------------------------------------------------------
+def make_ssh_server(opts: Options) -> Any:
+    import asyncssh
+
+    class Server(asyncssh.SSHServer):
+        def begin_auth(self, username: str) -> bool:
+            return True
+
+        def password_auth_supported(self) -> bool:
+            return True
+
+        def validate_password(self, username: str, password: str) -> bool:
+            return bool(
+                opts.current_mode() != "wrong-password"
+                and username == opts.username
+                and password == opts.password
+            )
+
+    async def handle(process: Any) -> None:
+        async def read() -> bytes:
+            try:
+                data = await process.stdin.read(4096)
+            except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
+                return b" "
+            except (asyncssh.Error, ConnectionError):
+                return b""
+            return data if isinstance(data, bytes) else data.encode()
+
+        async def drain() -> None:
+            with contextlib.suppress(asyncssh.Error, ConnectionError):
+                await process.stdout.drain()
+
+        def close() -> None:
+            with contextlib.suppress(asyncssh.Error, OSError):
+                process.exit(0)
+
+        io = CliIO(read, process.stdout.write, drain, close, telnet=False)
+        try:
+            await cli(io, opts)
+        finally:
+            if not io.closed:
+                io.close()
+
+    return Server, handle
+
+
+async def serve(args: argparse.Namespace) -> None:
+    import asyncssh
+
+    template = Path(args.config).read_text() if args.config else canned_config()
+    opts = Options(
+        hostname=args.hostname,
+        username=args.username,
+        password=args.password,
+        enable_secret=args.enable_secret,
+        mode=args.mode,
+        control=Path(args.control) if args.control else None,
+        template=template,
+    )
+    servers: list[Any] = []
+    if args.telnet_port:
+        servers.append(
+            await asyncio.start_server(
+                lambda r, w: telnet_session(r, w, opts), "127.0.0.1", args.telnet_port
+            )
+        )
+    if args.ssh_port:
+        server_cls, handle = make_ssh_server(opts)
+        extra: dict[str, Any] = {}
+        if args.legacy:
+            key = asyncssh.generate_private_key("ssh-rsa", key_size=2048)
+            extra = {
+                "kex_algs": ["diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1"],
+                "encryption_algs": ["aes128-cbc", "3des-cbc"],
+                "server_host_key_algs": ["ssh-rsa"],
+                "mac_algs": ["hmac-sha1"],
+            }
+        else:
+            key = asyncssh.generate_private_key("ssh-ed25519")
+        servers.append(
+            await asyncssh.create_server(
+                server_cls,
+                "127.0.0.1",
+                args.ssh_port,
+                server_host_keys=[key],
+                process_factory=handle,
+                encoding=None,
+                line_editor=False,
+                **extra,
+            )
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print("READY", flush=True)
+    await stop.wait()
+    for s in servers:
+        s.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments and run the device until SIGTERM."""
+    p = argparse.ArgumentParser(prog="python -m opskit.lab.testdevice")
+    p.add_argument("--ssh-port", type=int, default=0)
+    p.add_argument("--telnet-port", type=int, default=0)
+    p.add_argument("--hostname", default="core-r1")
+    p.add_argument("--username", default=DEFAULT_USER)
+    p.add_argument("--password", default=DEFAULT_PASSWORD)
+    p.add_argument("--enable-secret", default=DEFAULT_ENABLE)
+    p.add_argument("--mode", default="ok", choices=MODES)
+    p.add_argument("--control", help="JSON file re-read per login/command: {mode, description}")
+    p.add_argument("--config", help="running-config template instead of the canned one")
+    p.add_argument("--legacy", action="store_true", help="SSH: only SHA-1 kex, ssh-rsa, CBC")
+    args = p.parse_args(argv)
+    if not args.ssh_port and not args.telnet_port:
+        p.error("give --ssh-port and/or --telnet-port")
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except OSError as exc:  # port in use
+        sys.stderr.write(f"testdevice: {exc}\n")
+        sys.exit(1)
