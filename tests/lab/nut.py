@@ -76,12 +76,13 @@ def ups_inventory(
     devices: Mapping[str, Mapping[str, Any]],
     *,
     settings: Mapping[str, Any] | None = None,
+    credentials: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write `path` (inventory.yaml) with site `lab`, the lab credential sets and
     `devices` (name -> device mapping, site filled in); returns the path.
 
     Credential sets: `nut-mon` (upsmon user, good password), `nut-bad` (wrong password),
-    `nut-admin` (a SET-only user that LOGIN refuses), `snmp-ro` (community public).
+    `nut-admin` (a SET-only user that LOGIN refuses), plus `credentials` given.
     """
     doc = {
         "settings": {"state_dir": "state", **(settings or {})},
@@ -89,6 +90,7 @@ def ups_inventory(
             "nut-mon": {"username": MONITOR_USER, "password": MONITOR_PASSWORD},
             "nut-bad": {"username": MONITOR_USER, "password": "wrong-lab-pass"},
             "nut-admin": {"username": ADMIN_USER, "password": ADMIN_PASSWORD},
+            **(credentials or {}),
         },
         "sites": {"lab": {"description": "test bench"}},
         "devices": {name: {"site": "lab", **dev} for name, dev in devices.items()},
@@ -106,3 +108,17 @@ def nut_device(lab: NutLab, ups: str, **nut: Any) -> dict[str, Any]:
             device[key] = nut.pop(key)
     device["nut"] = {"ups": ups, "port": lab.port, **nut}
     return device
+
+
+def snmp_ups_devices(port: int, communities: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(devices, credentials) for `ups_snmp` devices named after snmpsim communities."""
+    devices = {
+        c: {
+            "host": "127.0.0.1",
+            "platform": "ups_snmp",
+            "snmp": {"port": port, "credentials": f"c-{c}", "timeout": 2, "retries": 1},
+        }
+        for c in communities
+    }
+    credentials = {f"c-{c}": {"community": c} for c in communities}
+    return devices, credentials
