@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import typer
+# Typer's rich help pulls in rich.markdown, markdown_it and pygments (~0.7 s): plain click
+# help keeps `opskit --help` and inventory look-ups fast. Set TYPER_USE_RICH=1 to get it.
+os.environ.setdefault("TYPER_USE_RICH", "0")
+
+import typer  # after the environment default above
 
 from opskit import __version__
 from opskit.errors import ExitCode, OpskitError
