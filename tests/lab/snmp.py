@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from opskit.lab.snmp import DATA_DIR, SnmpAgent, start_snmpd, start_snmpsim
-from tests.lab.snmpsim_data import RECORDINGS, snmpsim_recording
 
 
 @dataclass
@@ -55,6 +54,9 @@ def snmpsim_factory(tmp_path: Path) -> Iterator[Callable[..., SnmpAgent]]:
 @pytest.fixture(scope="session")
 def snmpsim_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpLab]:
     """One snmpsim for the session: the project's recordings and the real ones."""
+    # Imported here: a plugin module imported by another at load time is not rewritten.
+    from tests.lab.snmpsim_data import RECORDINGS, snmpsim_recording
+
     own = sorted(DATA_DIR.glob("*.snmprec"))
     real = [snmpsim_recording(name) for name in RECORDINGS]
     files = own + real
