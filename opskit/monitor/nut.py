@@ -4,11 +4,13 @@ The protocol is line-oriented text: one command per line, one reply line (or a
 `BEGIN LIST ...` / `END LIST ...` block). Words are separated by spaces; a value with
 spaces is in double quotes with backslash escapes. Errors are `ERR <CODE> [extra]`.
 
-Why our own client and not aionut or PyNUTClient (see docs/notes/issue-6.md): neither
-does STARTTLS; PyNUTClient is synchronous and bytes-typed; aionut keeps a persistent
-connection per UPS and maps every `ERR` to one exception type. What we need is ~200
-lines: a pure reply parser (property-tested: any bytes give a mapping or a `NutError`),
-STARTTLS on demand, a timeout on every read, and one-line errors that name the device.
+Why our own client and not aionut 4.3.4 or PyNUTClient 2.8.5 (docs/notes/issue-6.md):
+aionut is asyncio but has no STARTTLS; PyNUTClient has STARTTLS but is synchronous,
+bytes-typed, falls back to plain text when STARTTLS is refused unless forced, and its read
+loop spins on a dropped connection (`recv` returning b"" is never checked). What we need
+is ~250 lines: a pure reply parser (property-tested: any bytes give a mapping or a
+`NutError`), STARTTLS on demand with certificate checks, a timeout on every read, and
+one-line errors that name the device.
 """
 
 from __future__ import annotations

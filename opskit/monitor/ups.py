@@ -260,6 +260,16 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f}".rstrip("0").rstrip(".") + " min"
 
 
+def _left(r: UpsReading) -> str:
+    """The " (25 min / 80 % left)" of an on-battery message: what the admin asks first."""
+    parts = []
+    if r.runtime_s is not None:
+        parts.append(_minutes(r.runtime_s))
+    if r.battery_charge is not None:
+        parts.append(_fmt(r.battery_charge, "%"))
+    return f" ({' / '.join(parts)} left)" if parts else ""
+
+
 def _status_rules(r: UpsReading, t: UpsThresholds) -> tuple[Status, list[str]]:
     """Grade the status flags (and the battery when on battery)."""
     grades: list[tuple[Status, str]] = []
@@ -267,10 +277,11 @@ def _status_rules(r: UpsReading, t: UpsThresholds) -> tuple[Status, list[str]]:
         grades.append((Status.UNKNOWN, "no status reported"))
     if r.has("OFF"):
         grades.append((Status.CRITICAL, "output off"))
+    left = _left(r)
     if r.has("OB") and r.has("LB"):
-        grades.append((Status.CRITICAL, "on battery, low battery"))
+        grades.append((Status.CRITICAL, f"on battery, low battery{left}"))
     elif r.has("OB"):
-        grades.append((Status.WARNING, "on battery"))
+        grades.append((Status.WARNING, f"on battery{left}"))
     elif r.has("LB"):
         # Back on line with a low battery (after an outage): the next outage will not
         # be ridden through, but nothing is going down now.

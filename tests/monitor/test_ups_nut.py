@@ -209,13 +209,13 @@ def test_watch_prints_transitions_and_stops_on_ctrl_c(
         assert first.endswith(" rack1-ups OL (OK)"), first
         assert first[:4].isdigit() and "T" in first.split()[0]  # an ISO timestamp
         for status, expect in (
-            ("OB DISCHRG", "rack1-ups OL -> OB (WARNING: on battery)"),
-            ("OB LB DISCHRG", "rack1-ups OB -> OB LB (CRITICAL: on battery, low battery)"),
+            ("OB DISCHRG", "rack1-ups OL -> OB (WARNING: on battery (30 min / 100 % left))"),
+            ("OB LB DISCHRG", "rack1-ups OB -> OB LB (CRITICAL: on battery, low battery ("),
             ("OL CHRG", "rack1-ups OB LB -> OL (OK)"),
         ):
             nut_lab.set_state("rack1", ups__status=status)
             line = lines.next()
-            assert line.endswith(expect), line
+            assert expect in line, line
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) == 0
         assert proc.stderr is not None
