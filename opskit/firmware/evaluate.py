@@ -148,9 +148,17 @@ def evaluate(
     in_train = [r for r in releases if r.version.train == running.train]
     newest = _newest(releases)
     newest_in_train = _newest(in_train)
-    recommended = _newest([r for r in in_train if r.status == "recommended"]) or _newest(
-        [r for r in releases if r.status == "recommended"]
-    )
+    # A release narrowed to the device's model is the more specific advice: prefer it.
+    recommended = None
+    for pool in (
+        [r for r in in_train if r.models],
+        [r for r in releases if r.models],
+        in_train,
+        releases,
+    ):
+        recommended = _newest([r for r in pool if r.status == "recommended"])
+        if recommended is not None:
+            break
 
     target: Version | None
     if policy.target is not None:
