@@ -225,13 +225,16 @@ def _known(platform: str, text: Any) -> Version | None:
 
 
 def _insert_at(releases: Any, platform: str, new: Version) -> int:
-    """Where a new release goes so an ordered list stays ordered (else at the end)."""
+    """Where a new release goes: right after the newest older release of its train (or
+    before the oldest newer one); at the end when its train is not listed yet."""
     known = [(i, _known(platform, r.get("version"))) for i, r in enumerate(releases)]
-    versions = [(i, v) for i, v in known if v is not None]
-    ascending = len(versions) < 2 or versions[0][1] <= versions[-1][1]
-    for i, v in versions:
-        if (ascending and v > new) or (not ascending and v < new):
-            return i
+    same = [(i, v) for i, v in known if v is not None and v.train == new.train]
+    older = [(i, v) for i, v in same if v < new]
+    if older:
+        return max(older, key=lambda t: t[1])[0] + 1
+    newer = [(i, v) for i, v in same if v > new]
+    if newer:
+        return min(newer, key=lambda t: t[1])[0]
     return len(releases)
 
 
