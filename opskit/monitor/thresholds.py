@@ -91,7 +91,7 @@ def merge_thresholds(section: Mapping[str, Any] | None, *, where: str = "") -> T
         InputError: a known key with a bad shape (e.g. `cpu: high`).
 
     >>> merge_thresholds({"cpu": {"warn": 50}}).limit("cpu")
-    Limit(warn=50.0, crit=95)
+    Limit(warn=50.0, crit=95.0)
     """
     section = section or {}
     prefix = f"{where}: " if where else ""

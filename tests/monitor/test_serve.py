@@ -1,0 +1,88 @@
+"""`opskit monitor serve` scraped by a real Prometheus server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opskit.lab import Peer, free_port, wait_until
+from tests.monitor.helpers import snmp_device, write_inventory
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_prometheus_scrapes_monitor_serve(tmp_path: Path, snmpsim_lab: Any) -> None:
+    prometheus = shutil.which("prometheus")
+    if prometheus is None:
+        pytest.fail("prometheus is not installed (apt-get install prometheus)")
+    inv = write_inventory(
+        tmp_path,
+        {
+            "core-rtr1": snmp_device("cisco-router", snmpsim_lab.port),
+            "dc-leaf1": snmp_device("entity-sensor", snmpsim_lab.port),
+        },
+        communities=("cisco-router", "entity-sensor"),
+    )
+    port = free_port()
+    serve = Peer(
+        [sys.executable, "-m", "opskit", "-i", str(inv), "monitor", "serve",
+         "--listen", f"127.0.0.1:{port}", "--cache", "30"],
+        tmp_path / "serve.log",
+    )  # fmt: skip
+    prom = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: fetch(f"{base}/healthz") == (200, "ok\n"), timeout=30, what="serve")
+        status, body = fetch(f"{base}/metrics?device=dc-leaf1")
+        assert status == 200
+        assert 'opskit_temperature_celsius{device="dc-leaf1",sensor="Rear temp sensor"' in body
+        assert "core-rtr1" not in body
+        assert fetch(f"{base}/metrics?device=nope")[0] == 404
+        assert fetch(f"{base}/other")[0] == 404
+        assert fetch(f"{base}/metrics")[0] == 200  # polled now, cached for the scrapes
+
+        prom_port = free_port()
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global: {scrape_interval: 2s, scrape_timeout: 2s}\n"
+            "scrape_configs:\n"
+            "  - job_name: opskit\n"
+            f"    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+        )
+        prom = Peer(
+            [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{prom_port}"],
+            tmp_path / "prometheus.log",
+        )  # fmt: skip
+        api = f"http://127.0.0.1:{prom_port}/api/v1/query?query=opskit_device_status"
+        found: list[Any] = []
+
+        def scraped() -> bool:
+            found[:] = json.loads(fetch(api)[1])["data"]["result"]
+            return len(found) == 2
+
+        wait_until(scraped, timeout=60, what="a Prometheus scrape of opskit", interval=0.5)
+        by_device = {r["metric"]["device"]: float(r["value"][1]) for r in found}
+        assert by_device == {"core-rtr1": 2.0, "dc-leaf1": 2.0}
+        assert {r["metric"]["job"] for r in found} == {"opskit"}
+    finally:
+        if prom is not None:
+            prom.stop()
+        serve.proc.send_signal(signal.SIGTERM)
+        code = serve.proc.wait(10)
+        serve.stop()
+    assert code == 0, serve.log_text()
