@@ -205,7 +205,7 @@ def tftp_server(tmp_path: Path) -> Iterator[BackgroundTftpServer]:
     server = BackgroundTftpServer(tmp_path / "tftproot", "127.0.0.1", 0, max_size=64 << 20)
     server.start()
     yield server
-    server.close(drain=2)
+    server.close(drain=0.5)
 
 
 @pytest.fixture
