@@ -29,6 +29,12 @@ from opskit.inventory import Credentials, Device, Settings
 
 log = logging.getLogger(__name__)
 
+# netmiko logs every byte written and read at DEBUG (passwords, enable secrets, configs);
+# paramiko logs negotiation details. Keep both above DEBUG whatever -vv sets.
+for _name in ("netmiko", "paramiko"):
+    _logger = logging.getLogger(_name)
+    _logger.setLevel(max(_logger.level, logging.WARNING))
+
 POLL = 0.005  # seconds between reads while output is streaming
 QUIET_WITH_MARKER = 0.0  # end marker + prompt seen: done at once
 QUIET_NO_MARKER = 1.0  # prompt seen but the end marker is missing: wait for more
@@ -84,6 +90,63 @@ class _Watchdog:
         self._timer.cancel()
 
 
+_USER_RE = re.compile(r"(?:user:|username|login|user name)\s*:?\s*$", re.I)
+_PASS_RE = re.compile(r"assword\s*:?\s*$", re.I)
+_PROMPT_RE = re.compile(r"[#>$%\]]\s*$")
+_FAILED_RE = re.compile(
+    r"(?:% ?(?:authentication|login|bad|access)\b|login incorrect|access denied|"
+    r"authentication failed)",
+    re.I,
+)
+
+
+def fast_telnet_login(conn: Any, deadline: float) -> str:
+    """Telnet login driven by what the device prints (netmiko's sleeps ~2.5 s per login).
+
+    Answers `Username:`/`Password:` prompts as they appear and returns once a CLI prompt
+    (`>`, `#`) follows the password; a second username/password request after the
+    password, or a `% Authentication failed`, is a refused login.
+    """
+    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+    output = ""
+    pending = ""  # what arrived since our last answer
+    sent_password = False
+    asked = 0
+    while time.monotonic() < deadline:
+        data = conn.read_channel()
+        if not data:
+            if pending and _PROMPT_RE.search(pending) and (sent_password or asked == 0):
+                # the last line is a prompt and nothing more is coming
+                time.sleep(0.02)
+                more = conn.read_channel()
+                if not more:
+                    return output
+                data = more
+            else:
+                time.sleep(0.01)
+                continue
+        output += data
+        pending += data
+        last = pending.rstrip("\r\n").rsplit("\n", 1)[-1]
+        if sent_password and _FAILED_RE.search(pending):
+            raise NetmikoAuthenticationException("login refused")
+        if _USER_RE.search(last):
+            if sent_password:
+                raise NetmikoAuthenticationException("login refused")
+            asked += 1
+            conn.write_channel((conn.username or "") + conn.TELNET_RETURN)
+            pending = ""
+        elif _PASS_RE.search(last):
+            if sent_password:
+                raise NetmikoAuthenticationException("login refused")
+            asked += 1
+            conn.write_channel((conn.password or "") + conn.TELNET_RETURN)
+            sent_password = True
+            pending = ""
+    raise NetmikoTimeoutException("telnet login timed out")
+
+
 def netmiko_device_type(device: Device, profile: Profile, method: str) -> str:
     """netmiko's device_type for this device and method."""
     if method == "telnet":
@@ -97,6 +160,11 @@ def netmiko_device_type(device: Device, profile: Profile, method: str) -> str:
     if not dt:
         raise InputError(f"{device.name}: platform {device.platform} has no {method} access")
     return dt
+
+
+def sshopts_fast_telnet(device: Device) -> bool:
+    """Use opskit's prompt-driven Telnet login unless `backup: {fast_telnet: false}`."""
+    return bool((device.backup or {}).get("fast_telnet", True))
 
 
 def _open_socket(host: str, port: int, timeout: float) -> socket.socket:
@@ -173,12 +241,21 @@ def connect(
         params["sock"] = sock
         watchdog.watch(sock=sock)
     conn: Any = None
+    opened = False
+    if method == "telnet" and sshopts_fast_telnet(device):
+        login_deadline = time.monotonic() + conn_timeout
+        cls = type(
+            f"Fast{cls.__name__}",
+            (cls,),
+            {"telnet_login": lambda self, *a, **k: fast_telnet_login(self, login_deadline)},
+        )
     try:
         try:
             conn = cls(**params)
             watchdog.watch(conn=conn)
             with _quiet_paramiko():
                 conn._open()
+            opened = True
         except NetmikoAuthenticationException:
             raise DeviceError(
                 f"login failed: authentication rejected for user '{credentials.username}'"
@@ -203,12 +280,25 @@ def connect(
     finally:
         watchdog.cancel()
         if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.disconnect()
+            _close(conn, graceful=opened and not watchdog.fired)
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
         _ = BaseConnection  # imported for typing readers; keeps the import used
+
+
+def _close(conn: Any, graceful: bool) -> None:
+    """`exit` and disconnect after a good session; just drop the connection otherwise
+    (netmiko's polite disconnect waits ~10 s on a session that never logged in)."""
+    if graceful:
+        with contextlib.suppress(Exception):
+            conn.disconnect()
+            return
+    for attr in ("remote_conn", "remote_conn_pre"):
+        with contextlib.suppress(Exception):
+            c = getattr(conn, attr, None)
+            if c is not None:
+                c.close()
 
 
 @contextlib.contextmanager
@@ -316,11 +406,31 @@ def read_until_prompt(
                 wait = QUIET_NO_MARKER
             if now - prompt_since >= wait:
                 break
+        if not data and _channel_closed(conn):
+            data = conn.read_channel()  # whatever arrived before the close
+            if data:
+                chunks.append(data)
+                received += len(data)
+                tail = (tail + data)[-4096:]
+                if _prompt_at_end(tail, prompt_stripped):
+                    break
+            raise DeviceError(
+                f"connection closed by the device in the middle of '{command}' "
+                f"({received} bytes received)"
+            )
         if not data:
             if wd.remaining() <= 0:
                 continue  # the watchdog fires and closes; the next read raises
             time.sleep(POLL)
     return _strip_echo_and_prompt("".join(chunks), command, prompt_stripped)
+
+
+def _channel_closed(conn: Any) -> bool:
+    chan = getattr(conn, "remote_conn", None)
+    if chan is None:
+        return True
+    # paramiko Channel: closed / eof_received; telnetlib raises EOFError on read instead
+    return bool(getattr(chan, "closed", False) or getattr(chan, "eof_received", False))
 
 
 def _prompt_at_end(tail: str, prompt: str) -> bool:

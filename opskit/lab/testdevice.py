@@ -28,7 +28,7 @@ login and command, so one running device can change behaviour between runs):
 ``bare-prompt``    the output is only a prompt line (an unprivileged shell's answer)
 
 Control file keys: ``mode``, ``description`` (Gi0/2's description), ``size`` (bytes for
-``huge``), ``salt`` (a value inserted into an ``ntp`` line that is volatile).
+``huge``), ``config`` (path of another running-config template to answer with).
 
 ``--legacy`` makes SSH offer only diffie-hellman-group1/14-sha1, ssh-rsa and aes-cbc.
 
@@ -110,6 +110,8 @@ class Options:
 def render_config(opts: Options, control: dict[str, Any]) -> str:
     """The config as `show running-config` prints it (after the header lines)."""
     text = opts.template
+    if control.get("config"):
+        text = Path(str(control["config"])).read_text()
     for key, value in (
         ("{hostname}", opts.hostname),
         ("{now}", time.strftime("%H:%M:%S UTC %a %b %d %Y", time.gmtime())),
@@ -311,17 +313,19 @@ async def show_run(io: CliIO, opts: Options) -> bool:
         io.close()
         return False
     if mode == "huge":
-        # pause right after every prompt-like piece of text: a reader that stops at the
-        # first thing looking like a prompt cuts the config there
-        pieces = re.split(rf"({re.escape(opts.hostname)}[#>]|\n>\n)", text)
-        seen = 0
-        for piece in pieces:
-            io.write(piece)
-            if piece.startswith((opts.hostname, "\n>")):
-                seen += 1
-                if seen <= 6 or seen % 500 == 0:
-                    await io.drain()
-                    await asyncio.sleep(0.03)
+        # pause right after prompt-like text (the banner's, then every 1000th): a reader
+        # that stops at the first thing looking like a prompt cuts the config there
+        cuts = [
+            m.end()
+            for m in re.finditer(rf"{re.escape(opts.hostname)}[#>]|\n>\n", text)
+        ]
+        cuts = cuts[:6] + cuts[6::1000]
+        pos = 0
+        for cut in [*cuts, len(text)]:
+            io.write(text[pos:cut])
+            pos = cut
+            await io.drain()
+            await asyncio.sleep(0.03)
         io.write("\n")
         return True
     io.write(text + "\n")
@@ -445,7 +449,7 @@ async def serve(args: argparse.Namespace) -> None:
             extra = {
                 "kex_algs": ["diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1"],
                 "encryption_algs": ["aes128-cbc", "3des-cbc"],
-                "server_host_key_algs": ["ssh-rsa"],
+                "signature_algs": ["ssh-rsa"],
                 "mac_algs": ["hmac-sha1"],
             }
         else:
