@@ -169,7 +169,7 @@ def main() -> None:
                         "add",
                         f"NEW-{i}",
                         f"sw-000-19:Gi1/0/{40 + i}",
-                        f"srv-000-09:eth{40 + i}",
+                        f"sw-000-18:Gi1/0/{40 + i}",
                     ],
                     env,
                 )

@@ -144,9 +144,16 @@ def _quote_style(item: str) -> str:
     return match.group(1) if match else ""
 
 
-def _scalar(value: str, quote: str) -> Any:
+_FLOW_UNSAFE = re.compile(r"""[:#,\[\]{}&*!|>'"%@`]|^[-?\s]|\s$""")
+
+
+def _scalar(value: str, quote: str, flow: bool = False) -> Any:
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
+    if flow and not quote and _FLOW_UNSAFE.search(value):
+        # ruamel.yaml 0.19 writes some of these plain inside {...} (`{label: : 0}`),
+        # which no parser reads back: quote them ourselves.
+        quote = '"'
     if quote == '"':
         return DoubleQuotedScalarString(value)
     if quote == "'":
@@ -154,16 +161,24 @@ def _scalar(value: str, quote: str) -> Any:
     return value
 
 
-def _end_value(end: Endpoint, quote: str) -> Any:
+def _end_value(end: Endpoint, quote: str, flow: bool) -> Any:
     if end.side == "rear":
         from ruamel.yaml.comments import CommentedMap
 
         # The port stays a string even when it looks like a number ("17").
-        port = _scalar(end.port, quote or "'") if end.port.isdigit() else end.port
-        cm = CommentedMap([("device", end.device), ("port", port), ("side", "rear")])
+        port = (
+            _scalar(end.port, quote or "'") if end.port.isdigit() else _scalar(end.port, "", True)
+        )
+        device = _scalar(end.device, "", True)
+        cm = CommentedMap([("device", device), ("port", port), ("side", "rear")])
         cm.fa.set_flow_style()
         return cm
-    return _scalar(f"{end.device}:{end.port}", quote)
+    return _scalar(f"{end.device}:{end.port}", quote, flow)
+
+
+def _is_flow(item: Any) -> bool:
+    fa = getattr(item, "fa", None)
+    return bool(fa is not None and fa.flow_style())
 
 
 def _new_item(
@@ -171,10 +186,17 @@ def _new_item(
 ) -> Any:
     from ruamel.yaml.comments import CommentedMap
 
-    cm = CommentedMap([("label", label), ("a", _end_value(a, quote)), ("b", _end_value(b, quote))])
+    cm = CommentedMap(
+        [
+            ("label", _scalar(label, "", flow)),
+            ("a", _end_value(a, quote, flow)),
+            ("b", _end_value(b, quote, flow)),
+        ]
+    )
     for key in CABLE_FIELDS:
-        if extra.get(key) is not None:
-            cm[key] = extra[key]
+        value = extra.get(key)
+        if value not in (None, ""):
+            cm[key] = _scalar(value, "", flow) if isinstance(value, str) else value
     if flow:
         cm.fa.set_flow_style()
     return cm
@@ -367,7 +389,7 @@ def add_cable(
         item = _dump_item(_new_item(label, end_a, end_b, extra, False, ""), 2, 2, 2, nl)
         if seq.style == "empty":
             line = old[seq.key_start : seq.key_end]
-            comment = re.search(r"\s#.*$", line)
+            comment = re.search(r"\s+#.*$", line)
             head = "cables:" + (comment.group() if comment else "")
             new = old[: seq.key_start] + head + nl + item + old[seq.key_end :]
         else:
@@ -457,7 +479,7 @@ def relabel_cable(
         taken = index.cable(new_label) if new_label != old_label else None
         if taken is not None:
             raise InputError(f"{cable_location(taken)}: cable '{new_label}' already exists")
-        item["label"] = new_label
+        item["label"] = _scalar(new_label, "", _is_flow(item))
 
     def check(inv: Any) -> None:
         if new_label not in inv.cables:
@@ -492,7 +514,7 @@ def move_cable(
             end = parse_end(index, spec)
             _check_free(index, end, moving=label)
             wanted[key] = end
-            item[key] = _end_value(end, quote)
+            item[key] = _end_value(end, quote, _is_flow(item))
         ends = {**{"a": cable.a, "b": cable.b}, **wanted}
         if ends["a"].key == ends["b"].key:
             raise InputError(f"cable '{label}': both ends would be {ends['a']}")

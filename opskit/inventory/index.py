@@ -34,6 +34,7 @@ from typing import Any
 from opskit.inventory.model import PATCH_PANEL, Cable, Device, Endpoint, Inventory, Port, SourceRef
 
 FORMAT = "#opskit-inventory-index 1"
+TRAILER = "#end\n"  # a cut-short index (a disk full, a copy) is not trusted
 MAX_HOPS = 64
 _ESC = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _UNESC = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
@@ -125,7 +126,7 @@ class InventoryIndex:
     """Look-ups and search over the index text (see the module docstring)."""
 
     def __init__(self, text: str) -> None:
-        if not text.startswith(FORMAT + "\n"):
+        if not text.startswith(FORMAT + "\n") or not text.endswith("\n" + TRAILER):
             raise ValueError("not an opskit inventory index")
         self.text = text
         self._platform: dict[str, str | None] = {}
@@ -195,7 +196,8 @@ class InventoryIndex:
                     f"P\t{name}\t{_esc(p.name)}\t{_esc(p.side)}\t{_esc(p.description)}"
                     f"\t{_esc(label)}"
                 )
-        return cls("\n".join(out) + "\n")
+        out.append(TRAILER)
+        return cls("\n".join(out))
 
     # -- records --------------------------------------------------------------------
     def _line(self, prefix: str, start: int = 0) -> tuple[str, int] | None:
@@ -439,8 +441,8 @@ class InventoryIndex:
         hops.append(Hop(cable, a, b))
         hops.extend(right)
         return TracePath(
-            start=left_end if left else a,
-            end=right_end if right else b,
+            start=left_end,
+            end=right_end,
             hops=tuple(hops),
             complete=left_ok and right_ok,
         )

@@ -23,6 +23,8 @@ _KEY_RE = re.compile(
     r"""\s*:(?:\s+(?P<val>.*))?$"""
 )
 RUAMEL_FALLBACK_BYTES = 2_000_000
+# A line that starts a top-level key (not an item, comment or continuation).
+_TOP_LINE_RE = re.compile(r"^(?:[^\s#\-]|-[^\s\-])", re.M)
 
 
 @dataclass(eq=False)
@@ -53,7 +55,7 @@ def _unquote(key: str) -> str:
     return key.rstrip()
 
 
-def outline(text: str) -> Node:
+def outline(text: str, first_line: int = 1) -> Node:
     """Outline a block-style YAML document: key paths to lines.
 
     >>> root = outline("a:\\n  b: 1\\nc:\\n- x\\n- {y: 2}\\n")
@@ -66,7 +68,7 @@ def outline(text: str) -> Node:
     pending_indent = 0
     skip_deeper_than: int | None = None  # continuation of a scalar/flow/block value
 
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in enumerate(text.splitlines(), first_line):
         content = raw.lstrip(" ")
         if not content or content.startswith("#"):
             continue
@@ -141,25 +143,48 @@ def outline(text: str) -> Node:
     return root
 
 
-@lru_cache(maxsize=8)
-def _outline_file(path: Path, mtime_ns: int, size: int) -> Node:
-    return outline(path.read_text(encoding="utf-8"))
+@lru_cache(maxsize=32)
+def _outline_file(path: Path, mtime_ns: int, size: int, section: str | None) -> Node:
+    text = path.read_text(encoding="utf-8")
+    if section is not None:
+        return outline_section(text, section)
+    return outline(text)
+
+
+def outline_section(text: str, key: str) -> Node:
+    """Outline only the top-level `key:` section (a big file's other sections are skipped).
+
+    >>> outline_section("a: 1\\nb:\\n  c: 2\\nd: 3\\n", "b").child("b").child("c").line
+    3
+    """
+    match = re.search(rf"^{re.escape(key)}[ \t]*:", text, re.M)
+    if match is None:
+        return outline(text)
+    nxt = _TOP_LINE_RE.search(text, match.end())
+    end = nxt.start() if nxt else len(text)
+    return outline(text[match.start() : end], text.count("\n", 0, match.start()) + 1)
 
 
 def find_node(root: Node, keypath: KeyPath) -> tuple[Node, bool]:
-    """The deepest node along `keypath`, and whether the whole path was found."""
+    """The deepest node along `keypath`, and whether that is as close as the outline gets.
+
+    False means a block mapping or sequence lacks the next key (the path is not in the
+    file as the outline read it); a path that ends inside a flow collection or scalar
+    (`{label: A-1, a: ...}` on one line) counts as found, at the line of that value.
+    """
     node = root
     for key in keypath:
         nxt = node.child(key)
         if nxt is None:
-            return node, False
+            return node, node.kind == "scalar"
         node = nxt
     return node, True
 
 
 def line_of_text(text: str, keypath: KeyPath) -> int:
     """1-based line of the deepest node of `keypath` found in `text` (1 for the top)."""
-    node, _ = find_node(outline(text), keypath)
+    root = outline_section(text, str(keypath[0])) if keypath else outline(text)
+    node, _ = find_node(root, keypath)
     return node.line
 
 
@@ -167,7 +192,8 @@ def line_of(path: Path, keypath: tuple[str | int, ...]) -> int:
     """1-based line of the deepest node of `keypath` that exists in the file (0 if none)."""
     try:
         st = path.stat()
-        root = _outline_file(path, st.st_mtime_ns, st.st_size)
+        section = str(keypath[0]) if keypath else None
+        root = _outline_file(path, st.st_mtime_ns, st.st_size, section)
     except (OSError, UnicodeDecodeError):
         return 0
     node, found = find_node(root, keypath)
@@ -242,9 +268,6 @@ class BlockSequence:
         while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
             lines.pop()
         return start, start + len("\n".join(lines))
-
-
-_TOP_LINE_RE = re.compile(r"^(?:[^\s#\-]|-[^\s\-])", re.M)
 
 
 def block_sequence(text: str, key: str) -> BlockSequence:

@@ -701,6 +701,7 @@ def _build_inventory(
     port_index = {name: {(p.name, p.side) for p in dev.ports} for name, dev in devices.items()}
     cables: dict[str, Cable] = {}
     cable_by_end: dict[tuple[str, str, str | None], str] = {}
+    labels_seen: set[str] = set()
     for file, i, entry in raw_cables:
         kp = ("cables", i)
         if not isinstance(entry, dict):
@@ -712,9 +713,10 @@ def _build_inventory(
             continue
         label = str(label)
         _check_keys(collector, file, kp, entry, CABLE_KEYS, f"cable '{label}'")
-        if label in cables:
+        duplicate = label in labels_seen
+        labels_seen.add(label)
+        if duplicate:  # still check its ends below, so every problem shows at once
             collector.error(file, (*kp, "label"), f"cable '{label}': duplicate label")
-            continue
         ends: list[Endpoint] = []
         for side_key in ("a", "b"):
             if side_key not in entry:
@@ -752,7 +754,7 @@ def _build_inventory(
                 )
                 continue
             ends.append(end)
-        if len(ends) != 2:
+        if len(ends) != 2 or duplicate:
             continue
         if ends[0].key == ends[1].key:
             collector.error(file, kp, f"cable '{label}': both ends are {ends[0]}")
