@@ -19,8 +19,12 @@ retry budget. Duplicate DATA is re-acknowledged; duplicate ACKs never trigger a 
 Sorcerer's Apprentice bug of RFC 1350). Block numbers roll over past 65535 to 0, so files
 over 32 MiB at 512-byte blocks arrive whole.
 
-`TftpServer` is asyncio; `BackgroundTftpServer` runs one in a thread for the threaded
-backup pipeline.
+Threads: requests, registrations, futures and hooks live in one asyncio loop
+(`TftpServer`); each transfer's lock-step packet loop runs in its own thread on a blocking
+socket, because an asyncio pass per packet tripled the round-trip time (measured: 5 MB at
+512-byte blocks took 1.5-2.8 s as an asyncio protocol, 0.4-1.0 s this way, on a loaded
+2-core machine). `BackgroundTftpServer` runs the loop in a thread for the threaded backup
+pipeline.
 """
 
 from __future__ import annotations

@@ -13,14 +13,16 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from opskit.backup.tftp import BackgroundTftpServer
 from opskit.lab import Peer, free_port, wait_until
+from opskit.lab.fakeswitch import FakeSwitch, FakeSwitches
 
 CLIENT_TIMEOUT = 120.0
 
@@ -234,3 +236,120 @@ def start_in_tftpd(binary: str, root: Path, port: int, log: Path) -> Peer:
 
     wait_until(bound, timeout=10, what="in.tftpd")
     return peer
+
+
+# --- the fake switch as a TFTP-pushing router -------------------------------------------
+
+# Secrets of the fake switch's canned running-config: never in any output or the history.
+FAKESW_SECRETS = ("FakeSwRoCommunity", "FAKESW094F471A1A0A", "FakeSwEnableHash0000")
+
+
+def write_tftp_inventory(
+    path: Path,
+    sw: FakeSwitch,
+    tftp_port: int,
+    *,
+    via: str = "telnet",
+    address: str = "127.0.0.1",
+    keep_secrets: bool = False,
+    ping: bool = True,
+) -> Path:
+    port = sw.telnet_port if via == "telnet" else sw.ssh_port
+    path.write_text(
+        f"""
+settings:
+  backup_repo: configs
+  tftp: {{listen: "127.0.0.1:{tftp_port}", address: "{address}", timeout: 1}}
+credentials:
+  lab: {{username: {sw.username}, password: {sw.password}, enable_password: {sw.enable_secret}}}
+sites:
+  lab: {{}}
+devices:
+  {sw.name}:
+    site: lab
+    host: 127.0.0.1
+    port: {port}
+    platform: cisco_ios
+    credentials: lab
+    backup:
+      method: tftp
+      via: {via}
+      ping: {str(ping).lower()}
+      keep_secrets: {str(keep_secrets).lower()}
+      timeout: 40
+"""
+    )
+    return path
+
+
+def push_from_switch(sw: FakeSwitch, name: str) -> str:
+    """Drive the switch's CLI: `copy running-config tftp://127.0.0.1/<name>`, as a person
+    would (pressing Enter at the host and file name questions)."""
+    from opskit.backup.fetch_tftp import run_dialog
+    from opskit.backup.profiles import Dialog
+
+    dialog = Dialog(
+        command=f"copy running-config tftp://127.0.0.1/{name}",
+        prompts=(("remote host", ""), ("Destination filename", "")),
+    )
+    conn = switch_cli(sw)
+    try:
+        return run_dialog(conn, dialog, "", "", 40, sw.name)
+    finally:
+        conn.disconnect()
+
+
+@pytest.fixture
+def tftp_lab(fake_switches: Callable[..., FakeSwitches]) -> tuple[FakeSwitch, int]:
+    """One fake switch whose `copy ... tftp:` goes to a free UDP port (where opskit serves)."""
+    port = free_port(socket.SOCK_DGRAM)
+    return fake_switches(["sw1"], tftp_port=port)["sw1"], port
+
+
+def switch_cli(sw: FakeSwitch, via: str = "ssh") -> Any:
+    """A netmiko session on the fake switch, enabled (the test's own hands on the CLI)."""
+    from netmiko import ConnectHandler
+
+    conn = ConnectHandler(
+        device_type="cisco_ios_telnet" if via == "telnet" else "cisco_ios",
+        host=sw.host,
+        port=sw.telnet_port if via == "telnet" else sw.ssh_port,
+        username=sw.username,
+        password=sw.password,
+        secret=sw.enable_secret,
+        timeout=20,
+    )
+    conn.enable()
+    return conn
+
+
+def set_description(sw: FakeSwitch, text: str) -> None:
+    """`interface FastEthernet0/1` / `description TEXT` through the switch's config mode."""
+    conn = switch_cli(sw)
+    try:
+        conn.send_config_set(["interface FastEthernet0/1", f"description {text}"])
+    finally:
+        conn.disconnect()
+
+
+def running_config(sw: FakeSwitch) -> str:
+    """`show running-config` on the switch."""
+    conn = switch_cli(sw)
+    try:
+        return str(conn.send_command("show running-config"))
+    finally:
+        conn.disconnect()
+
+
+def git(repo: Path, *args: str) -> str:
+    """Plain git in the backup repository."""
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+
+
+def assert_no_secrets(*texts: str) -> None:
+    """None of the fake switch's secrets appears in any of `texts`."""
+    for text in texts:
+        for secret in FAKESW_SECRETS:
+            assert secret not in text
