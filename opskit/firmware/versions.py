@@ -145,7 +145,9 @@ SCHEMES: dict[str, dict[str, Any]] = {
     "fortios": {
         "regex": r"[vV]?(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)"
         r"(?:,?\s*build\s?(?P<build>\d+))?(?:,\d{6})?(?:\s*\([A-Za-z.]+\))?",
-        "key": [("major", "int"), ("minor", "int"), ("patch", "int"), ("build", "int")],
+        # The build number names the same release (7.2.6 build1575 is 7.2.6): shown, not
+        # ordered, so a device's "v7.2.6,build1575" finds the catalogue's "7.2.6".
+        "key": [("major", "int"), ("minor", "int"), ("patch", "int")],
         "format": "{major}.{minor}.{patch}[ build{build}]",
         "train": "{major}.{minor}",
     },

@@ -126,7 +126,7 @@ EXPECTED = {
     "cisco-n5000": ("6.0(2)N2(3)", "update-available"),
     "arista-7150s": ("4.20.5F", "current"),
     "juniper-mx960": ("16.1R6.7", "update-available"),
-    "fortinet-xcu": ("v5.4.5,build1138,170531 (GA)", "current"),
+    "fortinet-xcu": ("v5.4.5,build1138,170531 (GA)", "end-of-life"),  # build ignored
     "paloalto-pa5000": ("8.0.1", "end-of-life"),
     "procurve-6120xg": ("Z.14.31", "current"),
     "linux-el6": ("2.6.32-573.el6.x86_64", "current"),
