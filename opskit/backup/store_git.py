@@ -128,10 +128,18 @@ class GitStore:
         if self.exists():
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        self._git("init", "-q", "-b", BRANCH)
-        # Durable objects and refs even across a power cut (git >= 2.36).
-        self._git("config", "core.fsync", "committed", check=False)
-        self._git("config", "core.fsyncMethod", "fsync", check=False)
+        # Two first runs at once: serialise `git init` on the directory itself.
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if self.exists():
+                return
+            self._git("init", "-q", "-b", BRANCH)
+            # Durable objects and refs even across a power cut (git >= 2.36).
+            self._git("config", "core.fsync", "committed", check=False)
+            self._git("config", "core.fsyncMethod", "fsync", check=False)
+        finally:
+            os.close(fd)
 
     @contextlib.contextmanager
     def lock(self, timeout: float = 120.0, what: str = "opskit backup") -> Iterator[None]:
