@@ -154,9 +154,8 @@ def test_lock_wait_gives_a_clear_message(tmp_path: Path) -> None:
     )
     store = GitStore(inv.settings.backup_repo)
     text = "!\nversion 15.2\nhostname r1\nenable secret 5 $1$x$y\nend\n"
-    with store.lock():
-        with pytest.raises(RepoLocked) as err:
-            store_fetched(inv, inv.devices["r1"], text, lock_timeout=0.5)
+    with store.lock(), pytest.raises(RepoLocked) as err:
+        store_fetched(inv, inv.devices["r1"], text, lock_timeout=0.5)
     assert f"pid {os.getpid()}" in str(err.value) and "waited" in str(err.value)
 
 
