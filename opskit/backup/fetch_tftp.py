@@ -342,8 +342,9 @@ def receive_pushes(
 ) -> None:
     """Run a TFTP receiver until `stop` is set (or SIGTERM/SIGINT when run in the main thread).
 
-    Every inventory device with a backup profile may push `<dev>`, `<dev>.cfg` or
-    `<dev>-confg`, from its own address only (`backup.tftp_source` overrides it). A complete
+    Every inventory device with a backup profile (or those listed in `settings.tftp.allow`)
+    may push `<dev>`, `<dev>.cfg` or `<dev>-confg`, from its own address only
+    (`backup.tftp_source` overrides it). A complete
     upload goes through `store_fetched` (checks, clean, scrub, commit) in one worker thread;
     anything else is refused by the server. `on_event` gets one `PushEvent` per transfer.
     On stop, transfers in flight finish (up to `drain` seconds) and stored uploads are
@@ -354,6 +355,20 @@ def receive_pushes(
         DeviceError: the address cannot be bound.
     """
     asyncio.run(_receive(inventory, listen, on_event, on_ready, stop, drain))
+
+
+def _push_allow_list(inventory: Any) -> set[str] | None:
+    """`settings.tftp.allow`: the devices that may push (default: every device)."""
+    raw = (inventory.settings.raw.get("tftp") or {}).get("allow")
+    if raw is None:
+        return None
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError("settings.tftp.allow must be a list of device names")
+    unknown = [n for n in names if n not in inventory.devices]
+    if unknown:
+        raise InputError(f"settings.tftp.allow names unknown device(s): {', '.join(unknown)}")
+    return set(names)
 
 
 async def _receive(
@@ -368,6 +383,7 @@ async def _receive(
     from opskit.backup.service import store_fetched
 
     cfg = tftp_settings(inventory.settings, listen)
+    allowed = _push_allow_list(inventory)
     loop = asyncio.get_running_loop()
     emit = on_event or (lambda _e: None)
 
@@ -424,6 +440,8 @@ async def _receive(
         return handle
 
     for device in inventory.devices.values():
+        if allowed is not None and device.name not in allowed:
+            continue
         try:
             load_profile(device.platform)
         except OpskitError:

@@ -6,15 +6,24 @@ for `copy running-config tftp:` and `copy tftp: running-config`, against opskit'
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import socket
 from pathlib import Path
 
 import pytest
 
-from opskit.lab import Peer, wait_until
+from opskit.lab import Peer, free_port, wait_until
 from opskit.lab.fakeswitch import FakeSwitch
 from tests.conftest import run_opskit
-from tests.lab.tftp import assert_no_secrets, git, push_from_switch, write_tftp_inventory
+from tests.lab.tftp import (
+    LossyRelay,
+    assert_no_secrets,
+    git,
+    hpa_put,
+    push_from_switch,
+    write_tftp_inventory,
+)
 
 
 @pytest.mark.parametrize("via", ["telnet", "ssh"])
@@ -85,3 +94,34 @@ def test_tftp_serve_commits_an_unsolicited_push_and_refuses_strangers(
     stored = (tmp_path / "configs" / "lab" / "sw1.cfg").read_text()
     assert "hostname sw1" in stored
     assert_no_secrets(serve.log_text(), git(tmp_path / "configs", "log", "-p"))
+
+
+def test_tftp_serve_finishes_a_transfer_in_flight_on_sigterm(tmp_path: Path):
+    # No switch needed: the test pushes as sw1 (127.0.0.1) with tftp-hpa, through a relay
+    # that slows each packet so SIGTERM surely lands mid-transfer.
+    sw = FakeSwitch("sw1", ssh_port=1, telnet_port=2)  # never contacted
+    port = free_port(socket.SOCK_DGRAM)
+    inv = write_tftp_inventory(tmp_path / "inventory.yaml", sw, port)
+    body = "".join(f"interface Vlan{i}\n description vlan {i}\n!\n" for i in range(1, 8000))
+    config = tmp_path / "sw1-confg"
+    config.write_text(f"!\nversion 15.2\nhostname sw1\n!\n{body}end\n")
+    serve = Peer(
+        ["python", "-m", "opskit", "-i", str(inv), "backup", "tftp-serve"], tmp_path / "serve.log"
+    )
+    try:
+        wait_until(lambda: "listening on" in serve.log_text(), what="tftp-serve")
+        with (
+            LossyRelay(port, loss=0.0, delay=0.001) as relay,
+            concurrent.futures.ThreadPoolExecutor(1) as pool,
+        ):
+            push = pool.submit(hpa_put, relay.port, config, "sw1-confg")
+            wait_until(lambda: relay.passed[0] > 50, what="the transfer to start")
+            serve.proc.terminate()
+            result = push.result(120)
+            assert serve.proc.wait(60) == 0
+    finally:
+        serve.stop()
+    assert result.ok, result.output
+    assert relay.passed[0] > 500  # the whole file went through after SIGTERM
+    assert "sw1 'sw1-confg' from 127.0.0.1" in serve.log_text()
+    assert "hostname sw1" in (tmp_path / "configs" / "lab" / "sw1.cfg").read_text()

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,10 +152,16 @@ class LossyRelay:
     """
 
     def __init__(
-        self, server_port: int, loss: float = 0.1, seed: int = 4, host: str = "127.0.0.1"
+        self,
+        server_port: int,
+        loss: float = 0.1,
+        seed: int = 4,
+        host: str = "127.0.0.1",
+        delay: float = 0.0,
     ) -> None:
         self.server = (host, server_port)
         self.loss = loss
+        self.delay = delay  # seconds added to each client -> server packet (a slow link)
         self.random = random.Random(seed)
         self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.front.bind((host, 0))
@@ -192,6 +199,8 @@ class LossyRelay:
                 data, addr = sock.recvfrom(70000)
                 if sock is self.front:
                     self.client = (addr[0], addr[1])
+                    if self.delay:
+                        time.sleep(self.delay)
                     if not self._drop(0):
                         self.back.sendto(data, self.server_tid or self.server)
                 else:
