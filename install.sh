@@ -15,8 +15,9 @@ apt_packages=(git tftp-hpa nut-server nut-client)
 extras="lab"
 if [ "${1:-}" = "--test" ]; then
     # The tests' real peers: atftp (a second TFTP client), tftpd-hpa (the TFTP benchmark's
-    # baseline), net-snmp's agent and tools, Prometheus and promtool.
-    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus)
+    # baseline), net-snmp's agent and tools, Prometheus and promtool, and NSS certutil +
+    # openssl for the NUT STARTTLS test (Debian's upsd keeps its certificate in NSS).
+    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus libnss3-tools openssl)
     extras="lab,test"
 fi
 export DEBIAN_FRONTEND=noninteractive
