@@ -203,6 +203,25 @@ def _new_item(
 
 
 # -- diff and write ----------------------------------------------------------------
+def _common_prefix(a: str, b: str) -> int:
+    n, i, step = min(len(a), len(b)), 0, 1 << 16
+    while i < n and a[i : i + step] == b[i : i + step]:  # compared in C, a block at a time
+        i += step
+    while i < n and a[i] == b[i]:
+        i += 1
+    return min(i, n)
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    i, step = 0, 1 << 16
+    while i < limit and a[len(a) - i - step : len(a) - i] == b[len(b) - i - step : len(b) - i]:
+        i += step
+    i = min(i, limit)
+    while i < limit and a[-1 - i] == b[-1 - i]:
+        i += 1
+    return i
+
+
 def unified_diff(old: str, new: str, name: str, context: int = 3) -> str:
     """A unified diff of a local change (one hunk), fast on files of any size.
 
@@ -217,23 +236,44 @@ def unified_diff(old: str, new: str, name: str, context: int = 3) -> str:
     """
     if old == new:
         return ""
-    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    # Narrow to the changed lines and their context before splitting into lines: a
+    # 5,000-device file has 400,000 lines, and the change is a few of them.
+    s = _common_prefix(old, new)
+    t = _common_suffix(old, new, min(len(old), len(new)) - s)
+    lo = old.rfind("\n", 0, s) + 1
+    for _ in range(context):
+        if lo == 0:
+            break
+        lo = old.rfind("\n", 0, lo - 1) + 1
+    hi = len(old) - t
+    for _ in range(context + 1):
+        nxt = old.find("\n", hi)
+        if nxt < 0:
+            hi = len(old)
+            break
+        hi = nxt + 1
+    delta = len(new) - len(old)
+    offset = old.count("\n", 0, lo)
+    a = old[lo:hi].splitlines(keepends=True)
+    b = new[lo : hi + delta].splitlines(keepends=True)
     p = 0
     while p < len(a) and p < len(b) and a[p] == b[p]:
         p += 1
     q = 0
     while q < len(a) - p and q < len(b) - p and a[-1 - q] == b[-1 - q]:
         q += 1
-    lo = max(0, p - context)
+    first = max(0, p - context)
     a_end, b_end = len(a) - q, len(b) - q
     a_hi = min(len(a), a_end + context)
     b_hi = b_end + (a_hi - a_end)
 
-    def rng(start: int, count: int) -> str:
-        return f"{start + 1 if count else start},{count}"
+    def rng(start: int, count: int) -> str:  # as difflib writes ranges
+        if count == 1:
+            return str(offset + start + 1)
+        return f"{offset + start + 1 if count else offset + start},{count}"
 
     out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
-    out.append(f"@@ -{rng(lo, a_hi - lo)} +{rng(lo, b_hi - lo)} @@\n")
+    out.append(f"@@ -{rng(first, a_hi - first)} +{rng(first, b_hi - first)} @@\n")
 
     def emit(prefix: str, lines: list[str]) -> None:
         for line in lines:
@@ -242,7 +282,7 @@ def unified_diff(old: str, new: str, name: str, context: int = 3) -> str:
             if body == line:
                 out.append("\\ No newline at end of file\n")
 
-    emit(" ", a[lo:p])
+    emit(" ", a[first:p])
     emit("-", a[p:a_end])
     emit("+", b[p:b_end])
     emit(" ", a[a_end:a_hi])

@@ -21,6 +21,7 @@ file's sha256 still matches; a corrupt or stale cache is rebuilt, never trusted.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -45,8 +46,10 @@ _UNESC_RE = re.compile(r"\\[\\tnr]")
 def _esc(value: Any) -> str:
     if value is None:
         return ""
-    text = str(value)
-    return _ESC_RE.sub(lambda m: _ESC[m.group()], text) if _ESC_RE.search(text) else text
+    text = value if type(value) is str else str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return _ESC_RE.sub(lambda m: _ESC[m.group()], text)
+    return text
 
 
 def _unesc(text: str) -> str | None:
@@ -135,6 +138,16 @@ class InventoryIndex:
     @classmethod
     def from_inventory(cls, inv: Inventory) -> InventoryIndex:
         """Index a loaded inventory (the files' digests come from `inv.digests`)."""
+        was_enabled = gc.isenabled()
+        gc.disable()  # ~750,000 short strings and lists: no cycles to find
+        try:
+            return cls(cls._build_text(inv))
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    @staticmethod
+    def _build_text(inv: Inventory) -> str:
         out = [FORMAT]
         resolved = {file: _esc(file.resolve()) for file in inv.files}
         for file in inv.files:
@@ -197,7 +210,7 @@ class InventoryIndex:
                     f"\t{_esc(label)}"
                 )
         out.append(TRAILER)
-        return cls("\n".join(out))
+        return "\n".join(out)
 
     # -- records --------------------------------------------------------------------
     def _line(self, prefix: str, start: int = 0) -> tuple[str, int] | None:
