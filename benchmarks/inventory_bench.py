@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -113,12 +114,18 @@ def generate(directory: Path, sites: int = 100) -> Path:
     return path
 
 
+CPU: dict[float, float] = {}  # wall time of a run -> its CPU time (user + sys)
+
+
 def _run(args: list[str], env: dict[str, str]) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    CPU[elapsed] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return elapsed
 
 
@@ -148,7 +155,11 @@ def main() -> None:
 
         start = [_run([sys.executable, "-c", "pass"], env) for _ in range(args.repeat)]
         base = _best(start)
-        print(f"baseline python -c pass:        {base:7.3f} s")
+        print(f"baseline python -c pass:        {base:7.3f} s  cpu {CPU[base]:6.3f} s")
+        imp = _best(
+            [_run([sys.executable, "-c", "import opskit.cli"], env) for _ in range(args.repeat)]
+        )
+        print(f"baseline import opskit.cli:     {imp:7.3f} s  cpu {CPU[imp]:6.3f} s")
 
         label = f"C-{args.sites * 1000 // 2 + 1:06d}"
         cold = []
@@ -177,7 +188,10 @@ def main() -> None:
         help_ = [_run([sys.executable, "-m", "opskit", "--help"], env) for _ in range(args.repeat)]
 
         def show(name: str, t: float, target: str = "") -> None:
-            print(f"{name:31} {t:7.3f} s  ({t / base:5.1f}x python start){target}")
+            print(
+                f"{name:31} {t:7.3f} s  ({t / base:5.1f}x python start)  "
+                f"cpu {CPU[t]:6.3f} s{target}"
+            )
 
         show("opskit --help:", _best(help_))
         show("find LABEL, cold (no cache):", _best(cold))

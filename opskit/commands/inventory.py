@@ -79,11 +79,11 @@ def _cable_line(c: Cable) -> str:
     )
 
 
-def _path_text(path: TracePath) -> str:
+def _path_text(path: TracePath, with_start: bool = True) -> str:
     """`sw1 Gi1/0/1 -[A-1]-> pp-1 1 (front->rear) -[B-1]-> srv1 eth0`."""
     if not path.hops:
-        return f"{_end_text(path.start)}: no cable"
-    parts = [_end_text(path.hops[0].a)]
+        return f"{_end_text(path.start)}: no cable" if with_start else "-"
+    parts = [_end_text(path.hops[0].a)] if with_start else []
     for i, hop in enumerate(path.hops):
         arrow = f"-[{hop.cable.label}]->"
         if i + 1 < len(path.hops):
@@ -92,8 +92,8 @@ def _path_text(path: TracePath) -> str:
         else:
             parts.append(f"{arrow} {_end_text(hop.b)}")
     text = " ".join(parts)
-    if not path.complete:
-        text += f"  (stops: {_end_text(path.end)} has no cable)"
+    for end in path.open_ends:
+        text += f"  (no cable on {_end_text(end)})"
     return text
 
 
@@ -523,22 +523,13 @@ def _trace_sheet(index: InventoryIndex, name: str, json_out: bool) -> None:
     width = max([len(p.name) + (len(p.side) + 3 if p.side else 0) for p, _ in rows] + [4])
     for p, path in rows:
         name_text = f"{p.name} ({p.side})" if p.side else p.name
+        here = _end(dev.name, p.name, p.side)
         if path is None:
             line = "-" + (f'  "{p.description}"' if p.description else "")
         else:
-            hops = []
-            for i, hop in enumerate(path.hops):
-                if i + 1 < len(path.hops):
-                    nxt = path.hops[i + 1].a
-                    hops.append(
-                        f"-[{hop.cable.label}]-> {hop.b.device} {hop.b.port} "
-                        f"({hop.b.side}->{nxt.side})"
-                    )
-                else:
-                    hops.append(f"-[{hop.cable.label}]-> {_end_text(hop.b)}")
-            line = " ".join(hops)
-            if not path.complete:
-                line += "  (stops: no cable beyond)"
+            # A port at the start of its path: the hops from it. A panel port sits inside
+            # the path: the whole path.
+            line = _path_text(path, with_start=path.hops[0].a != here)
         typer.echo(f"{name_text.ljust(width)}  {line}")
 
 

@@ -94,13 +94,15 @@ class TracePath:
     """A path through patch panels: the cables in order from `start` to `end`.
 
     Between two hops the path passes through a patch panel (front N <-> rear N).
-    `complete` is False when it stops at a panel port with no cable on the other side.
+    `complete` is False when it stops at a panel port with no cable on the other side;
+    `open_ends` names those panel ports.
     """
 
     start: Endpoint
     end: Endpoint
     hops: tuple[Hop, ...]
     complete: bool
+    open_ends: tuple[Endpoint, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of a path."""
@@ -112,6 +114,7 @@ class TracePath:
             "start": end(self.start),
             "end": end(self.end),
             "complete": self.complete,
+            "open_ends": [end(e) for e in self.open_ends],
             "hops": [
                 {
                     "label": h.cable.label,
@@ -453,11 +456,13 @@ class InventoryIndex:
         hops = [Hop(h.cable, h.b, h.a) for h in reversed(left)]
         hops.append(Hop(cable, a, b))
         hops.extend(right)
+        open_ends = tuple(e for e, ok in ((left_end, left_ok), (right_end, right_ok)) if not ok)
         return TracePath(
             start=left_end,
             end=right_end,
             hops=tuple(hops),
             complete=left_ok and right_ok,
+            open_ends=open_ends,
         )
 
     def trace_port(self, device: str, port: str, side: str | None = None) -> TracePath:

@@ -109,6 +109,8 @@ def test_trace_stops_at_a_panel_port_without_a_rear_cable(index: InventoryIndex)
     path = index.trace_port("access-sw1", "Gi1/0/3")
     assert not path.complete
     assert path.end == Endpoint("pp-1", "3", "rear")
+    assert path.open_ends == (Endpoint("pp-1", "3", "rear"),)
+    assert path.to_dict()["open_ends"] == [{"device": "pp-1", "port": "3", "side": "rear"}]
 
 
 def test_trace_cli_label_and_port_agree(cli, example: Path) -> None:  # type: ignore[no-untyped-def]
@@ -128,7 +130,8 @@ def test_trace_sheet_lists_every_port(cli, example: Path) -> None:  # type: igno
     rows = [ln for ln in lines if ln.startswith("Gi1/0/")]
     assert len(rows) == 25
     assert "Gi1/0/17  -[A-017]-> pp-1 17 (front->rear) -[B-017]-> srv-files eth1" in rows
-    assert rows[-2].startswith("Gi1/0/24  -")  # no cable
+    assert rows[-2] == "Gi1/0/24  -"  # no cable
+    assert "Gi1/0/3   -[A-003]-> pp-1 3 (front)  (no cable on pp-1 3 (rear))" in rows
 
 
 def test_port_shows_cable_and_far_end(cli, example: Path) -> None:  # type: ignore[no-untyped-def]
