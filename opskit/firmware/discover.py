@@ -242,17 +242,23 @@ def discover_snmp(
 
 
 def _open_cli(inventory: Any, device: Any) -> Any:
-    """A logged-in CLI session: the backup capability's `open_cli` when it is there."""
+    """A logged-in CLI session: the backup capability's `open_cli` (same login, prompts
+    and timeouts as the backups) for platforms it has a profile for; a plain netmiko
+    session for the others (paloalto_panos, aruba_aoscx, ...)."""
     try:
-        from opskit.backup.connect import open_cli
-    except ImportError:
+        from opskit.backup import load_profile, open_cli
+    except ImportError:  # pragma: no cover - the backup capability is part of opskit
+        return _private_cli(inventory, device)
+    try:
+        load_profile(device.platform)
+    except InputError:
         return _private_cli(inventory, device)
     return open_cli(inventory, device)
 
 
 @dataclass
 class _PrivateCli:
-    """Thin netmiko session, used only while opskit.backup.connect is not installed."""
+    """Thin netmiko session for platforms the backup capability has no profile for."""
 
     inventory: Any
     device: Any

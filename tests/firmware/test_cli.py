@@ -117,3 +117,29 @@ def test_catalog_validate_and_import(tmp_path: Path) -> None:
     r = run_opskit("firmware", "catalog", "validate", str(bad))
     assert r.returncode == 2
     assert "bad.yaml:3: unknown key 'releses'" in r.stderr
+
+
+def test_check_over_ssh_keeps_secrets_out(tmp_path: Path, fake_switch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "firmware.yaml").write_text(
+        "platforms:\n  cisco_ios:\n    releases:\n"
+        '      - {version: "12.2(58)SE2", status: end-of-life}\n'
+    )
+    (tmp_path / "enable.secret").write_text("enablepw\n")
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(
+        "settings: {state_dir: st, timeouts: {connect: 10, command: 20}}\n"
+        "credentials:\n"
+        "  lab: {username: admin, password_env: FW_TEST_PW, enable_password_file: enable.secret}\n"
+        "sites: {hq: {}}\n"
+        "devices:\n"
+        f"  sw1: {{site: hq, host: 127.0.0.1, port: {fake_switch.ssh_port}, "
+        "platform: cisco_ios, credentials: lab}\n"
+    )
+    r = run_opskit("-i", str(inv), "firmware", "check", "--json", env={"FW_TEST_PW": "admin"})
+    assert r.returncode == 1, r.stderr  # end-of-life: WARNING
+    data = json.loads(r.stdout)
+    (dev,) = data["devices"]
+    assert (dev["running"], dev["source"], dev["status"]) == ("12.2(58)SE2", "cli", "end-of-life")
+    state = (tmp_path / "st" / "firmware.json").read_text()
+    for text in (r.stdout, r.stderr, state):
+        assert "enablepw" not in text
