@@ -371,6 +371,12 @@ def read_until_prompt(
     received = 0
     prompt_since: float | None = None
     prompt_stripped = prompt.strip()
+    # A prompt only counts once the command's echo has been seen (a stray prompt from an
+    # earlier RETURN must not end this read); devices that do not echo get 0.5 s grace.
+    echo = command.strip()
+    head = ""
+    echo_seen = not echo
+    sent_at = time.monotonic()
     while True:
         try:
             data = conn.read_channel()
@@ -395,7 +401,14 @@ def read_until_prompt(
             received += len(data)
             tail = (tail + data)[-4096:]
             prompt_since = None
-        if prompt_since is None and _prompt_at_end(tail, prompt_stripped):
+            if not echo_seen:
+                head = (head + data)[-8192:]
+                if echo in head:
+                    echo_seen = True
+                    tail = head[head.index(echo) + len(echo) :][-4096:]
+        if not echo_seen and now - sent_at > 0.5:
+            echo_seen = True
+        if echo_seen and prompt_since is None and _prompt_at_end(tail, prompt_stripped):
             prompt_since = now
         if prompt_since is not None:
             if end_marker is None:
@@ -449,13 +462,37 @@ def _marker_before_prompt(tail: str, marker: re.Pattern[str]) -> bool:
 
 def _strip_echo_and_prompt(text: str, command: str, prompt: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    first, _sep, rest = text.partition("\n")
-    if command.strip() and command.strip() in first:
-        text = rest
+    echo = command.strip()
+    at = text.find(echo) if echo else -1
+    if 0 <= at < 4096:  # drop everything up to the end of the echoed command line
+        nl = text.find("\n", at)
+        text = text[nl + 1 :] if nl >= 0 else ""
     stripped = text.rstrip()
     if stripped.endswith(prompt):
         text = stripped[: len(stripped) - len(prompt)]
     return text
+
+
+def quick_prompt(conn: Any, wd: _Watchdog, wait: float = 2.0) -> str:
+    """The current prompt: send a RETURN and read until a line that starts with netmiko's
+    base prompt ends the output (netmiko's `find_prompt` sleeps ~50 ms per call)."""
+    base = str(getattr(conn, "base_prompt", "") or "")
+    if base:
+        while conn.read_channel():  # whatever is still pending from the login
+            pass
+        conn.write_channel(conn.RETURN)
+        deadline = time.monotonic() + wait
+        buf = ""
+        while time.monotonic() < deadline and not wd.fired:
+            data = conn.read_channel()
+            if data:
+                buf += data
+                last = buf.replace("\r", "\n").rstrip(" ").rsplit("\n", 1)[-1].strip()
+                if last.startswith(base) and last[-1:] in "#>$%]":
+                    return last
+            else:
+                time.sleep(0.002)
+    return str(conn.find_prompt())
 
 
 def fetch_cli(request: FetchRequest) -> str:
@@ -471,7 +508,7 @@ def fetch_cli(request: FetchRequest) -> str:
         timeout=request.timeout,
     ) as (conn, wd):
         try:
-            prompt = conn.find_prompt()
+            prompt = quick_prompt(conn, wd)
         except (EOFError, OSError, ValueError, Exception) as exc:
             if wd.fired:
                 raise DeviceTimeout(

@@ -137,27 +137,45 @@ class FakeSwitches:
     ) -> None:
         from opskit.lab.peers import Peer, free_port, wait_until
 
-        self.switches: dict[str, FakeSwitch] = {
-            n: FakeSwitch(n, free_port(), free_port() if telnet else 0) for n in names
-        }
         extra = dict(env or {})
         if tftp_port is not None:
             extra["FAKESW_TFTP_PORT"] = str(tftp_port)
         if running_config is not None:
             extra["FAKESW_RUNNING_CONFIG"] = str(running_config)
-        specs = [f"{s.name}:{s.ssh_port}:{s.telnet_port}" for s in self.switches.values()]
-        self.peer = Peer([sys.executable, "-m", "opskit.lab.fakeswitch", *specs], log, env=extra)
-        try:
-            wait_until(
-                lambda: "READY" in self.peer.log_text() or not self.peer.alive(),
-                timeout=timeout,
-                what="fake switches",
+        # Ports picked now may be taken by the time the process binds them (another
+        # process, or the same free port handed out twice): try again with new ones.
+        for attempt in range(3):
+            used: set[int] = set()
+
+            def port(used: set[int] = used) -> int:
+                p = free_port()
+                while p in used:
+                    p = free_port()
+                used.add(p)
+                return p
+
+            self.switches: dict[str, FakeSwitch] = {
+                n: FakeSwitch(n, port(), port() if telnet else 0) for n in names
+            }
+            specs = [f"{s.name}:{s.ssh_port}:{s.telnet_port}" for s in self.switches.values()]
+            self.peer = Peer(
+                [sys.executable, "-m", "opskit.lab.fakeswitch", *specs], log, env=extra
             )
-            if not self.peer.alive():
-                raise RuntimeError(f"fake switches exited: {self.peer.log_text()[-500:]}")
-        except BaseException:
+            try:
+                wait_until(
+                    lambda: "READY" in self.peer.log_text() or not self.peer.alive(),
+                    timeout=timeout,
+                    what="fake switches",
+                )
+            except BaseException:
+                self.peer.stop()
+                raise
+            if self.peer.alive():
+                return
+            text = self.peer.log_text()
             self.peer.stop()
-            raise
+            if "CannotListenError" not in text or attempt == 2:
+                raise RuntimeError(f"fake switches exited: {text[-500:]}")
 
     def __getitem__(self, name: str) -> FakeSwitch:
         return self.switches[name]
