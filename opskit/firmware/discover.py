@@ -98,7 +98,8 @@ def match_sysdescr(sys_descr: str, object_id: str | None = None) -> SysDescrMatc
 
 
 def snmp_oids_for(platform: str) -> dict[str, str]:
-    """Extra OIDs (version, model) to GET with sysDescr for a platform."""
+    """Extra OIDs (version, model) to GET with sysDescr for a platform, and the
+    `version_pattern` that picks the version out of a free-text value."""
     return dict(discovery_rules()["snmp_oids"].get(platform, {}))
 
 
@@ -165,7 +166,7 @@ def _first_line(text: str) -> str:
 
 async def _snmp_one(client: Any, target: Any, device: Any, now: dt.datetime) -> Discovery:
     extra = snmp_oids_for(device.platform)
-    oids = [SYS_DESCR, SYS_OBJECT_ID, *extra.values()]
+    oids = [SYS_DESCR, SYS_OBJECT_ID, *(extra[k] for k in ("version", "model") if k in extra)]
     async with asyncio.timeout(target.budget * 2 + 1):
         values = await client.get(target, oids)
     descr = str(values.get(SYS_DESCR) or "")
@@ -175,8 +176,10 @@ async def _snmp_one(client: Any, target: Any, device: Any, now: dt.datetime) -> 
     model = found.model if found else None
     detail = _first_line(descr)
     if extra.get("version") and values.get(extra["version"]):
-        version = str(values[extra["version"]]).strip()
-        detail = f"{extra['version']} = {version}"
+        text = str(values[extra["version"]]).strip()
+        detail = f"{extra['version']} = {text}"
+        pattern = extra.get("version_pattern")
+        version = _named(re.compile(pattern), text, "version") if pattern else text
     if extra.get("model") and values.get(extra["model"]):
         model = str(values[extra["model"]]).strip()
     if not descr and version is None:
@@ -246,7 +249,8 @@ def _open_cli(inventory: Any, device: Any) -> Any:
     and timeouts as the backups) for platforms it has a profile for; a plain netmiko
     session for the others (paloalto_panos, aruba_aoscx, ...)."""
     try:
-        from opskit.backup import load_profile, open_cli
+        from opskit.backup import load_profile
+        from opskit.backup.connect import open_cli  # the package exports it lazily (untyped)
     except ImportError:  # pragma: no cover - the backup capability is part of opskit
         return _private_cli(inventory, device)
     try:

@@ -234,8 +234,13 @@ def check_firmware(
         from opskit.firmware.discover import discover_devices
 
         for name, outcome in discover_devices(inventory, wanted, stamp).items():
-            if isinstance(outcome, Discovery):
+            if isinstance(outcome, Discovery) and outcome.version:
                 fresh[name] = outcome
+            elif isinstance(outcome, Discovery):
+                # The device answered but showed no version we recognise: say what it
+                # said, and keep judging on the last version we did recognise.
+                shown = f": '{outcome.detail[:80]}'" if outcome.detail else ""
+                errors[name] = f"{name}: answered over {outcome.source} without a version{shown}"
             else:
                 errors[name] = outcome
         save_discoveries(state_dir, fresh.values())

@@ -23,11 +23,13 @@ REAL = {
     "paloalto-pa5000": "snmpsim_data/data/network/firewall/paloalto-pa-5000.snmprec.bz2",
     "procurve-6120xg": "snmpsim_data/data/network/switch/hpe-procurve-516733-b21.snmprec.bz2",
     "linux-el6": "snmpsim_data/data/os/linux/unknown-001.snmprec.bz2",
+    "eaton-93e": "snmpsim_data/data/UPS/eaton-93e-80.snmprec.bz2",
 }
 KEEP = (
     "1.3.6.1.2.1.1.",
     "1.3.6.1.4.1.12356.101.4.1.1.0|",
     "1.3.6.1.4.1.25461.2.1.2.1.1.0|",
+    "1.3.6.1.2.1.33.1.1.",
 )
 
 

@@ -109,6 +109,8 @@ platforms:
     releases: [{version: "Z.14.31"}]
   linux:
     releases: [{version: "2.6.32"}]
+  ups_snmp:
+    releases: [{version: "6.00"}, {version: "6.10", status: recommended}]
 """
 
 PLATFORMS = {
@@ -120,6 +122,7 @@ PLATFORMS = {
     "paloalto-pa5000": "paloalto_panos",
     "procurve-6120xg": "hp_procurve",
     "linux-el6": "linux",
+    "eaton-93e": "ups_snmp",
 }
 EXPECTED = {
     "cisco-c3750": ("12.2(50)SE5", "update-available"),  # not listed; newer in its train
@@ -130,6 +133,7 @@ EXPECTED = {
     "paloalto-pa5000": ("8.0.1", "end-of-life"),
     "procurve-6120xg": ("Z.14.31", "current"),
     "linux-el6": ("2.6.32-573.el6.x86_64", "current"),
+    "eaton-93e": ("6.00", "update-available"),  # "Network Management Card V6.00 JH"
 }
 
 
@@ -175,6 +179,8 @@ def test_snmp_discovery_of_real_recordings(tmp_path: Path, real_agent) -> None: 
         assert r.source == "snmp" and not r.stale and r.error is None
     c3750 = next(r for r in report.results if r.device == "cisco-c3750")
     assert c3750.model == "C3750"
+    eaton = next(r for r in report.results if r.device == "eaton-93e")
+    assert eaton.model == "EATON 93E 80"
     # remembered with its time, for --offline and for devices that stop answering
     state = load_state(inv.settings.state_dir)
     assert set(state) == set(REAL)
@@ -225,3 +231,18 @@ def test_show_version_over_ssh_from_fake_switch(tmp_path: Path, fake_switch) -> 
     assert r.evaluation.advisories == ("cisco-sa-20180328-smi2",)
     assert report.exit_code == 2
     assert load_catalog(tmp_path / "firmware.yaml").has_platform("cisco_ios")
+
+
+def test_answer_without_version_keeps_last_known(tmp_path: Path, real_agent) -> None:  # type: ignore[no-untyped-def]
+    # The Eaton card's sysDescr ("EATON 93E 80") says nothing a linux pattern knows.
+    devs = (
+        "  odd:\n    site: lab\n    host: 127.0.0.1\n    platform: linux\n"
+        f"    snmp: {{version: 2c, port: {real_agent.port}, credentials: ups}}\n"
+    )
+    inv = load_inventory(write_inventory(tmp_path, devs, "  ups: {community: eaton-93e}\n"))
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    save_discoveries(inv.settings.state_dir, [Discovery("odd", "linux", "2.6.32", "cli", then)])
+    (r,) = check_firmware(inv, list(inv.devices.values())).results
+    assert (r.running, r.stale, r.source) == ("2.6.32", True, "cli")
+    assert r.error == "odd: answered over snmp without a version: 'EATON 93E 80'"
+    assert load_state(inv.settings.state_dir)["odd"].version == "2.6.32"  # not overwritten
