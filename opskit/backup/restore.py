@@ -9,6 +9,7 @@ and keys. Shops that restore from history back up with `keep_secrets: true`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import re
@@ -95,6 +96,9 @@ class RestoreResult:
     bytes: int = 0
     reason: str | None = None
     duration: float = 0.0
+    # After a push: what still differs (a merge such as `copy tftp: running-config` does not
+    # remove lines added since the stored version); None when not checked.
+    remaining: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -140,10 +144,11 @@ def fetch_running(inventory: Inventory, device: Device, profile: Profile) -> str
         DeviceError: the fetch failed.
     """
     method = _cli_method(device)
-    options = dict(device.backup or {})
-    options["method"] = method
+    options = {**(device.backup or {}), "method": method}
+    # The fetchers read the method from the device: hand them one that says ssh/telnet.
+    cli_device = dataclasses.replace(device, backup=options)
     request = FetchRequest(
-        device=device,
+        device=cli_device,
         credentials=_credentials(inventory, device),
         profile=profile,
         settings=inventory.settings,
@@ -187,18 +192,9 @@ def plan_restore(
     if stored is None:
         raise InputError(f"{device.name}: {path} is not in revision {commit[:10]}")
     current = fetch_running(inventory, device, profile)
-    # The diff is shown and printed as JSON: compare with secret values masked on both
-    # sides, so it never carries a password (a change of a secret shows as no change).
-    diff = "".join(
-        difflib.unified_diff(
-            scrub(current, profile).splitlines(keepends=True),
-            scrub(stored, profile).splitlines(keepends=True),
-            fromfile=f"{device.name} (running)",
-            tofile=f"{path} @ {commit[:10]}",
-        )
+    diff = masked_diff(
+        current, stored, profile, f"{device.name} (running)", f"{path} @ {commit[:10]}"
     )
-    if not diff and current != stored:
-        diff = ""  # only secret values differ: nothing a person can review; still pushable
     return RestorePlan(
         device=device.name,
         path=path,
@@ -208,6 +204,33 @@ def plan_restore(
         scrubbed_lines=scrubbed_lines(stored),
         bytes=len(stored.encode()),
         stored=stored,
+    )
+
+
+def masked_diff(current: str, stored: str, profile: Profile, from_name: str, to_name: str) -> str:
+    """Unified diff running -> stored, with secret values masked on both sides.
+
+    The diff is shown and printed as JSON, so it never carries a password (a change of a
+    secret value alone shows as no change).
+    """
+    return "".join(
+        difflib.unified_diff(
+            scrub(current, profile).splitlines(keepends=True),
+            scrub(stored, profile).splitlines(keepends=True),
+            fromfile=from_name,
+            tofile=to_name,
+        )
+    )
+
+
+def changed_lines(diff: str) -> int:
+    """Lines a unified diff adds or removes (headers not counted).
+
+    >>> changed_lines("--- a\\n+++ b\\n@@ -1 +1 @@\\n-x\\n+y\\n")
+    2
+    """
+    return sum(
+        1 for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))
     )
 
 
@@ -249,6 +272,14 @@ def push_restore(inventory: Inventory, plan: RestorePlan, timeout: float = 120.0
             duration=time.monotonic() - t0,
         )
     log.info("%s: restored %s via %s", plan.device, plan.rev[:10], plan.method)
+    remaining: str | None = None
+    try:
+        current = fetch_running(inventory, device, profile)
+        remaining = masked_diff(
+            current, plan.stored, profile, f"{device.name} (running, after)", plan.path
+        )
+    except DeviceError as exc:  # the push went through; only the check could not run
+        log.warning("%s: could not re-read the running config: %s", device.name, exc)
     return RestoreResult(
         plan.device,
         plan.rev,
@@ -257,6 +288,7 @@ def push_restore(inventory: Inventory, plan: RestorePlan, timeout: float = 120.0
         plan.diff,
         plan.bytes,
         duration=time.monotonic() - t0,
+        remaining=remaining,
     )
 
 

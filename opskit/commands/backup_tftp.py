@@ -42,11 +42,15 @@ def tftp_serve(
     finishing the transfers in flight (exit 0).
     """
     import json
+    import logging
 
     from opskit.backup.fetch_tftp import PushEvent, receive_pushes
     from opskit.output import to_jsonable
 
     inv = _load()
+    if STATE.verbose == 0:
+        # Each transfer gets its own line below; the server's log would say it twice.
+        logging.getLogger("opskit.backup.tftp").setLevel(logging.ERROR)
 
     def emit(event: PushEvent) -> None:
         line = json.dumps(to_jsonable(event), sort_keys=False) if json_out else event.line()
@@ -81,7 +85,9 @@ def restore(
     device's passwords. Exit 0 when pushed (or nothing to do, or --dry-run), 1 when the
     push failed.
     """
-    from opskit.backup.restore import RestoreResult, plan_restore, push_restore
+    import dataclasses
+
+    from opskit.backup.restore import RestoreResult, changed_lines, plan_restore, push_restore
     from opskit.output import print_json, stdout_is_terminal
 
     if method is not None and method not in ("tftp", "ssh"):
@@ -98,7 +104,7 @@ def restore(
         raise typer.Exit(code)
 
     if not json_out:
-        _show_diff(plan.diff, plan.device, plan.rev, stdout_is_terminal())
+        _show_diff(plan.diff, stdout_is_terminal())
     if not plan.pushable:
         finish(plan.result("refused", plan.refusal()), 2)
     if not plan.changes:
@@ -116,16 +122,23 @@ def restore(
         if not typer.confirm(question, default=False, err=True):
             finish(plan.result("declined", "not pushed"), 1)
     result = push_restore(inv, plan)
-    if result.ok:
+    if result.ok and not json_out:
+        note = ""
+        if result.remaining:
+            note = (
+                f"; {changed_lines(result.remaining)} line(s) still differ: the device merges"
+                " a pushed config, so lines added since are not removed (see the diff above)"
+            )
+            _show_diff(result.remaining, stdout_is_terminal())
         reason = (
             f"{plan.device}: pushed {plan.rev[:10]} via {plan.method} "
-            f"({result.bytes} bytes, {result.duration:.1f}s)"
+            f"({result.bytes} bytes, {result.duration:.1f}s){note}"
         )
-        result = plan.result(result.status, reason, result.bytes, result.duration)
+        result = dataclasses.replace(result, reason=reason)
     finish(result, 0 if result.ok else 1)
 
 
-def _show_diff(diff: str, device: str, rev: str, colour: bool) -> None:
+def _show_diff(diff: str, colour: bool) -> None:
     if not diff:
         return
     if not colour:

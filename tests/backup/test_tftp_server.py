@@ -294,7 +294,7 @@ def test_options_timeout_and_blksize_are_acknowledged_and_data_retransmitted(
 
 @pytest.mark.parametrize("direction", ["put", "get"])
 def test_lossy_link_is_whole_or_a_clean_failure(tmp_path: Path, direction: str):
-    src = random_file(tmp_path / "cfg.bin", 12_000)
+    src = random_file(tmp_path / "cfg.bin", 8_000)
     # 1 s timeouts on both sides keep the test short; the retry budget is the default.
     server = BackgroundTftpServer(tmp_path / "root", "127.0.0.1", 0, timeout=1.0)
     seed = 7 if direction == "put" else 11
@@ -332,3 +332,15 @@ def test_parse_listen_rejects_garbage():
     assert parse_listen(":6969") == ("0.0.0.0", 6969)
     with pytest.raises(ValueError):
         parse_listen("example.org:69")
+
+
+def test_doctests_of_the_tftp_modules():
+    import doctest
+
+    import opskit.backup.fetch_tftp
+    import opskit.backup.restore
+    import opskit.backup.tftp
+
+    for module in (opskit.backup.tftp, opskit.backup.fetch_tftp, opskit.backup.restore):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
