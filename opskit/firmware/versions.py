@@ -183,10 +183,19 @@ SCHEMES: dict[str, dict[str, Any]] = {
     # HP ProCurve / ArubaOS-Switch: WC.16.10.0009, K.15.18.0013, R.11.122 (the letters are
     # the ROM family: an image of another family does not run on the switch)
     "procurve": {
-        "regex": r"(?P<prefix>[A-Z]{1,3})\.(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<build>\d+))?",
-        "key": [("prefix", "str"), ("major", "int"), ("minor", "int"), ("build", "int")],
-        "format": "{prefix}.{major:02d}.{minor:02d}[.{build:04d}]",
-        "train": "{prefix}.{major:02d}.{minor:02d}",
+        # 4-part (WC.16.10.0009: family.major.minor.build) since 16.x, 3-part before
+        # (R.11.122, Z.14.31: family.major.build): the train is family.major[.minor].
+        "regex": r"(?P<prefix>[A-Z]{1,3})\.(?P<major>\d+)\."
+        r"(?:(?P<minor>\d+)\.(?P<build>\d+)|(?P<build3>\d+))",
+        "key": [
+            ("prefix", "str"),
+            ("major", "int"),
+            ("minor", "int"),
+            ("build", "int"),
+            ("build3", "int"),
+        ],
+        "format": "{prefix}.{major:02d}.[{minor:02d}.{build:04d}][{build3}]",
+        "train": "{prefix}.{major:02d}[.{minor:02d}]",
         "line": "{prefix}",
     },
     # Everything else: PEP 440 / semver-like. 1.2.3, v6.9.6, 2.0rc1, 1.0.post2, 5.10.0-28-amd64

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from opskit.firmware.catalog import load_catalog
-from opskit.firmware.discover import match_sysdescr, parse_cli_output
+from opskit.firmware.discover import discovery_rules, match_sysdescr, parse_cli_output
 from opskit.firmware.service import check_firmware
 from opskit.firmware.state import Discovery, load_state, save_discoveries
+from opskit.firmware.versions import PLATFORM_FAMILIES
 from opskit.inventory import load_inventory
 from opskit.lab import free_port
 from opskit.lab.snmp import start_snmpsim
@@ -65,6 +66,24 @@ SYSDESCR = [
         "Linux files 6.1.0-28-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22) x86_64",
         "linux", "6.1.119", None,
     ),
+    # Formats as these devices print them (not from a recording).
+    (
+        "HP J9728A 2920-48G Switch, revision WB.16.10.0009, ROM WB.16.03 (/ws/swbuildm/"
+        "rel_ukiah_qaoff/code/build/bom(swbuildm_rel_ukiah_qaoff_rel_ukiah)) (Formerly ProCurve)",
+        "hp_procurve", "WB.16.10.0009", "J9728A",
+    ),
+    ("Aruba JL668A 6300F 24G 4SFP56 Swch FL.10.08.1010", "aruba_aoscx", "FL.10.08.1010", "JL668A"),
+    ("RouterOS RB4011iGS+", "mikrotik_routeros", None, "RB4011iGS+"),
+    (
+        "APC Web/SNMP Management Card (MB:v4.1.0 PF:v6.9.6 PN:apc_hw05_aos_696.bin AF1:v6.9.6 "
+        "AN1:apc_hw05_sumx_696.bin MN:AP9630 HR:05 SN: ZA1234567890 MFG:07/15/2014)",
+        "ups_snmp", "6.9.6", "AP9630",
+    ),
+    (
+        "Cisco Internetwork Operating System Software \r\nIOS (tm) C2950 Software "
+        "(C2950-I6K2L2Q4-M), Version 12.1(22)EA14, RELEASE SOFTWARE (fc1)",
+        "cisco_ios", "12.1(22)EA14", "C2950",
+    ),
 ]  # fmt: skip
 
 
@@ -79,6 +98,31 @@ def test_match_sysdescr(descr: str, platform: str, version: str | None, model: s
 
 def test_unrecognised_sysdescr() -> None:
     assert match_sysdescr("EATON 93E 80") is None
+    # FortiGate's sysDescr is its host name: only the sysObjectID tells (real recording)
+    assert match_sysdescr("xcu") is None
+    found = match_sysdescr("xcu", "1.3.6.1.4.1.12356.101.1.30000")
+    assert found is not None and found.platform == "fortinet"
+
+
+def test_discovery_rules_contract() -> None:
+    """Every rule of discovery.yaml is usable: groups named, platforms known, OIDs numeric."""
+    rules = discovery_rules()
+    known = set(PLATFORM_FAMILIES) | {"linux", "ups_snmp", "ups_nut"}
+    for entry in rules["sysdescr"]:
+        assert entry["platform"] in known
+        if "version_re" in entry:
+            assert any(g.startswith("version") for g in entry["version_re"].groupindex)
+        if "model_re" in entry:
+            assert "model" in entry["model_re"].groupindex
+    for platform, oids in rules["snmp_oids"].items():
+        assert platform in known
+        for key, oid in oids.items():
+            if key != "version_pattern":
+                assert all(p.isdigit() for p in oid.split(".")), oid
+    for platform, entry in rules["cli"].items():
+        assert platform in known and entry["command"]
+        assert "version_re" in entry or "field" in entry
+    assert set(rules["nut"]["platforms"]) <= known
 
 
 def test_parse_show_version_textfsm() -> None:

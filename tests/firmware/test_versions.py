@@ -172,6 +172,7 @@ def test_golden_order(platform: str, ordered: list[str]) -> None:
         ("paloalto_panos", "10.2.7-h3", "10.2"),
         ("aruba_aoscx", "FL.10.13.1000", "10.13"),
         ("hp_procurve", "WC.16.10.0009", "WC.16.10"),
+        ("hp_procurve", "Z.14.31", "Z.14"),
     ],
     ids=lambda x: str(x),
 )
