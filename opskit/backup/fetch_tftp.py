@@ -167,11 +167,12 @@ def device_address(device: Device, options: Any) -> str | None:
         return None
 
 
-def run_dialog(conn: Any, dialog: Dialog, host: str, file: str, timeout: float, device: str) -> str:
+def run_dialog(conn: Any, dialog: Dialog, host: str, file: str, timeout: float) -> str:
     """Send `dialog.command`, answer its questions, return everything the device printed.
 
-    The exchange ends when the device's prompt comes back. Each question is answered once,
-    in any order; the answers fill in `{host}` and `{file}`.
+    The exchange ends when the device's prompt comes back (the prompt is not part of the
+    returned text). Each question is answered once, in any order; the answers fill in
+    `{host}` and `{file}`. Messages do not name the device: the caller's report does.
 
     Raises:
         DeviceTimeout: no prompt within `timeout` seconds.
@@ -201,10 +202,10 @@ def run_dialog(conn: Any, dialog: Dialog, host: str, file: str, timeout: float, 
                 break
         else:
             if prompt.search(unread):
-                return output
+                end = prompt.search(output)
+                return output[: end.start()] if end else output
     raise DeviceTimeout(
-        f"{device}: no prompt after {command!r} within {timeout:.0f}s"
-        f" (last output: {_last_line(output)!r})"
+        f"no prompt after {command!r} within {timeout:.0f}s (last output: {_last_line(output)!r})"
     )
 
 
@@ -226,18 +227,18 @@ def dialog_error(dialog: Dialog, output: str) -> str | None:
     return None
 
 
-def preflight_ping(conn: Any, profile: Profile, address: str, device: str, timeout: float) -> None:
+def preflight_ping(conn: Any, profile: Profile, address: str, timeout: float) -> None:
     """The runbook's `ping <tftp server>` from the router.
 
     Raises:
         DeviceError: the router cannot reach the TFTP server.
     """
     if profile.ping is None:
-        raise InputError(f"{device}: platform {profile.name} has no ping command in its profile")
-    output = run_dialog(conn, profile.ping, address, "", timeout, device)
+        raise InputError(f"platform {profile.name} has no ping command in its profile")
+    output = run_dialog(conn, profile.ping, address, "", timeout)
     if profile.ping.success and not re.search(profile.ping.success, output):
         raise DeviceError(
-            f"{device}: preflight failed: the router cannot ping the TFTP server {address}"
+            f"preflight failed: the router cannot ping the TFTP server {address}"
             f" ({_last_line(output)!r}); check its route/ACL to {address}"
         )
 
@@ -252,11 +253,11 @@ def fetch_tftp(request: FetchRequest) -> str:
     device, profile, options = request.device, request.profile, request.options or {}
     via = str(options.get("via") or "telnet")
     if profile.tftp_push is None:
-        raise InputError(f"{device.name}: platform {profile.name} has no tftp_push in its profile")
+        raise InputError(f"platform {profile.name} has no tftp_push in its profile")
     from opskit.backup.connect import open_cli  # netmiko: imported on use
 
     if via not in ("ssh", "telnet"):
-        raise InputError(f"{device.name}: backup.via must be ssh or telnet, not {via!r}")
+        raise InputError(f"backup.via must be ssh or telnet, not {via!r}")
     cfg = tftp_settings(request.settings)
     server = shared_server(cfg)
     name = upload_name(device)
@@ -266,9 +267,9 @@ def fetch_tftp(request: FetchRequest) -> str:
     try:
         with open_cli(request.inventory, device, method=via, timeout=request.timeout) as conn:
             if options.get("ping"):
-                preflight_ping(conn, profile, cfg.address, device.name, 30.0)
+                preflight_ping(conn, profile, cfg.address, 30.0)
             remaining = max(deadline - time.monotonic(), 5.0)
-            output = run_dialog(conn, profile.tftp_push, cfg.address, name, remaining, device.name)
+            output = run_dialog(conn, profile.tftp_push, cfg.address, name, remaining)
         error = dialog_error(profile.tftp_push, output)
         # The device's copy may report success before our server saw the last ACK go out,
         # or fail after a partial upload: its own word decides only when it names an error.
@@ -278,13 +279,13 @@ def fetch_tftp(request: FetchRequest) -> str:
             )
         except TimeoutError:
             if error:
-                raise DeviceError(f"{device.name}: copy to tftp failed: {error}") from None
+                raise DeviceError(f"copy to tftp failed: {error}") from None
             raise DeviceTimeout(
-                f"{device.name}: no TFTP upload of {name} reached {cfg.address}:{cfg.port}"
+                f"no TFTP upload of {name} reached {cfg.address}:{cfg.port}"
                 f" within {request.timeout:.0f}s"
             ) from None
         except TftpError as exc:
-            raise DeviceError(f"{device.name}: {exc}") from None
+            raise DeviceError(str(exc)) from None
     finally:
         upload.cancel()  # withdraws the one-time name if it is still open
     try:

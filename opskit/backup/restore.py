@@ -262,13 +262,16 @@ def push_restore(inventory: Inventory, plan: RestorePlan, timeout: float = 120.0
         else:
             _push_ssh(inventory, device, profile, plan, timeout)
     except (DeviceError, InputError) as exc:
+        reason = str(exc)
+        if not reason.startswith(f"{plan.device}:"):
+            reason = f"{plan.device}: {reason}"
         return RestoreResult(
             plan.device,
             plan.rev,
             plan.method,
             "failed",
             plan.diff,
-            reason=str(exc),
+            reason=reason,
             duration=time.monotonic() - t0,
         )
     log.info("%s: restored %s via %s", plan.device, plan.rev[:10], plan.method)
@@ -308,7 +311,7 @@ def _push_tftp(
     )
     try:
         with open_cli(inventory, device, method=_cli_method(device), timeout=timeout) as conn:
-            output = run_dialog(conn, dialog, cfg.address, name, timeout, device.name)
+            output = run_dialog(conn, dialog, cfg.address, name, timeout)
         error = dialog_error(dialog, output)
         try:
             served.result(timeout=2.0 if error else 10.0)

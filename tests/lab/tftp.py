@@ -303,7 +303,7 @@ def push_from_switch(sw: FakeSwitch, name: str) -> str:
     )
     conn = switch_cli(sw)
     try:
-        return run_dialog(conn, dialog, "", "", 40, sw.name)
+        return run_dialog(conn, dialog, "", "", 40)
     finally:
         conn.disconnect()
 
