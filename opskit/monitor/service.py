@@ -159,6 +159,7 @@ class CheckContext:
     now: float
     state: Mapping[str, Any] = field(default_factory=dict)
     new_state: dict[str, Any] = field(default_factory=dict)
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(50))
 
     def previous(self, device: Device) -> Mapping[str, Any]:
         """What the checker saved for this device at the last poll ({} the first time)."""
@@ -226,6 +227,16 @@ def _failed(device: Device, status: Status, message: str, started: float) -> Dev
 async def _check_one(
     ctx: CheckContext, device: Device, checker: Checker, settings: MonitorSettings
 ) -> DeviceHealth:
+    # Devices wait for a slot before their deadline starts: with hundreds queued, the
+    # wait is not the device's fault. The slots also keep the requests in flight near
+    # `concurrency` (a poll is a few sequential requests).
+    async with ctx.slots:
+        return await _check_one_now(ctx, device, checker, settings)
+
+
+async def _check_one_now(
+    ctx: CheckContext, device: Device, checker: Checker, settings: MonitorSettings
+) -> DeviceHealth:
     started = time.monotonic()
     deadline = _device_deadline(device, ctx.inventory, settings)
     try:
@@ -260,22 +271,23 @@ async def _check_one(
     return health
 
 
-async def check_devices_async(
+async def _check_all(
     inventory: Inventory,
-    devices: Iterable[Device],
-    *,
-    settings: MonitorSettings | None = None,
-    keep_state: bool = True,
-) -> HealthReport:
-    """The coroutine behind `check_devices`, for callers already in an event loop."""
+    devices: list[Device],
+    settings: MonitorSettings,
+    state: Mapping[str, Any],
+) -> tuple[list[DeviceHealth], dict[str, Any]]:
     from opskit.monitor.snmp import SnmpClient, SnmpTarget
 
-    settings = settings or MonitorSettings.from_inventory(inventory)
     chosen = [(d, c) for d in devices if (c := checker_for(d)) is not None]
-    state_path = inventory.settings.state_dir / STATE_FILE
-    state = load_state(state_path) if keep_state else {}
     client = SnmpClient(max_in_flight=settings.concurrency)
-    ctx = CheckContext(inventory=inventory, snmp=client, now=time.time(), state=state)
+    ctx = CheckContext(
+        inventory=inventory,
+        snmp=client,
+        now=time.time(),
+        state=state,
+        slots=asyncio.Semaphore(settings.concurrency),
+    )
     try:
         # Engine discovery for every v3 agent first: a burst of first contacts makes
         # each agent answer a discovery per request, and some time out.
@@ -289,10 +301,44 @@ async def check_devices_async(
         results = await asyncio.gather(*(_check_one(ctx, d, c, settings) for d, c in chosen))
     finally:
         client.close()
-    if keep_state and ctx.new_state:
-        merged = {**state, **ctx.new_state}
-        save_state(state_path, merged)
+    return list(results), ctx.new_state
+
+
+async def check_devices_async(
+    inventory: Inventory,
+    devices: Iterable[Device],
+    *,
+    settings: MonitorSettings | None = None,
+    keep_state: bool = True,
+) -> HealthReport:
+    """The coroutine behind `check_devices` (one process), for callers in an event loop."""
+    settings = settings or MonitorSettings.from_inventory(inventory)
+    state_path = inventory.settings.state_dir / STATE_FILE
+    state = load_state(state_path) if keep_state else {}
+    results, new_state = await _check_all(inventory, list(devices), settings, state)
+    if keep_state and new_state:
+        save_state(state_path, {**state, **new_state})
     return HealthReport(devices=tuple(results))
+
+
+# Set in the parent just before forking workers; children read it (nothing to pickle).
+_FORK_JOB: tuple[Inventory, list[Device], MonitorSettings, Mapping[str, Any]] | None = None
+
+
+def _run_share(index: int, count: int) -> tuple[list[DeviceHealth], dict[str, Any]]:
+    assert _FORK_JOB is not None
+    inventory, devices, settings, state = _FORK_JOB
+    return asyncio.run(_check_all(inventory, devices[index::count], settings, state))
+
+
+def auto_workers(n_devices: int) -> int:
+    """Worker processes for a run: pysnmp decodes on one core, so big runs (hundreds of
+    devices) are split across the CPUs; small runs stay in one process.
+
+    >>> auto_workers(10)
+    1
+    """
+    return max(1, min(os.cpu_count() or 1, n_devices // 100))
 
 
 def check_devices(
@@ -301,6 +347,7 @@ def check_devices(
     *,
     unreachable: Status | None = None,
     keep_state: bool = True,
+    workers: int | None = None,
 ) -> HealthReport:
     """Poll every device that has a checker, concurrently, and judge the readings.
 
@@ -310,6 +357,8 @@ def check_devices(
         unreachable: the status of a device that cannot be polled (default from
             `settings.monitor.unreachable`, else UNKNOWN).
         keep_state: read and write the state file (rates, reboot detection).
+        workers: processes to poll in (forked; each has its own engine and share of the
+            devices); None picks by the number of devices (`auto_workers`).
 
     Returns:
         One DeviceHealth per polled device, in the order given.
@@ -317,11 +366,34 @@ def check_devices(
     Raises:
         InputError: a bad `settings.monitor`, `snmp:` or `thresholds:` section.
     """
+    global _FORK_JOB
     settings = MonitorSettings.from_inventory(inventory)
     if unreachable is not None:
         settings = MonitorSettings(
             unreachable, settings.concurrency, settings.device_timeout, settings.cache_seconds
         )
-    return asyncio.run(
-        check_devices_async(inventory, list(devices), settings=settings, keep_state=keep_state)
-    )
+    chosen = [d for d in devices if checker_for(d) is not None]
+    count = auto_workers(len(chosen)) if workers is None else max(1, workers)
+    if count == 1 or len(chosen) < 2:
+        return asyncio.run(
+            check_devices_async(inventory, chosen, settings=settings, keep_state=keep_state)
+        )
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    state_path = inventory.settings.state_dir / STATE_FILE
+    state = load_state(state_path) if keep_state else {}
+    _FORK_JOB = (inventory, chosen, settings, state)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(count, mp_context=ctx) as pool:
+            shares = list(pool.map(_run_share, range(count), [count] * count))
+    finally:
+        _FORK_JOB = None
+    by_name = {h.device: h for results, _ in shares for h in results}
+    new_state: dict[str, Any] = {}
+    for _, st in shares:
+        new_state.update(st)
+    if keep_state and new_state:
+        save_state(state_path, {**state, **new_state})
+    return HealthReport(devices=tuple(by_name[d.name] for d in chosen if d.name in by_name))

@@ -300,16 +300,37 @@ class SnmpClient:
     """
 
     def __init__(self, max_in_flight: int = DEFAULT_IN_FLIGHT) -> None:
+        from pysnmp.entity.rfc3413 import cmdgen
         from pysnmp.hlapi.v3arch import asyncio as hl
+        from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 
         self._hl = hl
         self._engine = hl.SnmpEngine()
+        self._lcd = CommandGeneratorLcdConfigurator()
+        self._gen_get = cmdgen.GetCommandGenerator()
+        self._gen_next = cmdgen.NextCommandGenerator()
+        self._gen_bulk = cmdgen.BulkCommandGenerator()
         self._sem = asyncio.Semaphore(max_in_flight)
         self._transports: dict[tuple[str, int, float, int], Any] = {}
         self._auth: dict[int, Any] = {}
         self._context: dict[str, Any] = {}
         self.requests = 0
         self.varbinds = 0
+        loop = asyncio.get_running_loop()
+        previous = loop.get_exception_handler()
+
+        def quiet_late_answers(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            # An answer to a request that was retried or given up on may arrive after the
+            # engine closed its socket; pysnmp then raises from a loop callback. Harmless.
+            exc = context.get("exception")
+            if exc is not None and "Unregistered transport" in str(exc):
+                return
+            if previous is not None:
+                previous(lp, context)
+            else:
+                lp.default_exception_handler(context)
+
+        loop.set_exception_handler(quiet_late_answers)
 
     def close(self) -> None:
         """Close the engine's socket."""
@@ -368,6 +389,49 @@ class SnmpClient:
             )
         raise SnmpError(f"{target.label}: SNMP error: {text}")
 
+    async def _send(
+        self, kind: str, target: SnmpTarget, oids: Sequence[Oid], max_rep: int = 0
+    ) -> tuple[Any, Any, list[tuple[Any, Any]]]:
+        """One request through pysnmp's RFC 3413 command generators.
+
+        The hlapi `*_cmd` functions resolve every varbind through a MIB view (and load
+        pysmi's parser on first use): about 1 ms per varbind and seconds at start-up.
+        Numeric OIDs need none of that, so requests are built from ObjectName/Null pairs.
+        """
+        from pyasn1.type import univ
+        from pysnmp.proto import rfc1902
+
+        transport = await self._transport(target)
+        ctx = self._ctx(target)
+        addr_name, _params = self._lcd.configure(
+            self._engine, self._auth_for(target), transport, ctx.contextName
+        )
+        var_binds = [(rfc1902.ObjectName(o), univ.Null("")) for o in oids]
+        future: asyncio.Future[tuple[Any, Any, list[tuple[Any, Any]]]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+        def done(
+            _engine: Any, _handle: Any, ind: Any, stat: Any, _idx: Any, vbs: Any, _ctx: Any
+        ) -> None:
+            if not future.done():
+                future.set_result((ind, stat, list(vbs or ())))
+
+        async with self._sem:
+            self.requests += 1
+            if kind == "bulk":
+                self._gen_bulk.send_varbinds(
+                    self._engine, addr_name, ctx.contextEngineId, ctx.contextName,
+                    0, max_rep, var_binds, done,
+                )  # fmt: skip
+            else:
+                gen = self._gen_get if kind == "get" else self._gen_next
+                gen.send_varbinds(
+                    self._engine, addr_name, ctx.contextEngineId, ctx.contextName,
+                    var_binds, done,
+                )  # fmt: skip
+            return await future
+
     async def get(self, target: SnmpTarget, oids: Sequence[str | Oid]) -> dict[str, Value]:
         """GET several OIDs in one request.
 
@@ -382,21 +446,8 @@ class SnmpClient:
             SnmpTimeout: no answer. SnmpAuthError: v3 credentials refused.
             SnmpError: any other agent or protocol error.
         """
-        hl = self._hl
-        objs = [
-            hl.ObjectType(hl.ObjectIdentity(o if isinstance(o, str) else oid_str(o))) for o in oids
-        ]
-        transport = await self._transport(target)
-        async with self._sem:
-            self.requests += 1
-            err_ind, err_stat, _err_idx, var_binds = await hl.get_cmd(
-                self._engine,
-                self._auth_for(target),
-                transport,
-                self._ctx(target),
-                *objs,
-                lookupMib=False,
-            )
+        prefixes = [parse_oid(o) if isinstance(o, str) else o for o in oids]
+        err_ind, err_stat, var_binds = await self._send("get", target, prefixes)
         if err_ind:
             self._raise_indication(target, err_ind)
         if err_stat and int(err_stat) != 2:  # 2 = noSuchName (v1): treat as missing
@@ -408,22 +459,8 @@ class SnmpClient:
         return out
 
     async def _bulk(self, target: SnmpTarget, oids: Sequence[Oid], max_rep: int) -> list[Any]:
-        hl = self._hl
-        objs = [hl.ObjectType(hl.ObjectIdentity(oid_str(o))) for o in oids]
-        transport = await self._transport(target)
         while True:
-            async with self._sem:
-                self.requests += 1
-                err_ind, err_stat, _idx, var_binds = await hl.bulk_cmd(
-                    self._engine,
-                    self._auth_for(target),
-                    transport,
-                    self._ctx(target),
-                    0,
-                    max_rep,
-                    *objs,
-                    lookupMib=False,
-                )
+            err_ind, err_stat, var_binds = await self._send("bulk", target, oids, max_rep)
             too_big = (err_stat and int(err_stat) == 1) or type(err_ind).__name__ == "TooBig"
             if too_big:
                 # The agent cannot fit the answer in one datagram: ask for fewer rows.
@@ -515,24 +552,13 @@ class SnmpClient:
     async def _walk_v1(
         self, target: SnmpTarget, columns: Sequence[str | Oid], limit: int = 0
     ) -> dict[str, dict[str, Value]]:
-        hl = self._hl
         result: dict[str, dict[str, Value]] = {}
-        transport = await self._transport(target)
         for col in columns:
             prefix = col if isinstance(col, tuple) else parse_oid(col)
             rows: dict[str, Value] = {}
             current = prefix
             for _ in range(target.max_rows + 1):
-                async with self._sem:
-                    self.requests += 1
-                    err_ind, err_stat, _i, vbs = await hl.next_cmd(
-                        self._engine,
-                        self._auth_for(target),
-                        transport,
-                        self._ctx(target),
-                        hl.ObjectType(hl.ObjectIdentity(oid_str(current))),
-                        lookupMib=False,
-                    )
+                err_ind, err_stat, vbs = await self._send("next", target, [current])
                 if err_ind:
                     self._raise_indication(target, err_ind)
                 if err_stat or not vbs:

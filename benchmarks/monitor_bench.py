@@ -1,0 +1,209 @@
+"""Benchmark: full health of 500 SNMP agents, opskit vs a loop of net-snmp tools.
+
+One net-snmp snmpd serves 500 UDP ports of 127.0.0.1 (ports on the command line). Each
+"agent" answers with 48 interfaces, CISCO-ENVMON-MIB temperatures/fans/PSUs and a
+CISCO-PROCESS-MIB CPU (snmpd `override` lines), so a poll is a router/switch health
+check: system group, the interface columns, env sensors, CPU.
+
+To give snmpd 48 interfaces without touching the host, the script re-runs itself in a
+new network namespace (`unshare -n`, needs root) with 24 veth pairs; without that it
+falls back to the host's interfaces and says so.
+
+    python benchmarks/monitor_bench.py [--agents 500] [--parallel 16] [--workers N]
+
+Prints opskit's wall time, the baseline's (`snmpget` + `snmpbulkwalk` per table, 16 in
+parallel, as a shell loop would), their ratio, and `opskit monitor check` start-up time
+for one device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from opskit.lab.snmp import start_snmpd  # noqa: E402
+
+ENVMON = "1.3.6.1.4.1.9.9.13.1"
+CPM = "1.3.6.1.4.1.9.9.109.1.1.1"
+# What a shell loop reads per agent: the system group, then whole tables.
+BASELINE_WALKS = ("1.3.6.1.2.1.2.2", "1.3.6.1.2.1.31.1.1", ENVMON, CPM)
+SYSTEM = ("1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.1.5.0")
+
+
+def env_overrides() -> str:
+    """snmpd.conf lines adding ENVMON sensors and a CPU to every agent."""
+    lines = []
+    for i, (name, value) in enumerate([("Inlet", 31), ("CPU", 48), ("Outlet", 35)], 1):
+        lines += [
+            f'override {ENVMON}.3.1.2.{i} octet_str "{name} Temp Sensor"',
+            f"override {ENVMON}.3.1.3.{i} unsigned {value}",
+            f"override {ENVMON}.3.1.4.{i} integer 85",
+            f"override {ENVMON}.3.1.6.{i} integer 1",
+        ]
+    for i in (1, 2):
+        lines += [
+            f'override {ENVMON}.4.1.2.{i} octet_str "Fan {i}"',
+            f"override {ENVMON}.4.1.3.{i} integer 1",
+            f'override {ENVMON}.5.1.2.{i} octet_str "Power Supply {i}"',
+            f"override {ENVMON}.5.1.3.{i} integer 1",
+            f"override {ENVMON}.5.1.4.{i} integer 2",
+        ]
+    lines.append(f"override {CPM}.1.8.1 unsigned 12")
+    return "\n".join(lines) + "\n"
+
+
+def make_interfaces(pairs: int) -> int:
+    """Add veth pairs in this (private) network namespace; returns interfaces up."""
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    for i in range(pairs):
+        subprocess.run(
+            ["ip", "link", "add", f"a{i}", "type", "veth", "peer", "name", f"b{i}"], check=True
+        )
+        subprocess.run(["ip", "link", "set", f"a{i}", "up"], check=True)
+        subprocess.run(["ip", "link", "set", f"b{i}", "up"], check=True)
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
+    return len(out.stdout.splitlines())
+
+
+def free_udp_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    for _ in range(n):  # hold them all so no port repeats
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def write_inventory(directory: Path, ports: list[int]) -> Path:
+    doc = {
+        "settings": {"state_dir": "state", "monitor": {"concurrency": 50}},
+        "credentials": {"ro": {"community": "public"}},
+        "sites": {"lab": {}},
+        "devices": {
+            f"sw{i:03d}": {
+                "site": "lab",
+                "platform": "cisco_ios",
+                "host": "127.0.0.1",
+                "snmp": {"credentials": "ro", "port": p, "timeout": 5, "retries": 2},
+            }
+            for i, p in enumerate(ports)
+        },
+    }
+    path = directory / "inventory.yaml"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def run_opskit(inventory: Path, workers: int) -> tuple[float, int, int, int]:
+    from opskit.inventory import load_inventory, select_devices
+    from opskit.monitor.service import check_devices
+
+    inv = load_inventory(inventory)
+    devices = select_devices(inv)
+    start = time.perf_counter()
+    report = check_devices(inv, devices, workers=workers)
+    elapsed = time.perf_counter() - start
+    failed = sum(1 for d in report.devices if d.error)
+    readings = sum(len(d.readings) for d in report.devices)
+    ifaces = sum(1 for d in report.devices for r in d.readings if r.check == "if_status")
+    return elapsed, failed, readings, ifaces
+
+
+def run_baseline(ports: list[int], parallel: int) -> tuple[float, int, int]:
+    get = shutil.which("snmpget") or "snmpget"
+    walk = shutil.which("snmpbulkwalk") or "snmpbulkwalk"
+    env = {**os.environ, "MIBS": "", "MIBDIRS": ""}
+
+    def one(port: int) -> tuple[int, int]:
+        agent = f"127.0.0.1:{port}"
+        common = ["-v2c", "-c", "public", "-On", "-t", "5", "-r", "2", "-Le"]
+        lines = 0
+        r = subprocess.run([get, *common, agent, *SYSTEM], capture_output=True, env=env)
+        bad = int(r.returncode != 0)
+        lines += r.stdout.count(b"\n")
+        for root in BASELINE_WALKS:
+            r = subprocess.run([walk, *common, "-Cr25", agent, root], capture_output=True, env=env)
+            bad += int(r.returncode != 0)
+            lines += r.stdout.count(b"\n")
+        return bad, lines
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        results = list(pool.map(one, ports))
+    return time.perf_counter() - start, sum(b for b, _ in results), sum(n for _, n in results)
+
+
+def startup_time(inventory: Path, repeat: int = 3) -> float:
+    """Best wall time of `opskit monitor check -d sw000 -f nagios` as a process."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "opskit", "-i", str(inventory), "monitor", "check",
+             "-d", "sw000", "-f", "nagios"],
+            capture_output=True, cwd=ROOT, check=False,
+        )  # fmt: skip
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, default=500)
+    ap.add_argument("--parallel", type=int, default=16, help="baseline processes at once")
+    ap.add_argument("--workers", type=int, default=0, help="opskit processes (0: one per CPU)")
+    ap.add_argument("--no-netns", action="store_true", help="do not use a network namespace")
+    args = ap.parse_args()
+
+    may_unshare = shutil.which("unshare") is not None and os.geteuid() == 0
+    if not args.no_netns and may_unshare and os.environ.get("OPSKIT_BENCH_NETNS") != "1":
+        os.environ["OPSKIT_BENCH_NETNS"] = "1"
+        code = subprocess.run(["unshare", "-n", sys.executable, *sys.argv]).returncode
+        if code == 0:
+            return
+        print("unshare -n failed: running on the host's interfaces", file=sys.stderr)
+        os.environ["OPSKIT_BENCH_NETNS"] = "0"
+    interfaces = 0
+    if os.environ.get("OPSKIT_BENCH_NETNS") == "1":
+        interfaces = make_interfaces(24)
+
+    workers = args.workers or (os.cpu_count() or 1)
+    with tempfile.TemporaryDirectory(prefix="opskit-monbench-") as tmp:
+        work = Path(tmp)
+        ports = free_udp_ports(args.agents)
+        agent = start_snmpd(work / "snmpd", ports=ports, extra_conf=env_overrides())
+        try:
+            inventory = write_inventory(work, ports)
+            print(f"agents: {args.agents} on one snmpd; interfaces per agent: "
+                  f"{interfaces or 'host'}; CPUs: {os.cpu_count()}")  # fmt: skip
+            run_opskit(inventory, workers)  # warm-up: snmpd's caches, imports
+            o_time, o_failed, o_readings, o_ifaces = run_opskit(inventory, workers)
+            print(f"opskit ({workers} process{'es' if workers > 1 else ''}): {o_time:.2f} s, "
+                  f"{o_failed} failed, {o_readings} readings, {o_ifaces} interfaces")  # fmt: skip
+            b_time, b_failed, b_lines = run_baseline(ports, args.parallel)
+            print(f"snmpget + snmpbulkwalk x{len(BASELINE_WALKS)} per agent, "
+                  f"{args.parallel} in parallel: {b_time:.2f} s, {b_failed} failed, "
+                  f"{b_lines} varbinds")  # fmt: skip
+            print(f"ratio opskit / net-snmp loop: {o_time / b_time:.2f}")
+            print(f"opskit monitor check start-up, one device: {startup_time(inventory):.2f} s")
+        finally:
+            agent.stop()
+
+
+if __name__ == "__main__":
+    main()
