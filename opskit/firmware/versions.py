@@ -22,7 +22,7 @@ an `UnknownVersion`, which refuses to be compared (never silently ordered).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, total_ordering
 from typing import Any
@@ -302,37 +302,13 @@ def _compile_template(template: str) -> tuple[_Node, ...]:
     return tuple(nodes)
 
 
-def _render(nodes: Iterable[_Node], values: Mapping[str, Any]) -> str | None:
-    out = []
-    for kind, payload in nodes:
-        if kind == "text":
-            out.append(payload)
-        elif kind == "field":
-            name, spec = payload
-            value = values.get(name)
-            if value is None:
-                return None
-            out.append(format(value, spec))
-        else:
-            rendered = _render(payload, values)
-            if rendered is not None:
-                out.append(rendered)
-    return "".join(out)
-
-
 def render_template(template: str, values: Mapping[str, Any]) -> str:
     """Render a scheme template; a top-level field that is absent renders empty.
 
     >>> render_template("{a}[-S{b}][.{c}]", {"a": 21, "b": 5, "c": None})
     '21-S5'
     """
-    nodes = _compile_template(template)
-    out = []
-    for node in nodes:
-        rendered = _render((node,), values)
-        if rendered is not None:
-            out.append(rendered)
-    return "".join(out)
+    return _renderer(_compile_template(template), True)(values) or ""
 
 
 # --- versions -------------------------------------------------------------------------
@@ -434,50 +410,73 @@ class UnknownVersion:
 AnyVersion = Version | UnknownVersion
 
 
-@lru_cache(maxsize=32)
-def _compiled(family: str) -> re.Pattern[str]:
-    return re.compile(SCHEMES[family]["regex"])
+_KINDS = {"int": 0, "str": 1, "natural": 2, "release": 3}
+_Renderer = Callable[[Mapping[str, Any]], "str | None"]
 
 
-def _group_values(family: str, match: re.Match[str]) -> dict[str, Any]:
-    scheme = SCHEMES[family]
-    kinds = dict(scheme["key"])
-    aliases: Mapping[str, Mapping[str, str]] = scheme.get("aliases", {})
-    values: dict[str, Any] = {}
-    for name, value in match.groupdict().items():
-        if value is None or value == "":
-            values[name] = None
-            continue
-        if name in aliases:
-            value = aliases[name][value.lower()]
-        kind = kinds.get(name, "str")
-        if kind == "int":
-            values[name] = int(value)
-        elif kind == "release":
-            values[name] = ".".join(str(int(p)) for p in value.split("."))
+def _renderer(nodes: Iterable[_Node], top: bool) -> _Renderer:
+    """A template's nodes as one function (templates are rendered for every parse)."""
+    parts: list[tuple[int, Any]] = []
+    for kind, payload in nodes:
+        if kind == "text":
+            parts.append((0, payload))
+        elif kind == "field":
+            parts.append((1, payload))
         else:
-            values[name] = value
-    return values
+            parts.append((2, _renderer(payload, False)))
+
+    def render(values: Mapping[str, Any]) -> str | None:
+        out: list[str] = []
+        for code, part in parts:
+            if code == 0:
+                out.append(part)
+            elif code == 1:
+                value = values.get(part[0])
+                if value is None:
+                    if top:  # a top-level field that is absent renders empty
+                        continue
+                    return None
+                out.append(format(value, part[1]) if part[1] else str(value))
+            else:
+                rendered = part(values)
+                if rendered is not None:
+                    out.append(rendered)
+        return "".join(out)
+
+    return render
 
 
-def _sort_key(family: str, values: Mapping[str, Any]) -> tuple[Any, ...]:
-    key: list[Any] = []
-    for name, kind in SCHEMES[family]["key"]:
-        value = values.get(name)
-        if kind == "int":
-            key.append(-1 if value is None else value)
-        elif kind == "str":
-            key.append("" if value is None else value)
-        elif kind == "natural":
-            key.append(() if value is None else _natural(value))
-        elif kind == "release":
-            key.append(_release_key(tuple(int(p) for p in str(value or "0").split("."))))
-        elif kind.startswith("rank:"):
-            table = RANKS[kind[5:]]
-            key.append(table.get(value, -1))
-        else:  # pragma: no cover - a bad table entry, caught by the tests of every scheme
-            raise ValueError(f"unknown key kind {kind!r}")
-    return tuple(key)
+@dataclass(frozen=True, slots=True)
+class _Scheme:
+    regex: re.Pattern[str]
+    convert: Mapping[str, int]  # group -> kind code, for the values (int/release/str)
+    key: tuple[tuple[str, int, Mapping[str | None, int] | None], ...]
+    aliases: Mapping[str, Mapping[str, str]]
+    fmt: _Renderer
+    train: _Renderer
+    line: _Renderer
+    generic: bool
+
+
+@lru_cache(maxsize=32)
+def _scheme(family: str) -> _Scheme:
+    raw = SCHEMES[family]
+    key: list[tuple[str, int, Mapping[str | None, int] | None]] = []
+    for name, kind in raw["key"]:
+        if kind.startswith("rank:"):
+            key.append((name, 4, RANKS[kind[5:]]))
+        else:
+            key.append((name, _KINDS[kind], None))
+    return _Scheme(
+        regex=re.compile(raw["regex"]),
+        convert={name: code for name, code, _ in key},
+        key=tuple(key),
+        aliases=raw.get("aliases", {}),
+        fmt=_renderer(_compile_template(raw["format"]), True),
+        train=_renderer(_compile_template(raw["train"]), True),
+        line=_renderer(_compile_template(raw.get("line", "")), True),
+        generic=family == "generic",
+    )
 
 
 def parse_family(family: str, text: str) -> AnyVersion:
@@ -491,27 +490,51 @@ def parse_family(family: str, text: str) -> AnyVersion:
         A Version, or an UnknownVersion when the scheme does not match the whole string.
     """
     raw = text if isinstance(text, str) else str(text)
-    stripped = raw.strip()
     if family not in SCHEMES:
         return UnknownVersion(family, raw, f"no version scheme '{family}'")
-    match = _compiled(family).fullmatch(stripped)
+    sc = _scheme(family)
+    match = sc.regex.fullmatch(raw.strip())
     if match is None:
         return UnknownVersion(family, raw, f"not a {family} version")
-    values = _group_values(family, match)
-    scheme = SCHEMES[family]
-    if family == "generic":
-        parts = values["release"].split(".")
-        values["release_mm"] = ".".join(parts[:2])
-    # A rank value not in its table means the regex and the table disagree: refuse.
-    for name, kind in scheme["key"]:
-        if kind.startswith("rank:") and values.get(name) not in RANKS[kind[5:]]:
-            return UnknownVersion(family, raw, f"{name} {values.get(name)!r} has no rank")
+    values: dict[str, Any] = {}
+    convert = sc.convert
+    for name, value in match.groupdict().items():
+        if not value:
+            values[name] = None
+            continue
+        if name in sc.aliases:
+            value = sc.aliases[name][value.lower()]
+        code = convert.get(name, 1)
+        if code == 0:
+            values[name] = int(value)
+        elif code == 3:
+            values[name] = ".".join(str(int(p)) for p in value.split("."))
+        else:
+            values[name] = value
+    key: list[Any] = []
+    for name, code, table in sc.key:
+        value = values.get(name)
+        if code == 0:
+            key.append(-1 if value is None else value)
+        elif code == 1:
+            key.append("" if value is None else value)
+        elif code == 2:
+            key.append(() if value is None else _natural(value))
+        elif code == 3:
+            key.append(_release_key(tuple(int(p) for p in str(value or "0").split("."))))
+        else:
+            assert table is not None
+            if value not in table:  # the regex and the rank table disagree: refuse
+                return UnknownVersion(family, raw, f"{name} {value!r} has no rank")
+            key.append(table[value])
+    if sc.generic:
+        values["release_mm"] = ".".join(values["release"].split(".")[:2])
     return Version(
         family=family,
-        text=render_template(scheme["format"], values),
-        key=_sort_key(family, values),
-        train=render_template(scheme["train"], values),
-        line=render_template(scheme.get("line", ""), values),
+        text=sc.fmt(values) or "",
+        key=tuple(key),
+        train=sc.train(values) or "",
+        line=sc.line(values) or "",
         raw=raw,
     )
 
