@@ -8,19 +8,20 @@
 2. 200 concurrent 100 KB uploads (tftp-hpa clients) against each server: wall time and
    how many arrived whole (sha256). Target: all 200 whole in under 5 s.
 
-opskit's server runs in this process (a thread, as under `backup run`); tftpd-hpa runs as
+Both servers run in their own process: opskit's as `tftp_bench.py --serve ROOT` (a
+TftpServer accepting the benchmark's names), tftpd-hpa as
 `in.tftpd -L -u root -c -s -a 127.0.0.1:PORT DIR`. Needs tftp-hpa, atftp and tftpd-hpa.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import hashlib
 import os
 import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from opskit.backup.tftp import BackgroundTftpServer
-from opskit.lab import free_port
+from opskit.lab import Peer, free_port, wait_until
 from tests.lab.tftp import ClientResult, atftp_put, hpa_put, start_in_tftpd
 
 MB = 1_000_000
@@ -49,20 +49,48 @@ class Target:
         self.receive = receive  # receive(remote_name) -> waiter returning the bytes
 
 
-def opskit_target(server: BackgroundTftpServer) -> Target:
-    def receive(name: str) -> Callable[[], bytes]:
-        future = server.expect_upload(name, max_size=1 << 30)
+def serve(root: Path, names: list[str]) -> None:
+    """`--serve`: opskit's server in its own process (as tftpd-hpa is): accept `names`,
+    move each complete upload to ROOT/out/NAME for the benchmark to check."""
+    import asyncio
 
+    from opskit.backup.tftp import ReceivedFile, TftpServer
+
+    out = root / "out"
+    out.mkdir(parents=True, exist_ok=True)
+
+    def keep(received: ReceivedFile) -> None:
+        os.replace(received.path, out / received.name)
+
+    async def run() -> None:
+        server = TftpServer(root, "127.0.0.1", 0, max_size=1 << 30)
+        await server.start()
+        for name in names:
+            server.allow_uploads(name, keep)
+        print(f"READY {server.port}", flush=True)
+        await asyncio.Event().wait()  # until SIGTERM
+
+    asyncio.run(run())
+
+
+def opskit_target(port: int, root: Path) -> Target:
+    out = root / "out"
+
+    def receive(name: str) -> Callable[[], bytes]:
         def wait() -> bytes:
-            received = future.result(60)
+            # The server hands an upload over just after the client got its last ACK.
+            path = out / name
             try:
-                return received.read_bytes()
-            finally:
-                received.discard()
+                wait_until(path.exists, timeout=10, what=name, interval=0.01)
+            except TimeoutError:
+                return b""
+            data = path.read_bytes()
+            path.unlink()
+            return data
 
         return wait
 
-    return Target("opskit", server.port, receive)
+    return Target("opskit", port, receive)
 
 
 def tftpd_target(port: int, root: Path) -> Target:
@@ -94,13 +122,34 @@ def timed_put(
 
 def many_uploads(target: Target, files: list[tuple[Path, str]]) -> tuple[float, int]:
     waits = [target.receive(f"u{i}.cfg") for i in range(len(files))]
-    with concurrent.futures.ThreadPoolExecutor(len(files)) as pool:
-        t0 = time.perf_counter()
-        results = list(
-            pool.map(lambda i: hpa_put(target.port, files[i][0], f"u{i}.cfg"), range(len(files)))
+    tftp = shutil.which("tftp") or "tftp"
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [
+                tftp,
+                "-m",
+                "binary",
+                "127.0.0.1",
+                str(target.port),
+                "-c",
+                "put",
+                str(path),
+                f"u{i}.cfg",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
-        elapsed = time.perf_counter() - t0
-    whole = sum(1 for i, r in enumerate(results) if r.ok and sha(waits[i]()) == files[i][1])
+        for i, (path, _digest) in enumerate(files)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    elapsed = time.perf_counter() - t0
+    whole = sum(
+        1
+        for i, out in enumerate(outputs)
+        if procs[i].returncode == 0 and b"Error code" not in out and sha(waits[i]()) == files[i][1]
+    )
     return elapsed, whole
 
 
@@ -109,7 +158,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--size-mb", type=int, default=40)
     parser.add_argument("--uploads", type=int, default=200)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, ["big.bin", *(f"u{i}.cfg" for i in range(args.uploads))])
+        return
     for tool in ("tftp", "atftp"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is not installed (apt-get install tftp-hpa atftp)")
@@ -132,8 +185,15 @@ def main() -> None:
         c_root.mkdir()
         c_port = free_port(socket.SOCK_DGRAM)
         peer = start_in_tftpd(tftpd, c_root, c_port, work / "in.tftpd.log")
-        server = BackgroundTftpServer(work / "opskit-root", "127.0.0.1", 0).start()
-        targets = [opskit_target(server), tftpd_target(c_port, c_root)]
+        o_root = work / "opskit-root"
+        o_log = work / "opskit.log"
+        opskit = Peer(
+            [sys.executable, __file__, "--serve", str(o_root), "--uploads", str(args.uploads)],
+            o_log,
+        )
+        wait_until(lambda: "READY" in o_log.read_text(), what="opskit tftp server")
+        o_port = int(o_log.read_text().split("READY", 1)[1].split()[0])
+        targets = [opskit_target(o_port, o_root), tftpd_target(c_port, c_root)]
         clients: list[tuple[str, Callable[[int, Path, str], ClientResult]]] = [
             ("tftp-hpa, 512 B blocks", lambda p, s, r: hpa_put(p, s, r)),
             ("atftp, blksize 1428", lambda p, s, r: atftp_put(p, s, r, blksize=1428)),
@@ -160,7 +220,7 @@ def main() -> None:
                     f" ({args.uploads * 0.1 / elapsed:.1f} MB/s aggregate)"
                 )
         finally:
-            server.close(drain=1)
+            opskit.stop()
             peer.stop()
 
 
