@@ -4,14 +4,15 @@
 the model of a 5,000-device inventory takes seconds, reading the index a few milliseconds.
 
 The index is text, one record a line, fields separated by tabs (tab, newline and
-backslash escaped), so a look-up is a `str.find` and a search is one regex pass over the
-whole text without building any objects::
+backslash escaped), so a look-up is a `str.find` within one section and a search is one
+pass over the whole text, without building any objects::
 
+    O  offsets of the S, C, D and P sections and of the end (fixed width)
     F  path  sha256                          every file read (main file first)
     S  site  description  address
     C  label  a_dev a_port a_side  b_dev b_port b_side  color length type status note  file pos
-    D  device  site platform host role description  {json: the other fields}
-    P  device  port side description  cable-label
+    D  device  site platform host role description  ports-offset ports-length  {json}
+    P  device  port side description  cable-label cable-offset  (a device's ports together)
 
 It is stored as `$XDG_CACHE_HOME/opskit/inventory-<hash of the main file's path>.idx`,
 written atomically, and only for an inventory without errors. It is used only if every
@@ -36,6 +37,9 @@ from opskit.inventory.model import PATCH_PANEL, Cable, Device, Endpoint, Invento
 
 FORMAT = "#opskit-inventory-index 1"
 TRAILER = "#end\n"  # a cut-short index (a disk full, a copy) is not trusted
+# Line 2 gives the offsets of the sections (fixed width, so it can be written last).
+_SECTIONS = ("S", "C", "D", "P")
+_OLINE_LEN = len("O") + (len(_SECTIONS) + 1) * 13
 MAX_HOPS = 64
 _ESC = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _UNESC = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
@@ -128,13 +132,29 @@ class TracePath:
         }
 
 
+def _cable_ref(label: str | None, at: dict[str, int]) -> str:
+    return "\t" if label is None else f"{_esc(label)}\t{at[label]}"
+
+
 class InventoryIndex:
     """Look-ups and search over the index text (see the module docstring)."""
 
     def __init__(self, text: str) -> None:
-        if not text.startswith(FORMAT + "\n") or not text.endswith("\n" + TRAILER):
+        if not text.startswith(FORMAT + "\nO\t") or not text.endswith("\n" + TRAILER):
             raise ValueError("not an opskit inventory index")
+        head = text[len(FORMAT) + 1 : len(FORMAT) + 1 + _OLINE_LEN].split("\t")
+        try:
+            offsets = [int(x) for x in head[1:]]
+        except ValueError:
+            raise ValueError("damaged opskit inventory index") from None
+        if len(offsets) != len(_SECTIONS) + 1 or offsets != sorted(offsets):
+            raise ValueError("damaged opskit inventory index")
+        if offsets[-1] != len(text) - len(TRAILER) - 1:
+            raise ValueError("damaged opskit inventory index")
         self.text = text
+        # kind -> (start, end): offsets of the "\n" before its first record, and its end
+        self._span = {kind: (offsets[i], offsets[i + 1]) for i, kind in enumerate(_SECTIONS)}
+        self._span["F"] = (len(FORMAT) + 1 + _OLINE_LEN, offsets[0])
         self._platform: dict[str, str | None] = {}
 
     # -- building -------------------------------------------------------------------
@@ -151,12 +171,13 @@ class InventoryIndex:
 
     @staticmethod
     def _build_text(inv: Inventory) -> str:
-        out = [FORMAT]
         resolved = {file: _esc(file.resolve()) for file in inv.files}
-        for file in inv.files:
-            out.append(f"F\t{resolved[file]}\t{inv.digests.get(file, '')}")
-        for site in inv.sites.values():
-            out.append(f"S\t{_esc(site.name)}\t{_esc(site.description)}\t{_esc(site.address)}")
+        head = "".join(f"\nF\t{resolved[file]}\t{inv.digests.get(file, '')}" for file in inv.files)
+        sites = "".join(
+            f"\nS\t{_esc(s.name)}\t{_esc(s.description)}\t{_esc(s.address)}"
+            for s in inv.sites.values()
+        )
+        out: list[str] = [""]  # each record is preceded by its newline
         for c in inv.cables.values():
             out.append(
                 "\t".join(
@@ -179,6 +200,30 @@ class InventoryIndex:
                     )
                 )
             )
+        cables = "\n".join(out)
+        # Where each cable's record starts in the C section, for the P records.
+        at: dict[str, int] = {}
+        pos = 0
+        for label, line in zip(inv.cables, out[1:], strict=True):
+            at[label] = pos
+            pos += len(line) + 1
+        # Ports first: each device's line records where its block of ports is.
+        cable_by_end = inv.cable_by_end
+        blocks: dict[str, tuple[int, int]] = {}
+        port_parts: list[str] = []
+        pos = 0
+        for d in inv.devices.values():
+            name = _esc(d.name)
+            block = "".join(
+                f"\nP\t{name}\t{_esc(p.name)}\t{_esc(p.side)}\t{_esc(p.description)}"
+                f"\t{_cable_ref(cable_by_end.get((d.name, p.name, p.side)), at)}"
+                for p in d.ports
+            )
+            blocks[d.name] = (pos, len(block))
+            port_parts.append(block)
+            pos += len(block)
+        ports = "".join(port_parts)
+        out = [""]
         for d in inv.devices.values():
             extra = {
                 "port": d.port,
@@ -199,37 +244,44 @@ class InventoryIndex:
                         _esc(d.host),
                         _esc(d.role),
                         _esc(d.description),
+                        str(blocks[d.name][0]),
+                        str(blocks[d.name][1]),
                         json.dumps(extra, default=str),
                     )
                 )
             )
-        cable_by_end = inv.cable_by_end
-        for d in inv.devices.values():
-            name = _esc(d.name)
-            for p in d.ports:
-                label = cable_by_end.get((d.name, p.name, p.side))
-                out.append(
-                    f"P\t{name}\t{_esc(p.name)}\t{_esc(p.side)}\t{_esc(p.description)}"
-                    f"\t{_esc(label)}"
-                )
-        out.append(TRAILER)
-        return "\n".join(out)
+        devices = "\n".join(out)
+        parts = [sites, cables, devices, ports]
+        offsets = [len(FORMAT) + 1 + _OLINE_LEN + len(head)]
+        for part in parts:
+            offsets.append(offsets[-1] + len(part))
+        oline = "O\t" + "\t".join(f"{x:012d}" for x in offsets)
+        return "".join([FORMAT, "\n", oline, head, *parts, "\n", TRAILER])
 
     # -- records --------------------------------------------------------------------
-    def _line(self, prefix: str, start: int = 0) -> tuple[str, int] | None:
-        pos = self.text.find("\n" + prefix, start)
+    def _line(self, prefix: str, lo: int | None = None, hi: int | None = None) -> str | None:
+        """The record starting with `prefix`, searched in its kind's section."""
+        if lo is None or hi is None:
+            lo, hi = self._span[prefix[0]]
+        pos = self.text.find("\n" + prefix, lo, hi)
         if pos < 0:
             return None
         end = self.text.find("\n", pos + 1)
-        return self.text[pos + 1 : end], end
+        return self.text[pos + 1 : end]
 
     def _records(self, kind: str) -> Iterator[list[str]]:
-        # Records of a kind are contiguous: find the first, read on while the kind holds.
-        pos = self.text.find("\n" + kind + "\t")
-        while pos >= 0 and self.text.startswith(kind + "\t", pos + 1):
-            end = self.text.find("\n", pos + 1)
-            yield self.text[pos + 1 : end].split("\t")
-            pos = end
+        lo, hi = self._span[kind]
+        if hi > lo:
+            for line in self.text[lo + 1 : hi].split("\n"):
+                yield line.split("\t")
+
+    def _port_block(self, device: str) -> tuple[int, int] | None:
+        line = self._line(f"D\t{_esc(device)}\t")
+        if line is None:
+            return None
+        f = line.split("\t")
+        start = self._span["P"][0] + int(f[7])
+        return start, start + int(f[8])
 
     def files(self) -> list[tuple[Path, str]]:
         """The files the index was built from, with the sha256 of each."""
@@ -252,7 +304,7 @@ class InventoryIndex:
 
     @staticmethod
     def _device(f: list[str], ports: tuple[Port, ...] = ()) -> Device:
-        extra = json.loads(f[7])
+        extra = json.loads(f[9])
         return Device(
             name=_unesc(f[1]) or "",
             site=_unesc(f[2]) or "",
@@ -275,7 +327,7 @@ class InventoryIndex:
     def cable(self, label: str) -> Cable | None:
         """The cable with this exact label."""
         hit = self._line(f"C\t{_esc(label)}\t")
-        return None if hit is None else self._cable(hit[0].split("\t"))
+        return None if hit is None else self._cable(hit.split("\t"))
 
     def labels(self) -> list[str]:
         """Every cable label, in file order."""
@@ -295,7 +347,7 @@ class InventoryIndex:
         if hit is None:
             return None
         ports = tuple(p for p, _ in self.ports(name)) if with_ports else ()
-        return self._device(hit[0].split("\t"), ports)
+        return self._device(hit.split("\t"), ports)
 
     def devices(self) -> list[Device]:
         """Every device (without ports), in file order."""
@@ -305,35 +357,50 @@ class InventoryIndex:
         """The platform of a device (None if there is no such device)."""
         if name not in self._platform:
             hit = self._line(f"D\t{_esc(name)}\t")
-            self._platform[name] = None if hit is None else _unesc(hit[0].split("\t")[3])
+            self._platform[name] = None if hit is None else _unesc(hit.split("\t")[3])
         return self._platform[name]
 
     def ports(self, device: str) -> list[tuple[Port, str | None]]:
         """The ports of a device and the label of the cable in each (None if free)."""
-        prefix = f"P\t{_esc(device)}\t"
-        pos = self.text.find("\n" + prefix)
+        block = self._port_block(device)
+        if block is None or block[1] <= block[0]:
+            return []
         out: list[tuple[Port, str | None]] = []
-        while pos >= 0 and self.text.startswith(prefix, pos + 1):
-            end = self.text.find("\n", pos + 1)
-            f = self.text[pos + 1 : end].split("\t")
+        for line in self.text[block[0] + 1 : block[1]].split("\n"):
+            f = line.split("\t")
             out.append((Port(_unesc(f[2]) or "", _unesc(f[4]), _unesc(f[3])), _unesc(f[5])))
-            pos = end
         return out
 
     def port(self, device: str, port: str, side: str | None) -> tuple[Port, str | None] | None:
         """One port of a device and the label of its cable; None if there is no such port."""
-        hit = self._line(f"P\t{_esc(device)}\t{_esc(port)}\t{_esc(side)}\t")
+        block = self._port_block(device)
+        if block is None:
+            return None
+        hit = self._line(f"P\t{_esc(device)}\t{_esc(port)}\t{_esc(side)}\t", *block)
         if hit is None:
             return None
-        f = hit[0].split("\t")
+        f = hit.split("\t")
         return Port(_unesc(f[2]) or "", _unesc(f[4]), _unesc(f[3])), _unesc(f[5])
 
     def cable_at(self, end: Endpoint) -> Cable | None:
         """The cable plugged into a port end, if any."""
-        hit = self.port(end.device, end.port, end.side)
-        if hit is None or hit[1] is None:
+        block = self._port_block(end.device)
+        if block is None:
             return None
-        return self.cable(hit[1])
+        hit = self._line(f"P\t{_esc(end.device)}\t{_esc(end.port)}\t{_esc(end.side)}\t", *block)
+        if hit is None:
+            return None
+        return self._port_cable(hit.split("\t"))
+
+    def _port_cable(self, f: list[str]) -> Cable | None:
+        """The cable of a P record: it holds the offset of the cable's record (no search)."""
+        if not f[5]:
+            return None
+        start = self._span["C"][0] + int(f[6]) + 1
+        line = self.text[start : self.text.find("\n", start)]
+        if not line.startswith(f"C\t{f[5]}\t"):
+            raise ValueError("damaged opskit inventory index")
+        return self._cable(line.split("\t"))
 
     # -- search ---------------------------------------------------------------------
     def find(self, query: str, limit: int = 50) -> FindResult:
@@ -393,7 +460,7 @@ class InventoryIndex:
                         port=port,
                         side=_unesc(f[3]),
                         description=desc,
-                        cable=self.cable(_unesc(f[5]) or "") if f[5] else None,
+                        cable=self._port_cable(f),
                     )
                     if is_port:
                         hit = found

@@ -278,3 +278,24 @@ def test_values_with_tabs_and_newlines_survive_the_index(tmp_path: Path) -> None
     assert cable is not None and cable.note == "tab\there"
     assert index.ports("a")[0][0].description == "to\tdesk\nleft"
     assert [m.kind for m in index.find("desk").matches] == ["description"]
+
+
+def test_index_with_damaged_offsets_is_rejected(example: Path) -> None:
+    text = InventoryIndex.from_inventory(load_inventory(example)).text
+    head, rest = text.split("\n", 1)
+    damaged = head + "\n" + rest.replace("O\t000", "O\t001", 1)
+    with pytest.raises(ValueError, match="damaged"):
+        InventoryIndex(damaged)
+
+
+def test_device_without_ports(tmp_path: Path) -> None:
+    main = tmp_path / "inventory.yaml"
+    main.write_text(
+        "sites: {hq: {}}\ndevices:\n  a: {site: hq, platform: linux}\n"
+        "  b: {site: hq, platform: linux, ports: [eth0]}\n"
+    )
+    index = open_index(main)
+    assert index.ports("a") == []
+    assert index.port("a", "eth0", None) is None
+    assert [p.name for p, _ in index.ports("b")] == ["eth0"]
+    assert index.device("a") is not None
