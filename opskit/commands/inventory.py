@@ -195,6 +195,10 @@ def show(
 ) -> None:
     """Devices, or one device with its ports and what each connects to."""
     index = _index()
+    if site is not None and site not in {name for name, _ in index.sites()}:
+        from opskit.errors import InputError
+
+        raise InputError(f"{STATE.inventory_path.name}: no site '{site}'")
     if device is None:
         devices = [d for d in index.devices() if site is None or d.site == site]
         if json_out:

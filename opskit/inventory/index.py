@@ -14,7 +14,9 @@ pass over the whole text, without building any objects::
     D  device  site platform host role description  ports-offset ports-length  {json}
     P  device  port side description  cable-label cable-offset  (a device's ports together)
 
-It is stored as `$XDG_CACHE_HOME/opskit/inventory-<hash of the main file's path>.idx`,
+Devices are indexed without their backup/snmp/nut sections (the index is for finding
+cables; those sections may hold a plain secret). It is stored as
+`$XDG_CACHE_HOME/opskit/inventory-<hash of the main file's path>.idx` (mode 0600),
 written atomically, and only for an inventory without errors. It is used only if every
 file's sha256 still matches; a corrupt or stale cache is rebuilt, never trusted.
 """
@@ -232,8 +234,7 @@ class InventoryIndex:
                 "tags": list(d.tags),
                 "model": d.model,
                 "file": _unesc(resolved.get(d.source.file, "")) if d.source else None,
-                **{s: dict(getattr(d, s)) for s in ("backup", "snmp", "nut")},
-            }
+            }  # not the backup/snmp/nut sections: a plain secret there stays out of caches
             out.append(
                 "\t".join(
                     (
@@ -317,9 +318,6 @@ class InventoryIndex:
             rack=extra.get("rack") or {},
             tags=tuple(extra.get("tags") or ()),
             model=extra.get("model"),
-            backup=extra.get("backup") or {},
-            snmp=extra.get("snmp") or {},
-            nut=extra.get("nut") or {},
             ports=ports,
             source=SourceRef(Path(extra["file"])) if extra.get("file") else None,
         )

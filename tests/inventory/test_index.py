@@ -195,9 +195,7 @@ def test_index_matches_the_model(example: Path) -> None:
         assert index.device(dev.name) == dev.__class__(
             **{
                 **{f: getattr(dev, f) for f in dev.__slots__},  # type: ignore[attr-defined]
-                "thresholds": {},
-                "firmware": {},
-                "ssh": {},
+                **{key: {} for key in ("backup", "snmp", "nut", "thresholds", "firmware", "ssh")},
                 "source": index.device(dev.name).source,  # type: ignore[union-attr]
             }
         )
@@ -261,6 +259,21 @@ def test_broken_inventory_is_an_input_error_with_line(cli, example: Path) -> Non
     assert res.err.startswith("opskit: error: inventory.yaml:")
     assert "cable 'B-017': port 'eth9' is not a port of device 'srv-files'" in res.err
     assert len(res.err.strip().splitlines()) == 1
+
+
+def test_the_cache_holds_no_secret_and_is_private(tmp_path: Path) -> None:
+    main = tmp_path / "inventory.yaml"
+    main.write_text(
+        "credentials: {ro: {community: sekrit-community-1}}\n"
+        "sites: {hq: {}}\n"
+        "devices:\n"
+        "  a: {site: hq, platform: linux, snmp: {community: sekrit-inline-2}, ports: [eth0]}\n"
+    )
+    main.chmod(0o600)
+    open_index(main)
+    data = cache_path(main).read_text()
+    assert "sekrit" not in data
+    assert cache_path(main).stat().st_mode & 0o077 == 0
 
 
 def test_values_with_tabs_and_newlines_survive_the_index(tmp_path: Path) -> None:
