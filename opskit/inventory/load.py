@@ -1,9 +1,10 @@
 """Load and validate `inventory.yaml` (and the files it `include:`s).
 
 Reading is two-speed: the fast path parses with a C/Rust YAML parser and keeps no line
-numbers; only when a problem is found is the file parsed a second time with ruamel.yaml to
-find the line of each problem (a 5,000-device file takes tens of seconds to round-trip,
-so the slow parser is kept off the happy path).
+numbers; only when a problem is found are the lines looked up, by a one-pass outline of
+the section concerned (`opskit.inventory.lines`; a ruamel.yaml round trip of a
+5,000-device file takes tens of seconds, so it is kept off every path but the rare
+layout the outline cannot follow in a small file).
 """
 
 from __future__ import annotations
@@ -797,9 +798,9 @@ def _build_inventory(
 
 
 def locate_problems(problems: list[Problem]) -> list[Problem]:
-    """Fill in line numbers by re-reading the files concerned with ruamel.yaml.
+    """Fill in line numbers by outlining the files concerned (see `opskit.inventory.lines`).
 
-    Slow on big files, so only called when there is something to report.
+    Only called when there is something to report.
     """
     if not problems:
         return problems
