@@ -6,7 +6,7 @@ import itertools
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opskit.firmware.versions import (
@@ -228,31 +228,81 @@ def test_every_platform_maps_to_a_scheme() -> None:
 
 
 # --- properties -----------------------------------------------------------------------
-# Strings drawn from each scheme's own regex (ASCII digits), parsed; then the order must be
-# a total order and formatting must round-trip.
+# Strings built from each family's parts (the shapes vendors publish, with numbers and
+# optional parts varied), parsed; then the order must be a total order and formatting
+# must round-trip. Arbitrary text must never crash the parser.
+
+num = st.integers(0, 40)
+small = st.integers(0, 24)
+letter = st.sampled_from(["", "", "a", "b"])
 
 
-def _ascii(pattern: str) -> str:
-    return pattern.replace(r"\d", "[0-9]").replace(r"\s", " ")
+def opt(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(st.just(""), strategy)
+
+
+def cat(*parts: st.SearchStrategy[str] | str) -> st.SearchStrategy[str]:
+    strategies = [st.just(p) if isinstance(p, str) else p for p in parts]
+    return st.tuples(*strategies).map("".join)
+
+
+def i(strategy: st.SearchStrategy[int] = num, fmt: str = "") -> st.SearchStrategy[str]:
+    return strategy.map(lambda n: format(n, fmt))
+
+
+STRINGS: dict[str, st.SearchStrategy[str]] = {
+    "ios": cat(i(small), ".", i(small), "(", i(), letter, ")",
+               st.sampled_from(["", "E", "SE", "M", "T", "EA", "SG", "SXJ"]), opt(i()), letter),
+    "iosxe": cat(i(small), ".", i(small), ".", i(), letter,
+                 st.sampled_from(["", "", "S", "E", ".E", ".SG"])),
+    "nxos": cat(i(small), ".", i(small), "(", i(), letter, ")",
+                opt(cat(st.sampled_from(["M", "F", "I", "N", "U"]), opt(i(small)),
+                        opt(cat("(", i(), letter, ")"))))),
+    "junos": cat(i(small), ".", i(st.integers(1, 4)),
+                 st.one_of(cat(st.sampled_from(["R", "B", "I", "F"]), i(st.integers(1, 9)),
+                               opt(cat("-S", i()))),
+                           cat("X", i(st.integers(40, 60)), "-D", i(st.integers(10, 300)))),
+                 opt(cat(".", i())), st.sampled_from(["", "", "-EVO"])),
+    "eos": cat(i(st.integers(4, 4)), ".", i(), ".", i(), opt(cat(".", i(small))),
+               st.sampled_from(["", "F", "M", "FX"]),
+               opt(cat("-", st.sampled_from(["INT", "CLI", "2GB", "Virtual-Router", "7.1"])))),
+    "fortios": cat(st.sampled_from(["", "v"]), i(small), ".", i(small), ".", i(),
+                   opt(cat(",build", i(st.integers(1, 3000)))), opt(st.just(",230606")),
+                   opt(st.just(" (GA.F)"))),
+    "routeros": cat(i(st.integers(6, 7)), ".", i(st.integers(0, 49)), opt(cat(".", i(small))),
+                    opt(cat(st.sampled_from(["alpha", "beta", "rc"]), i(st.integers(1, 9)))),
+                    st.sampled_from(["", " (stable)", " (long-term)"])),
+    "panos": cat(i(small), ".", i(small), ".", i(), opt(cat("-h", i(st.integers(1, 20))))),
+    "aoscx": cat(opt(cat(st.sampled_from(["FL", "GL", "LL", "PL"]), ".")), "10.",
+                 i(small, "02d"), ".", i(st.integers(0, 1100), "04d")),
+    "procurve": cat(st.sampled_from(["WC", "WB", "KB", "K", "R", "Z"]), ".", i(small, "02d"),
+                    ".", st.one_of(cat(i(small, "02d"), ".", i(st.integers(0, 60), "04d")),
+                                   i(st.integers(0, 200)))),
+    "generic": cat(st.sampled_from(["", "v"]),
+                   st.lists(i(), min_size=1, max_size=4).map(".".join),
+                   opt(cat(st.sampled_from(["a", "b", "rc", "-rc", "alpha", "beta", ".dev"]),
+                           opt(i(small)))),
+                   opt(cat(".post", i(small))),
+                   opt(cat(st.sampled_from(["+", "-", "~"]),
+                           st.sampled_from(["28-amd64", "el6.x86_64", "1", "ubuntu0.22.04"])))),
+}  # fmt: skip
 
 
 def versions_of(family: str) -> st.SearchStrategy[Version]:
-    regex = _ascii(SCHEMES[family]["regex"])
-    return (
-        st.from_regex(regex, fullmatch=True)
-        .filter(lambda s: len(s) < 60)
-        .map(lambda s: parse_family(family, s))
-        .filter(lambda v: isinstance(v, Version))
-    )
+    def parse(s: str) -> Version:
+        v = parse_family(family, s)
+        assert isinstance(v, Version), f"{family}: {s!r} did not parse: {v}"
+        return v
+
+    return STRINGS[family].map(parse)
 
 
 FAMILIES = sorted(SCHEMES)
-PROPS = settings(
-    derandomize=True,
-    max_examples=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
-)
+PROPS = settings(derandomize=True, max_examples=80, deadline=None)
+
+
+def test_every_family_has_a_strategy() -> None:
+    assert set(STRINGS) == set(SCHEMES)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -278,3 +328,12 @@ def test_order_is_total_and_format_round_trips(family: str) -> None:
         assert low <= mid <= high
 
     prop()
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.sampled_from(FAMILIES), st.text(max_size=40))
+def test_arbitrary_text_never_crashes(family: str, text: str) -> None:
+    v = parse_family(family, text)
+    assert isinstance(v, Version | UnknownVersion)
+    if isinstance(v, Version):
+        assert parse_family(family, str(v)) == v
