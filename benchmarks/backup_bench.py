@@ -61,12 +61,18 @@ def write_inventory(directory: Path, switches: list[FakeSwitch], telnet: int) ->
 
 
 def run_opskit(inventory: Path, workers: int | None) -> tuple[float, dict[str, object]]:
+    import resource
+
     args = [sys.executable, "-m", "opskit", "-i", str(inventory), "backup", "run", "--json"]
     if workers:
         args += ["--workers", str(workers)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, cwd=inventory.parent)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"  (opskit process CPU: {cpu:.1f} s user+sys over {elapsed:.1f} s wall)")
     if not proc.stdout.strip():
         raise SystemExit(f"opskit failed: {proc.stderr}")
     return elapsed, json.loads(proc.stdout)
@@ -157,6 +163,22 @@ def phases(sw: FakeSwitch, telnet: bool) -> dict[str, float]:
     return out
 
 
+def profile_in_process(inventory: Path, workers: int | None) -> None:
+    """cProfile of `run_backup` in this process: where opskit's own CPU goes."""
+    import cProfile
+    import pstats
+
+    from opskit.backup import run_backup
+    from opskit.inventory import load_inventory
+
+    inv = load_inventory(inventory)
+    prof = cProfile.Profile()
+    prof.enable()
+    run_backup(inv, list(inv.devices.values()), workers=workers)
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--devices", type=int, default=200)
@@ -164,6 +186,7 @@ def main() -> None:
     ap.add_argument("--telnet", type=int, default=0, help="how many devices use Telnet")
     ap.add_argument("--baseline", type=int, default=20, help="devices the baseline fetches")
     ap.add_argument("--workers", type=int, default=None, help="opskit --workers (16)")
+    ap.add_argument("--profile", action="store_true", help="cProfile one run in-process")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="backup-bench-") as tmp:
@@ -201,6 +224,9 @@ def main() -> None:
                 f"  per-device fetch (in parallel): median {durations[len(durations) // 2]:.2f}"
                 f" s, max {durations[-1]:.2f} s"
             )
+
+            if args.profile:
+                profile_in_process(inv, args.workers)
 
             n = min(args.baseline, len(switches))
             tel = min(args.telnet, n) if args.telnet else 0

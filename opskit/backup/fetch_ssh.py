@@ -486,9 +486,9 @@ def quick_prompt(conn: Any, wd: _Watchdog, wait: float = 2.0) -> str:
         while time.monotonic() < deadline and not wd.fired:
             data = conn.read_channel()
             if data:
-                buf += data
+                buf += str(data)
                 last = buf.replace("\r", "\n").rstrip(" ").rsplit("\n", 1)[-1].strip()
-                if last.startswith(base) and last[-1:] in "#>$%]":
+                if last.startswith(base) and last and last[-1] in "#>$%]":
                     return last
             else:
                 time.sleep(0.002)

@@ -164,6 +164,16 @@ def _device_timeout(inventory: Inventory, device: Device) -> float:
     return float(value) if value else float(s.connect_timeout + s.command_timeout)
 
 
+def device_timeout(inventory: Inventory, device: Device) -> float:
+    """Seconds one device's fetch may take: `backup.timeout`, else connect + command."""
+    return _device_timeout(inventory, device)
+
+
+def device_credentials(inventory: Inventory, device: Device) -> Credentials:
+    """The device's credential set for backups (`backup.credentials`, else its own)."""
+    return _credentials(inventory, device)
+
+
 def _credentials(inventory: Inventory, device: Device) -> Credentials:
     name = (device.backup or {}).get("credentials") or device.credentials
     if not name:

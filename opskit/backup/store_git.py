@@ -219,10 +219,11 @@ class GitStore:
             return None
         self.ensure()
         parent = self.head()
-        entries = []
-        for path, text in sorted(files.items()):
-            sha = self._git("hash-object", "-w", "--stdin", input=text.encode()).stdout
-            entries.append(f"100644 {sha.decode().strip()}\t{path}\n")
+        items = sorted(files.items())
+        shas = self._write_blobs([text for _path, text in items])
+        entries = [
+            f"100644 {sha}\t{path}\n" for (path, _text), sha in zip(items, shas, strict=True)
+        ]
         index = self.git_dir / f"opskit-index-{os.getpid()}"
         env = {"GIT_INDEX_FILE": str(index)}
         try:
@@ -247,6 +248,22 @@ class GitStore:
         self._git("symbolic-ref", "HEAD", REF, check=False)
         self._refresh_worktree(files)
         return commit
+
+    def _write_blobs(self, texts: Sequence[str]) -> list[str]:
+        """Store blobs with one `git hash-object -w --stdin-paths` (not one git per file)."""
+        with tempfile.TemporaryDirectory(prefix="opskit-blobs-", dir=self.git_dir) as tmp:
+            paths = []
+            for i, text in enumerate(texts):
+                p = Path(tmp) / f"{i}"
+                p.write_bytes(text.encode())
+                paths.append(str(p))
+            out = self._git(
+                "hash-object", "-w", "--no-filters", "--stdin-paths",
+                input=("\n".join(paths) + "\n").encode(),
+            ).stdout.decode().split()  # fmt: skip
+        if len(out) != len(texts):
+            raise GitError(f"git hash-object returned {len(out)} ids for {len(texts)} files")
+        return out
 
     def _refresh_worktree(self, files: Mapping[str, str]) -> None:
         for path, text in files.items():

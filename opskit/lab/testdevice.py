@@ -315,10 +315,7 @@ async def show_run(io: CliIO, opts: Options) -> bool:
     if mode == "huge":
         # pause right after prompt-like text (the banner's, then every 1000th): a reader
         # that stops at the first thing looking like a prompt cuts the config there
-        cuts = [
-            m.end()
-            for m in re.finditer(rf"{re.escape(opts.hostname)}[#>]|\n>\n", text)
-        ]
+        cuts = [m.end() for m in re.finditer(rf"{re.escape(opts.hostname)}[#>]|\n>\n", text)]
         cuts = cuts[:6] + cuts[6::1000]
         pos = 0
         for cut in [*cuts, len(text)]:

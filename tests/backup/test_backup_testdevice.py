@@ -121,9 +121,7 @@ def test_one_megabyte_config_with_prompt_like_text_arrives_whole(
     report = run_backup(inv, list(inv.devices.values()))
     assert report.ok, report.results
     stored = (tmp_path / "configs/lab/core-r1.cfg").read_text()
-    sent = huge_config(
-        Options("core-r1", "", "", "", "ok", None, canned_config()), 1_000_000
-    )
+    sent = huge_config(Options("core-r1", "", "", "", "ok", None, canned_config()), 1_000_000)
     assert len(stored) > 900_000
     assert stored.count("interface Vlan") == sent.count("interface Vlan")
     assert stored.endswith("\nend\n")

@@ -60,8 +60,17 @@ def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
         control = tmp_path / f"testdevice-{n}.json"
         log = tmp_path / f"testdevice-{n}.log"
         argv = [
-            sys.executable, "-m", "opskit.lab.testdevice", "--ssh-port", str(ssh),
-            "--telnet-port", str(telnet), "--hostname", hostname, "--control", str(control),
+            sys.executable,
+            "-m",
+            "opskit.lab.testdevice",
+            "--ssh-port",
+            str(ssh),
+            "--telnet-port",
+            str(telnet),
+            "--hostname",
+            hostname,
+            "--control",
+            str(control),
         ]
         if legacy:
             argv.append("--legacy")
