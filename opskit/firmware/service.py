@@ -21,7 +21,7 @@ from opskit.errors import InputError
 from opskit.firmware.catalog import Catalog, load_catalog
 from opskit.firmware.evaluate import NAGIOS, Evaluation, evaluate, worst_exit_code
 from opskit.firmware.state import Discovery, load_state, save_discoveries
-from opskit.firmware.versions import family_of
+from opskit.firmware.versions import PLATFORM_SIBLINGS, family_of, parse_version
 
 FIRMWARE_KEYS = ("minimum", "target", "ignore")
 NO_FIRMWARE_PLATFORMS = ("patch_panel",)
@@ -44,6 +44,7 @@ class FirmwareResult:
     age_s: float | None = None
     error: str | None = None
     detected_platform: str | None = None
+    judged_as: str | None = None  # the platform whose releases judged it
     evaluation: Evaluation = field(default_factory=lambda: Evaluation("unknown-version"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +75,7 @@ class FirmwareResult:
             "age_s": None if self.age_s is None else round(self.age_s, 1),
             "error": self.error,
             "detected_platform": self.detected_platform,
+            "judged_as": self.judged_as,
         }
 
 
@@ -144,6 +146,27 @@ def format_age(seconds: float) -> str:
     return f"{int(seconds // 86400)}d"
 
 
+def _judged_platform(
+    platform: str, running: str | None, discovery: Discovery | None, catalog: Catalog
+) -> str:
+    """The platform whose scheme and releases judge the device.
+
+    The inventory's, unless its scheme rejects the running version and a sibling
+    platform's accepts it (an IOS-XE switch entered as cisco_ios, as netmiko allows) or
+    the sysDescr named another platform whose scheme accepts it, and the catalogue lists
+    that platform.
+    """
+    if not running or parse_version(platform, running).known:
+        return platform
+    candidates = list(PLATFORM_SIBLINGS.get(platform, ()))
+    if discovery is not None and discovery.detected_platform:
+        candidates.insert(0, discovery.detected_platform)
+    for alt in candidates:
+        if alt != platform and catalog.has_platform(alt) and parse_version(alt, running).known:
+            return alt
+    return platform
+
+
 def judge_device(
     device: Any,
     catalog: Catalog,
@@ -155,11 +178,17 @@ def judge_device(
 ) -> FirmwareResult:
     """Evaluate one device from its (fresh or remembered) discovery."""
     section = firmware_section(device)
-    policy = catalog.policy_for(device.platform, device.site, device.name, section)
     model = device.model or (discovery.model if discovery else None)
     running = discovery.version if discovery else None
-    ev = evaluate(device.platform, running, catalog, policy, model=model)
+    judged_as = _judged_platform(device.platform, running, discovery, catalog)
+    policy = catalog.policy_for(judged_as, device.site, device.name, section)
+    ev = evaluate(judged_as, running, catalog, policy, model=model)
     reasons = list(ev.reasons)
+    if judged_as != device.platform:
+        reasons.append(
+            f"judged as {judged_as}: '{running}' is a {family_of(judged_as)} version, not a "
+            f"{family_of(device.platform)} one (the inventory says {device.platform})"
+        )
     stale = discovery is not None and not fresh
     age = _age(now, discovery.at) if discovery else None
     if stale and age is not None:
@@ -170,7 +199,7 @@ def judge_device(
     if (
         discovery is not None
         and discovery.detected_platform
-        and family_of(discovery.detected_platform) != family_of(device.platform)
+        and family_of(discovery.detected_platform) != family_of(judged_as)
         and ev.status == "unknown-version"
     ):
         reasons.append(
@@ -191,6 +220,7 @@ def judge_device(
         age_s=age,
         error=error,
         detected_platform=discovery.detected_platform if discovery else None,
+        judged_as=judged_as,
         evaluation=ev,
     )
 

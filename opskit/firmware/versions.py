@@ -245,6 +245,15 @@ PLATFORM_FAMILIES: dict[str, str] = {
 }
 
 
+# Platforms netmiko lets a shop use for the same boxes: an IOS-XE switch is often entered
+# as cisco_ios. When the inventory's scheme rejects a running version, these are tried.
+PLATFORM_SIBLINGS: dict[str, tuple[str, ...]] = {
+    "cisco_ios": ("cisco_xe",),
+    "cisco_ios_telnet": ("cisco_xe",),
+    "cisco_xe": ("cisco_ios",),
+}
+
+
 def family_of(platform: str) -> str:
     """The version scheme a platform uses ("generic" for platforms without their own).
 

@@ -290,3 +290,32 @@ def test_answer_without_version_keeps_last_known(tmp_path: Path, real_agent) -> 
     assert (r.running, r.stale, r.source) == ("2.6.32", True, "cli")
     assert r.error == "odd: answered over snmp without a version: 'EATON 93E 80'"
     assert load_state(inv.settings.state_dir)["odd"].version == "2.6.32"  # not overwritten
+
+
+def test_iosxe_entered_as_cisco_ios_is_judged_as_cisco_xe(tmp_path: Path) -> None:
+    (tmp_path / "firmware.yaml").write_text(
+        "platforms:\n"
+        "  cisco_xe:\n    releases:\n"
+        '      - {version: "17.9.4", status: vulnerable, advisories: [cisco-sa-iosxe-webui]}\n'
+        '      - {version: "17.9.4a", status: recommended}\n'
+        "  cisco_ios:\n    releases: [{version: '15.2(7)E10'}]\n"
+    )
+    (tmp_path / "inventory.yaml").write_text(
+        "settings: {state_dir: st}\nsites: {hq: {}}\ndevices:\n"
+        "  cat9k: {site: hq, host: 127.0.0.1, platform: cisco_ios}\n"
+        "  c2960: {site: hq, host: 127.0.0.1, platform: cisco_ios}\n"
+    )
+    inv = load_inventory(tmp_path / "inventory.yaml")
+    at = dt.datetime.now(dt.UTC)
+    save_discoveries(
+        inv.settings.state_dir,
+        [
+            Discovery("cat9k", "cisco_ios", "17.09.04", "cli", at),
+            Discovery("c2960", "cisco_ios", "15.2(7)E10", "cli", at),
+        ],
+    )
+    report = check_firmware(inv, list(inv.devices.values()), offline=True)
+    by = {r.device: r for r in report.results}
+    assert (by["cat9k"].status, by["cat9k"].judged_as) == ("vulnerable", "cisco_xe")
+    assert any("judged as cisco_xe" in x for x in by["cat9k"].evaluation.reasons)
+    assert (by["c2960"].status, by["c2960"].judged_as) == ("current", "cisco_ios")
