@@ -24,7 +24,7 @@ from typing import Any
 from opskit.errors import InputError
 from opskit.inventory.index import InventoryIndex, open_index, write_cached_index
 from opskit.inventory.lines import block_sequence, line_of_text
-from opskit.inventory.load import build_inventory
+from opskit.inventory.load import build_inventory, parse_yaml_fast
 from opskit.inventory.model import PATCH_PANEL, SIDES, Cable, Endpoint
 
 CABLE_FIELDS = ("color", "length_m", "type", "status", "note")
@@ -133,7 +133,7 @@ def _dump_item(item: Any, indent: int, step: int, nested: int, newline: str) -> 
 
 
 def _load_item(snippet: str, indent: int) -> Any:
-    lines = snippet.split("\n")
+    lines = snippet.replace("\r\n", "\n").split("\n")
     dedented = "\n".join(ln[indent:] if ln[:indent].strip() == "" else ln for ln in lines)
     return _yaml(2, 2).load(dedented + "\n")[0]
 
@@ -348,6 +348,20 @@ def _cable_span(text: str, cable: Cable, file: Path) -> tuple[int, int, int]:
             "'cables:' (edit this file by hand)"
         )
     start, end = seq.span(pos)
+    # The scan and the parser must agree on which item this is before a byte changes.
+    snippet = " " * seq.indent + text[start:end]
+    try:
+        data = parse_yaml_fast(snippet, file)
+    except InputError:
+        data = None
+    if (
+        not (isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict))
+        or str(data[0].get("label")) != cable.label
+    ):
+        raise InputError(
+            f"{file.name}: cable '{cable.label}': cannot locate it in the 'cables:' list "
+            "(edit this file by hand)"
+        )
     return start, end, seq.indent
 
 

@@ -267,7 +267,8 @@ class BlockSequence:
         lines = self.text[start:stop].split("\n")
         while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
             lines.pop()
-        return start, start + len("\n".join(lines))
+        end = start + len("\n".join(lines))
+        return start, end - 1 if self.text[end - 1 : end] == "\r" else end
 
 
 def block_sequence(text: str, key: str) -> BlockSequence:

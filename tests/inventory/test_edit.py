@@ -332,3 +332,20 @@ def test_relabel_and_back_is_the_identity(example: Path, label: str, old: str) -
     for q in "'\"":
         after = after.replace(f"label: {q}{old}{q}", f"label: {old}")
     assert after.encode() == before
+
+
+def test_crlf_file_keeps_its_line_endings(tmp_path: Path) -> None:
+    main = tmp_path / "inventory.yaml"
+    text = (
+        "sites: {hq: {}}\r\ndevices:\r\n"
+        "  a: {site: hq, platform: linux, ports: [eth0, eth1]}\r\n"
+        "  b: {site: hq, platform: linux, ports: [eth0, eth1]}\r\n"
+        "cables:\r\n  - label: X  # first\r\n    a: a:eth0\r\n    b: b:eth0\r\n# end\r\n"
+    )
+    main.write_bytes(text.encode())
+    relabel_cable(main, "X", "Y")
+    add_cable(main, "Z", "a:eth1", "b:eth1")
+    data = main.read_bytes().decode()
+    assert data == text.replace("label: X", "label: Y").replace(
+        "b: b:eth0\r\n", "b: b:eth0\r\n  - label: Z\r\n    a: a:eth1\r\n    b: b:eth1\r\n"
+    )
