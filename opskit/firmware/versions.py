@@ -566,6 +566,10 @@ def parse_version(platform: str, text: str) -> AnyVersion:
     return parse_family(family_of(platform), text)
 
 
+def _key_of(v: Version) -> tuple[Any, ...]:
+    return v.key
+
+
 def sort_versions(
     platform: str, texts: Iterable[str]
 ) -> tuple[list[Version], list[UnknownVersion]]:
@@ -587,7 +591,7 @@ def sort_versions(
             known.append(v)
         else:
             unknown.append(v)
-    known.sort()
+    known.sort(key=_key_of)  # one family: compare keys directly (no per-pair checks)
     return known, unknown
 
 

@@ -1,0 +1,22 @@
+"""The `>>>` examples in the firmware modules run (docs that run cannot rot)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "opskit.firmware.versions",
+    "opskit.firmware.discover",
+    "opskit.firmware.evaluate",
+    "opskit.firmware.service",
+]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_doctests(module: str) -> None:
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0
+    assert result.failed == 0
