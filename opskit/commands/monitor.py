@@ -21,12 +21,16 @@ FORMATS = ("text", "json", "nagios", "prometheus")
 
 DeviceOpt = Annotated[
     list[str] | None,
-    typer.Option("--device", "-d", help="A device to check (repeat for more)."),
+    typer.Option("--device", "-d", metavar="NAME", help="A device to check (repeat for more)."),
 ]
-SiteOpt = Annotated[str | None, typer.Option("--site", help="Only devices of this site.")]
-TagOpt = Annotated[str | None, typer.Option("--tag", help="Only devices with this tag.")]
+SiteOpt = Annotated[
+    str | None, typer.Option("--site", metavar="SITE", help="Only devices of this site.")
+]
+TagOpt = Annotated[
+    str | None, typer.Option("--tag", metavar="TAG", help="Only devices with this tag.")
+]
 FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="text | json | nagios | prometheus.")
+    str, typer.Option("--format", "-f", metavar="FORMAT", help="text | json | nagios | prometheus.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 TextfileOpt = Annotated[

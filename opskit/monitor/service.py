@@ -209,8 +209,10 @@ def _device_deadline(device: Device, inventory: Inventory, settings: MonitorSett
     except (TypeError, ValueError):
         timeout, retries = inventory.settings.snmp_timeout, inventory.settings.snmp_retries
     # A health poll is a handful of sequential request rounds; a slow agent gets that
-    # many full budgets and no more, so one bad device never holds up the run.
-    return max(10.0, 4 * timeout * (retries + 1) + 2)
+    # many full budgets and no more, so one bad device never holds up the run. A dead
+    # device fails sooner, at its first request's timeout x tries. The floor leaves room
+    # for a busy CPU: decoding is CPU-bound and 50 devices share it.
+    return max(30.0, 4 * timeout * (retries + 1) + 2)
 
 
 def _failed(device: Device, status: Status, message: str, started: float) -> DeviceHealth:
