@@ -105,7 +105,7 @@ def phases(sw: FakeSwitch, telnet: bool) -> dict[str, float]:
     """One device's session, phase by phase, netmiko stock vs opskit's reader."""
     from netmiko import ConnectHandler
 
-    from opskit.backup.fetch_ssh import connect, read_until_prompt
+    from opskit.backup.fetch_ssh import connect, quick_prompt, read_until_prompt
     from opskit.backup.profiles import load_profile
     from opskit.inventory import Credentials, Device, Secret, Settings
 
@@ -151,8 +151,8 @@ def phases(sw: FakeSwitch, telnet: bool) -> dict[str, float]:
                  timeout=60) as (c, wd):  # fmt: skip
         out["opskit login + enable"] = time.perf_counter() - t
         t = time.perf_counter()
-        prompt = c.find_prompt()
-        out["opskit find_prompt()"] = time.perf_counter() - t
+        prompt = quick_prompt(c, wd)
+        out["opskit quick_prompt()"] = time.perf_counter() - t
         t = time.perf_counter()
         for cmd in profile.pre_commands:
             read_until_prompt(c, cmd, prompt, wd, quiet=0.0)
