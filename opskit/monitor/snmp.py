@@ -5,8 +5,9 @@ Design points, each from a measured figure (see docs/notes/issue-5.md):
 
 * one `SnmpEngine` (one UDP socket) per run, and a semaphore bounding the requests in
   flight (~50): beyond that the socket's receive buffer overflows and agents "time out";
-* `lookupMib=False` and numeric OIDs everywhere: MIB lookup doubles the CPU per varbind,
-  and Debian ships no MIB files anyway;
+* numeric OIDs everywhere and no MIB resolution at all: requests go through pysnmp's
+  RFC 3413 command generators, because the hlapi `*_cmd` functions resolve every varbind
+  through a MIB view even with `lookupMib=False` (and Debian ships no MIB files anyway);
 * walks are our own GETBULK loop over several columns at once (fewer round trips than one
   walk per column) with guards against broken agents: an OID that does not increase, a
   table that never ends (row cap), a response too big for the agent (halve
