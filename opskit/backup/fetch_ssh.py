@@ -90,6 +90,8 @@ class _Watchdog:
         self._timer.cancel()
 
 
+# the last line of the linux profile's file_command: `### RC <exit status>`
+_RC_MARKER = re.compile(r"### RC \d+")
 _USER_RE = re.compile(r"(?:user:|username|login|user name)\s*:?\s*$", re.I)
 _PASS_RE = re.compile(r"assword\s*:?\s*$", re.I)
 _PROMPT_RE = re.compile(r"[#>$%\]]\s*$")
@@ -526,7 +528,9 @@ def fetch_cli(request: FetchRequest) -> str:
             for path in files:
                 if "'" in str(path) or "\n" in str(path):
                     raise InputError(f"{request.device.name}: bad file name in backup.files")
-                out = read_until_prompt(conn, profile.file_command.format(file=path), prompt, wd)
+                out = read_until_prompt(
+                    conn, profile.file_command.format(file=path), prompt, wd, _RC_MARKER
+                )
                 parts.append(f"### FILE {path}\n{out.rstrip()}\n")
         return "\n".join(parts)
 

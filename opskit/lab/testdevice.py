@@ -31,6 +31,8 @@ Control file keys: ``mode``, ``description`` (Gi0/2's description), ``size`` (by
 ``huge``), ``config`` (path of another running-config template to answer with).
 
 ``--legacy`` makes SSH offer only diffie-hellman-group1/14-sha1, ssh-rsa and aes-cbc.
+``--shell linux --root DIR`` answers like a Linux server's bash instead (prompt
+``user@host:~$``), serving ``cat -- 'FILE'`` from DIR, for the ``linux`` backup profile.
 
 Credentials: ``--username``/``--password``/``--enable-secret`` (defaults ``netops`` /
 ``Pw-Login-7731`` / ``En-Secret-4410``).
@@ -92,6 +94,8 @@ class Options:
     mode: str
     control: Path | None
     template: str
+    shell: str = "ios"
+    root: Path | None = None
 
     def control_data(self) -> dict[str, Any]:
         if self.control is None:
@@ -220,8 +224,43 @@ def _strip_iac(data: bytes) -> bytes:
     return bytes(out)
 
 
+_CAT = re.compile(r"^cat -- '([^']*)'")
+
+
+async def linux_shell(io: CliIO, opts: Options) -> None:
+    """A bash-like prompt that answers opskit's linux profile (`cat -- 'FILE' ...`) from
+    files under `--root`."""
+    prompt = f"{opts.username}@{opts.hostname}:~$ "
+    while True:
+        io.write(prompt)
+        await io.drain()
+        line = await io.readline()
+        if line is None:
+            return
+        cmd = line.strip()
+        if not cmd:
+            continue
+        if cmd in ("exit", "logout"):
+            io.close()
+            return
+        m = _CAT.match(cmd)
+        if m and opts.root is not None:
+            path = opts.root / m.group(1).lstrip("/")
+            if path.is_file():
+                text = path.read_text()
+                io.write(text if text.endswith("\n") or not text else text + "\n")
+                io.write("### RC 0\n")
+            else:
+                io.write(f"cat: {m.group(1)}: No such file or directory\n### RC 1\n")
+        else:
+            io.write(f"-bash: {cmd.split()[0]}: command not found\n")
+
+
 async def cli(io: CliIO, opts: Options) -> None:
-    """The IOS-like command loop after login."""
+    """The IOS-like command loop after login (or the linux shell with `--shell linux`)."""
+    if opts.shell == "linux":
+        await linux_shell(io, opts)
+        return
     enabled = False
     config_mode = False
     while True:
@@ -430,6 +469,8 @@ async def serve(args: argparse.Namespace) -> None:
         mode=args.mode,
         control=Path(args.control) if args.control else None,
         template=template,
+        shell=args.shell,
+        root=Path(args.root) if args.root else None,
     )
     servers: list[Any] = []
     if args.telnet_port:
@@ -486,6 +527,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--control", help="JSON file re-read per login/command: {mode, description}")
     p.add_argument("--config", help="running-config template instead of the canned one")
     p.add_argument("--legacy", action="store_true", help="SSH: only SHA-1 kex, ssh-rsa, CBC")
+    p.add_argument("--shell", choices=("ios", "linux"), default="ios", help="what answers")
+    p.add_argument("--root", help="--shell linux: the directory `cat` reads files from")
     args = p.parse_args(argv)
     if not args.ssh_port and not args.telnet_port:
         p.error("give --ssh-port and/or --telnet-port")

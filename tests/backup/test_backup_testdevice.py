@@ -213,3 +213,35 @@ def test_bad_input_exits_2(tmp_path: Path, test_device: TestDevice) -> None:
     r = opskit(inv, "backup", "run", "--json")
     assert r.returncode == 1  # the device fails with a clear reason; the run goes on
     assert "TD_PW" in json.loads(r.stdout)["devices"][0]["reason"]
+
+
+def test_linux_server_files(
+    tmp_path: Path, test_device_factory: Callable[..., TestDevice], td_env: None
+) -> None:
+    root = tmp_path / "srv-root"
+    (root / "etc/network").mkdir(parents=True)
+    (root / "etc/network/interfaces").write_text(
+        "auto wlan0\niface wlan0 inet dhcp\n    wpa-ssid office\n    wpa-psk LinuxWifiPsk9\n"
+    )
+    (root / "etc/nftables.conf").write_text("table inet filter {\n}\n")
+    dev = test_device_factory(hostname="srv1", linux_root=root)
+    inv_path = write_inventory(
+        tmp_path,
+        {
+            "srv1": {
+                "port": dev.ssh_port,
+                "platform": "linux",
+                "credentials": "td",
+                "backup": {"files": ["/etc/network/interfaces", "/etc/nftables.conf", "/etc/gone"]},
+            }
+        },
+        credentials=CREDS,
+    )
+    inv = load_inventory(inv_path)
+    (result,) = run_backup(inv, list(inv.devices.values())).results
+    assert result.ok, result.reason
+    stored = (tmp_path / "configs/lab/srv1.cfg").read_text()
+    assert "### FILE /etc/network/interfaces\nauto wlan0\n" in stored
+    assert "    wpa-psk <removed>\n" in stored and "LinuxWifiPsk9" not in stored
+    assert "### FILE /etc/nftables.conf\ntable inet filter {\n}\n### RC 0" in stored
+    assert "cat: /etc/gone: No such file or directory\n### RC 1" in stored

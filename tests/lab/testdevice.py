@@ -51,10 +51,16 @@ class TestDevice:
 
 @pytest.fixture
 def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
-    """Factory: `test_device_factory(mode="ok", hostname="core-r1", legacy=False)`."""
+    """Factory: `test_device_factory(mode="ok", hostname="core-r1", legacy=False,
+    linux_root=None)` (`linux_root`: answer like a Linux server, files from that dir)."""
     started: list[TestDevice] = []
 
-    def start(mode: str = "ok", hostname: str = "core-r1", legacy: bool = False) -> TestDevice:
+    def start(
+        mode: str = "ok",
+        hostname: str = "core-r1",
+        legacy: bool = False,
+        linux_root: Path | None = None,
+    ) -> TestDevice:
         n = len(started)
         ssh, telnet = free_port(), free_port()
         control = tmp_path / f"testdevice-{n}.json"
@@ -74,6 +80,8 @@ def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
         ]
         if legacy:
             argv.append("--legacy")
+        if linux_root is not None:
+            argv += ["--shell", "linux", "--root", str(linux_root)]
         peer = Peer(argv, log)
         dev = TestDevice(hostname, ssh, telnet, control, peer)
         dev.set_mode(mode)
