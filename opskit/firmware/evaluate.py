@@ -13,7 +13,8 @@ update-available      1     running < the target (policy target, else the recomm
                             release, else the newest release of the running train)
 current               0     none of the above
 unknown-version       3     no version known, or one the platform's scheme rejects
-unknown-platform      3     the catalogue has no releases for the platform
+unknown-platform      0     the catalogue has no releases for the platform: the shop does
+                            not track it (shown, but it does not page anyone)
 ====================  ====  =========================================================
 """
 
@@ -33,15 +34,17 @@ EXIT_CODES = {
     "below-minimum": 2,
     "vulnerable": 2,
     "unknown-version": 3,
-    "unknown-platform": 3,
+    # Shops rarely track every box's firmware (UPS cards, PDUs): a platform the catalogue
+    # does not list is reported, but does not turn every run UNKNOWN.
+    "unknown-platform": 0,
 }
 # "Worst of": OK < WARNING < UNKNOWN < CRITICAL, as the monitor capability orders them.
 _SEVERITY = {
-    "current": 0,
-    "update-available": 1,
-    "deprecated": 2,
-    "end-of-life": 3,
-    "unknown-platform": 4,
+    "unknown-platform": 0,
+    "current": 1,
+    "update-available": 2,
+    "deprecated": 3,
+    "end-of-life": 4,
     "unknown-version": 5,
     "below-minimum": 6,
     "vulnerable": 7,
@@ -61,6 +64,8 @@ def worst_exit_code(statuses: list[str]) -> int:
     3
     >>> worst_exit_code(["unknown-platform", "vulnerable"])
     2
+    >>> worst_exit_code(["unknown-platform", "current"])
+    0
     """
     if not statuses:
         return 0
