@@ -164,7 +164,7 @@ def netmiko_device_type(device: Device, profile: Profile, method: str) -> str:
     return dt
 
 
-def sshopts_fast_telnet(device: Device) -> bool:
+def use_fast_telnet(device: Device) -> bool:
     """Use opskit's prompt-driven Telnet login unless `backup: {fast_telnet: false}`."""
     return bool((device.backup or {}).get("fast_telnet", True))
 
@@ -197,7 +197,6 @@ def connect(
 
     Raises `DeviceError`/`DeviceTimeout` with one-line reasons naming no secret.
     """
-    from netmiko import BaseConnection
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
     from netmiko.ssh_dispatcher import CLASS_MAPPER
 
@@ -209,7 +208,6 @@ def connect(
         raise InputError(f"{device.name}: netmiko has no device type '{device_type}'")
     port = device.port or (23 if method == "telnet" else 22)
     conn_timeout = min(settings.connect_timeout, timeout)
-    watchdog = _Watchdog(timeout)
     params: dict[str, Any] = {
         "device_type": device_type,
         "host": device.host,
@@ -241,10 +239,12 @@ def connect(
         params.update(sshopts.netmiko_options(device))
         sock = _open_socket(device.host, port, conn_timeout)
         params["sock"] = sock
+    watchdog = _Watchdog(timeout)
+    if sock is not None:
         watchdog.watch(sock=sock)
     conn: Any = None
     opened = False
-    if method == "telnet" and sshopts_fast_telnet(device):
+    if method == "telnet" and use_fast_telnet(device):
         login_deadline = time.monotonic() + conn_timeout
         cls = type(
             f"Fast{cls.__name__}",
@@ -275,6 +275,12 @@ def connect(
             if watchdog.fired:
                 raise DeviceTimeout(f"login timed out after {timeout:.0f} s") from None
             raise DeviceError(f"login failed: {_first_line(str(exc))}") from None
+        except Exception as exc:  # anything else netmiko/paramiko raise during login
+            if watchdog.fired:
+                raise DeviceTimeout(f"login timed out after {timeout:.0f} s") from None
+            raise DeviceError(
+                f"login failed: {type(exc).__name__}: {_first_line(str(exc))}"
+            ) from None
         do_enable = profile.enable if enable is None else enable
         if do_enable:
             _enable(conn, watchdog)
@@ -286,7 +292,6 @@ def connect(
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
-        _ = BaseConnection  # imported for typing readers; keeps the import used
 
 
 def _close(conn: Any, graceful: bool) -> None:

@@ -210,7 +210,9 @@ def _fetch_one(inventory: Inventory, device: Device, keep_secrets: bool, force: 
         log.debug("fetch of %s failed", device.name, exc_info=True)
         prepared.reason = f"internal error: {type(exc).__name__}: {exc}"
     if prepared.reason:
-        prepared.reason = redact(prepared.reason, secrets)
+        # one line, no secret: reasons go to cron mail, --json and the state file
+        first = next((ln.strip() for ln in prepared.reason.splitlines() if ln.strip()), "")
+        prepared.reason = redact(first or "failed", secrets)
         prepared.text = None
     prepared.duration = time.monotonic() - t0
     return prepared
