@@ -311,11 +311,13 @@ def test_lossy_link_is_whole_or_a_clean_failure(tmp_path: Path, direction: str):
                 assert result.ok, result.output
                 assert received.sha256 == sha(src)
         else:
-            server.offer_file("lossy.cfg", src.read_bytes())
+            served = server.offer_file("lossy.cfg", src.read_bytes())
             out = tmp_path / "out.bin"
             result = hpa_get(relay.port, "lossy.cfg", out, rexmt=1, timeout=90)
             if result.ok:
                 assert sha(out) == sha(src)
+            else:  # a clean failure: the server never counts it as served
+                assert not served.done() or served.exception() is not None
         assert relay.dropped[0] > 0 and relay.dropped[1] > 0  # the link really lost packets
 
 
