@@ -146,12 +146,13 @@ def _device_or_fail(index: InventoryIndex, name: str) -> Any:
 def validate(json_out: JsonOpt = False) -> None:
     """Check the inventory and list every problem (exit 2 if any error)."""
     from opskit.inventory import build_inventory, locate_problems
-    from opskit.inventory.index import InventoryIndex, write_cached_index
+    from opskit.inventory.index import InventoryIndex, read_cached_index, write_cached_index
 
     inventory, problems = build_inventory(STATE.inventory_path)
     problems = locate_problems(problems)
     errors = [p for p in problems if p.severity == "error"]
-    if not errors:  # the next find/trace starts from this
+    if not errors and read_cached_index(STATE.inventory_path) is None:
+        # The next find/trace starts from this.
         write_cached_index(STATE.inventory_path, InventoryIndex.from_inventory(inventory))
     if json_out:
         _json(
