@@ -39,6 +39,15 @@ POLL = 0.005  # seconds between reads while output is streaming
 QUIET_WITH_MARKER = 0.0  # end marker + prompt seen: done at once
 QUIET_NO_MARKER = 1.0  # prompt seen but the end marker is missing: wait for more
 QUIET_PLAIN = 0.25  # platforms without an end marker
+# Pager prompts, for sessions where `terminal length 0` was refused: answered with a space
+# and cut from the output (with the backspaces/blanks IOS prints to erase them).
+PAGER = re.compile(
+    r"(?: ?--More--| ?-- ?MORE ?--[^\n]*?| ?---\(more(?: \d+%)?\)---|<--- More --->) ?$"
+)
+_PAGER_ERASE = re.compile(
+    r"(?: ?--More--| ?-- ?MORE ?--[^\n]*?| ?---\(more(?: \d+%)?\)---|<--- More --->) ?"
+    r"(?:\x08+ *\x08+|\r *\r|\x1b\[K)?"
+)
 
 
 class _Watchdog:
@@ -415,6 +424,9 @@ def read_until_prompt(
                     tail = head[head.index(echo) + len(echo) :][-4096:]
         if not echo_seen and now - sent_at > 0.5:
             echo_seen = True
+        if data and PAGER.search(tail[-120:]):
+            conn.write_channel(" ")  # next page
+            continue
         if echo_seen and prompt_since is None and _prompt_at_end(tail, prompt_stripped):
             prompt_since = now
         if prompt_since is not None:
@@ -468,6 +480,7 @@ def _marker_before_prompt(tail: str, marker: re.Pattern[str]) -> bool:
 
 
 def _strip_echo_and_prompt(text: str, command: str, prompt: str) -> str:
+    text = _PAGER_ERASE.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     echo = command.strip()
     at = text.find(echo) if echo else -1

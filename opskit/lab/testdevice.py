@@ -26,6 +26,8 @@ login and command, so one running device can change behaviour between runs):
 ``huge``           a ~1 MB config whose banner and descriptions hold prompt-like text
                    (``core-r1#``, ``>``), sent in chunks that pause right after such text
 ``bare-prompt``    the output is only a prompt line (an unprivileged shell's answer)
+``paged``          ``terminal length 0`` is ignored: the config comes 24 lines a page, each
+                   followed by `` --More-- `` until a key is pressed (erased like IOS does)
 
 Control file keys: ``mode``, ``description`` (Gi0/2's description), ``size`` (bytes for
 ``huge``), ``config`` (path of another running-config template to answer with).
@@ -55,7 +57,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-MODES = ("ok", "wrong-password", "drop", "hang", "invalid", "empty", "half", "huge", "bare-prompt")
+MODES = (
+    "ok",
+    "wrong-password",
+    "drop",
+    "hang",
+    "invalid",
+    "empty",
+    "half",
+    "huge",
+    "bare-prompt",
+    "paged",
+)
 DEFAULT_USER, DEFAULT_PASSWORD, DEFAULT_ENABLE = "netops", "Pw-Login-7731", "En-Secret-4410"
 
 # Every secret in the canned config (the tests grep all output and the repo for these).
@@ -190,6 +203,16 @@ class CliIO:
             if self.telnet:
                 data = _strip_iac(data)
             self.buf += data
+
+    async def read_key(self) -> str | None:
+        """One keystroke (a pager's "press any key"); None at EOF."""
+        while not self.buf:
+            data = await self._read()
+            if not data:
+                return None
+            self.buf += _strip_iac(data) if self.telnet else data
+        key, self.buf = self.buf[:1], self.buf[1:]
+        return key.decode("utf-8", "replace")
 
     def write(self, text: str) -> None:
         if not self.closed:
@@ -341,9 +364,24 @@ async def show_run(io: CliIO, opts: Options) -> bool:
         else render_config(opts, control)
     )
     header = f"Building configuration...\n\nCurrent configuration : {len(text)} bytes\n"
-    io.write(header)
+    if mode != "paged":
+        io.write(header)
     if mode == "half":
         io.write(text[: len(text) // 2] + "\n")
+        return True
+    if mode == "paged":
+        lines = (header + text).split("\n")
+        for start in range(0, len(lines), 24):
+            io.write("\n".join(lines[start : start + 24]))
+            if start + 24 >= len(lines):
+                break
+            io.write("\n --More-- ")
+            await io.drain()
+            key = await io.read_key()
+            if key is None:
+                return False
+            io.write("\x08" * 10 + " " * 10 + "\x08" * 10)
+        io.write("\n")
         return True
     if mode == "drop":
         io.write(text[: int(len(text) * 0.4)])

@@ -245,3 +245,17 @@ def test_linux_server_files(
     assert "    wpa-psk <removed>\n" in stored and "LinuxWifiPsk9" not in stored
     assert "### FILE /etc/nftables.conf\ntable inet filter {\n}\n### RC 0" in stored
     assert "cat: /etc/gone: No such file or directory\n### RC 1" in stored
+
+
+def test_paged_output_is_read_whole(baseline: tuple[Path, TestDevice]) -> None:
+    """A session where `terminal length 0` did not take: ` --More-- ` pages."""
+    inv_path, dev = baseline
+    repo = inv_path.parent / "configs"
+    before = (repo / "lab/core-r1.cfg").read_text()
+    dev.set_mode("paged")
+    inv = load_inventory(inv_path)
+    (result,) = run_backup(inv, list(inv.devices.values())).results
+    assert result.ok, result.reason
+    assert not result.changed  # the same config, without pager debris
+    assert (repo / "lab/core-r1.cfg").read_text() == before
+    assert commit_count(repo) == 1
