@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -109,22 +110,33 @@ def write_inventory(directory: Path, ports: list[int]) -> Path:
     return path
 
 
-def run_opskit(inventory: Path, workers: int) -> tuple[float, int, int, int]:
+def cpu_seconds() -> float:
+    """CPU time of this process and its reaped children (workers, net-snmp tools)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_opskit(
+    inventory: Path, workers: int, limit: int | None = None
+) -> tuple[float, float, int, int, int]:
     from opskit.inventory import load_inventory, select_devices
     from opskit.monitor.service import check_devices
 
     inv = load_inventory(inventory)
-    devices = select_devices(inv)
-    start = time.perf_counter()
+    devices = select_devices(inv)[:limit]
+    start, cpu = time.perf_counter(), cpu_seconds()
     report = check_devices(inv, devices, workers=workers)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     failed = sum(1 for d in report.devices if d.error)
+    for why in sorted({str(d.error).split(": ", 1)[-1] for d in report.devices if d.error})[:3]:
+        print(f"  failure: {why}")
     readings = sum(len(d.readings) for d in report.devices)
     ifaces = sum(1 for d in report.devices for r in d.readings if r.check == "if_status")
-    return elapsed, failed, readings, ifaces
+    return elapsed, cpu, failed, readings, ifaces
 
 
-def run_baseline(ports: list[int], parallel: int) -> tuple[float, int, int]:
+def run_baseline(ports: list[int], parallel: int) -> tuple[float, float, int, int]:
     get = shutil.which("snmpget") or "snmpget"
     walk = shutil.which("snmpbulkwalk") or "snmpbulkwalk"
     env = {**os.environ, "MIBS": "", "MIBDIRS": ""}
@@ -142,10 +154,11 @@ def run_baseline(ports: list[int], parallel: int) -> tuple[float, int, int]:
             lines += r.stdout.count(b"\n")
         return bad, lines
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     with ThreadPoolExecutor(parallel) as pool:
         results = list(pool.map(one, ports))
-    return time.perf_counter() - start, sum(b for b, _ in results), sum(n for _, n in results)
+    elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    return elapsed, cpu, sum(b for b, _ in results), sum(n for _, n in results)
 
 
 def startup_time(inventory: Path, repeat: int = 3) -> float:
@@ -191,15 +204,19 @@ def main() -> None:
             inventory = write_inventory(work, ports)
             print(f"agents: {args.agents} on one snmpd; interfaces per agent: "
                   f"{interfaces or 'host'}; CPUs: {os.cpu_count()}")  # fmt: skip
-            run_opskit(inventory, workers)  # warm-up: snmpd's caches, imports
-            o_time, o_failed, o_readings, o_ifaces = run_opskit(inventory, workers)
-            print(f"opskit ({workers} process{'es' if workers > 1 else ''}): {o_time:.2f} s, "
-                  f"{o_failed} failed, {o_readings} readings, {o_ifaces} interfaces")  # fmt: skip
-            b_time, b_failed, b_lines = run_baseline(ports, args.parallel)
+            run_opskit(inventory, 1, limit=20)  # warm-up: imports, snmpd's caches
+            o_time, o_cpu, o_failed, o_readings, o_ifaces = run_opskit(inventory, workers)
+            print(f"opskit ({workers} process{'es' if workers > 1 else ''}): {o_time:.2f} s "
+                  f"({o_cpu:.1f} CPU s), {o_failed} failed, {o_readings} readings, "
+                  f"{o_ifaces} interfaces")  # fmt: skip
+            b_time, b_cpu, b_failed, b_lines = run_baseline(ports, args.parallel)
             print(f"snmpget + snmpbulkwalk x{len(BASELINE_WALKS)} per agent, "
-                  f"{args.parallel} in parallel: {b_time:.2f} s, {b_failed} failed, "
-                  f"{b_lines} varbinds")  # fmt: skip
-            print(f"ratio opskit / net-snmp loop: {o_time / b_time:.2f}")
+                  f"{args.parallel} in parallel: {b_time:.2f} s ({b_cpu:.1f} CPU s), "
+                  f"{b_failed} failed, {b_lines} varbinds")  # fmt: skip
+            print(
+                f"ratio opskit / net-snmp loop: wall {o_time / b_time:.2f}, CPU {o_cpu / b_cpu:.2f}"
+            )
+            print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work slows both)")
             print(f"opskit monitor check start-up, one device: {startup_time(inventory):.2f} s")
         finally:
             agent.stop()
