@@ -70,6 +70,7 @@ MAX_NAME_LEN = 128
 MIN_BLKSIZE, MAX_BLKSIZE = 8, 65464
 STAGING_DIR = ".staging"
 ENGINES = 2  # packet threads (see _Engine)
+FINAL_ACK_LINGER = 12.0  # seconds a finished upload's TID still re-ACKs its last block
 
 # Names opskit ever expects: one path component of plain characters. Anything else
 # (`../`, `/abs`, `a\b`, NUL, control characters, hidden files) is refused before any
@@ -922,10 +923,12 @@ class _WriteSession(_Session):
             self.resend()  # our final ACK was lost: the client sent its last block again
 
     def complete(self) -> None:
-        # The final ACK is out. Stay on the TID for 2x timeout in case it is lost; the
-        # fsync happens off the engine thread so other transfers never wait for a disk.
+        # The final ACK is out. Stay on the TID in case it is lost: the client resends its
+        # last block after its own timeout (5 s in tftp-hpa and atftp), maybe twice, and
+        # must get the ACK again rather than silence. The fsync happens off the engine
+        # thread so other transfers never wait for a disk.
         self.finished = True
-        self.linger_end = time.monotonic() + self.timeout * 2
+        self.linger_end = time.monotonic() + max(self.timeout * 2, FINAL_ACK_LINGER)
         self.server._finisher.submit(self._finalize)
 
     def _finalize(self) -> None:
