@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,9 @@ def test_tftp_serve_commits_an_unsolicited_push_and_refuses_strangers(
     sw, port = tftp_lab
     inv = write_tftp_inventory(tmp_path / "inventory.yaml", sw, port)
     log = tmp_path / "serve.log"
-    serve = Peer(["python", "-m", "opskit", "-i", str(inv), "backup", "tftp-serve", "--json"], log)
+    serve = Peer(
+        [sys.executable, "-m", "opskit", "-i", str(inv), "backup", "tftp-serve", "--json"], log
+    )
     try:
         wait_until(lambda: "listening on 127.0.0.1" in serve.log_text(), what="tftp-serve")
         out = push_from_switch(sw, "sw1-confg")
@@ -106,7 +109,8 @@ def test_tftp_serve_finishes_a_transfer_in_flight_on_sigterm(tmp_path: Path):
     config = tmp_path / "sw1-confg"
     config.write_text(f"!\nversion 15.2\nhostname sw1\n!\n{body}end\n")
     serve = Peer(
-        ["python", "-m", "opskit", "-i", str(inv), "backup", "tftp-serve"], tmp_path / "serve.log"
+        [sys.executable, "-m", "opskit", "-i", str(inv), "backup", "tftp-serve"],
+        tmp_path / "serve.log",
     )
     try:
         wait_until(lambda: "listening on" in serve.log_text(), what="tftp-serve")
