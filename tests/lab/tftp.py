@@ -24,6 +24,7 @@ import pytest
 from opskit.backup.tftp import BackgroundTftpServer
 from opskit.lab import Peer, free_port, wait_until
 from opskit.lab.fakeswitch import FakeSwitch, FakeSwitches
+from tests.lab.common import require_binary
 
 CLIENT_TIMEOUT = 120.0
 
@@ -90,7 +91,7 @@ def _hpa(
     rexmt: int | None,
     timeout: float,
 ) -> ClientResult:
-    tftp = shutil.which("tftp") or "tftp"
+    tftp = require_binary("tftp")
     family = ["-6"] if ":" in host else []
     if rexmt is None:
         return _run([tftp, *family, "-m", "binary", host, str(port), "-c", verb, a, b], timeout)
@@ -134,7 +135,7 @@ def _atftp(
     timeout: float,
     options: tuple[str, ...],
 ) -> ClientResult:
-    argv = [shutil.which("atftp") or "atftp"]
+    argv = [require_binary("atftp")]
     if blksize is not None:
         argv += ["--option", f"blksize {blksize}"]
     for option in options:
