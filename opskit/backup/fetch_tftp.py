@@ -264,6 +264,7 @@ def fetch_tftp(request: FetchRequest) -> str:
     peer = device_address(device, options)
     deadline = time.monotonic() + request.timeout
     upload = server.expect_upload(name, peer=peer, max_size=cfg.max_size)
+    received: ReceivedFile | None = None
     try:
         with open_cli(request.inventory, device, method=via, timeout=request.timeout) as conn:
             if options.get("ping"):
@@ -287,7 +288,10 @@ def fetch_tftp(request: FetchRequest) -> str:
         except TftpError as exc:
             raise DeviceError(str(exc)) from None
     finally:
-        upload.cancel()  # withdraws the one-time name if it is still open
+        # Withdraw the one-time name; an upload that landed after we gave up is dropped.
+        if not upload.cancel() and received is None:
+            with contextlib.suppress(Exception):
+                upload.result(0).discard()
     try:
         data = received.read_bytes()
     finally:

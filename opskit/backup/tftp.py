@@ -1105,16 +1105,22 @@ class BackgroundTftpServer:
             try:
                 inner = make(self.server)
             except Exception as exc:
-                out.set_exception(exc)
+                if not out.done():
+                    out.set_exception(exc)
                 return
 
             def copy(f: asyncio.Future[Any]) -> None:
-                if f.cancelled():
-                    out.cancel()
-                elif f.exception() is not None:
-                    out.set_exception(f.exception())
-                else:
-                    out.set_result(f.result())
+                try:
+                    if f.cancelled():
+                        out.cancel()
+                    elif f.exception() is not None:
+                        out.set_exception(f.exception())
+                    else:
+                        out.set_result(f.result())
+                except concurrent.futures.InvalidStateError:
+                    # The caller gave up at that very moment: nobody will read the upload.
+                    if not f.cancelled() and isinstance(f.exception() or f.result(), ReceivedFile):
+                        f.result().discard()
 
             inner.add_done_callback(copy)
             # Cancelling the caller's future withdraws the registration.
