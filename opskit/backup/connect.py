@@ -36,7 +36,7 @@ def open_cli(
     from opskit.backup.fetch import fetch_method
     from opskit.backup.fetch_ssh import connect
     from opskit.backup.profiles import load_profile
-    from opskit.backup.service import _credentials
+    from opskit.backup.service import device_credentials
 
     profile = load_profile(device.platform)
     chosen = method or fetch_method(device)
@@ -45,7 +45,7 @@ def open_cli(
     s = inventory.settings
     with connect(
         device,
-        _credentials(inventory, device),
+        device_credentials(inventory, device),
         profile,
         s,
         method=chosen,

@@ -28,7 +28,7 @@ from opskit.backup.fetch_tftp import (
     tftp_settings,
 )
 from opskit.backup.profiles import SALTED_MARKER, SECRET_MARKER, Profile, load_profile
-from opskit.backup.service import _credentials, _device_timeout, device_path, open_store
+from opskit.backup.service import device_credentials, device_path, device_timeout, open_store
 from opskit.backup.tftp import TftpError
 from opskit.errors import DeviceError, DeviceTimeout, InputError
 from opskit.inventory import Device, Inventory
@@ -150,11 +150,11 @@ def fetch_running(inventory: Inventory, device: Device, profile: Profile) -> str
     cli_device = dataclasses.replace(device, backup=options)
     request = FetchRequest(
         device=cli_device,
-        credentials=_credentials(inventory, device),
+        credentials=device_credentials(inventory, device),
         profile=profile,
         settings=inventory.settings,
         options=options,
-        timeout=_device_timeout(inventory, device),
+        timeout=device_timeout(inventory, device),
         inventory=inventory,
     )
     raw = get_fetcher(method)(request)

@@ -158,23 +158,15 @@ def _keep_secrets(device: Device, run_flag: bool) -> bool:
     return bool(run_flag or (device.backup or {}).get("keep_secrets", False))
 
 
-def _device_timeout(inventory: Inventory, device: Device) -> float:
+def device_timeout(inventory: Inventory, device: Device) -> float:
+    """Seconds one device's fetch may take: `backup.timeout`, else connect + command."""
     s = inventory.settings
     value = (device.backup or {}).get("timeout")
     return float(value) if value else float(s.connect_timeout + s.command_timeout)
 
 
-def device_timeout(inventory: Inventory, device: Device) -> float:
-    """Seconds one device's fetch may take: `backup.timeout`, else connect + command."""
-    return _device_timeout(inventory, device)
-
-
 def device_credentials(inventory: Inventory, device: Device) -> Credentials:
     """The device's credential set for backups (`backup.credentials`, else its own)."""
-    return _credentials(inventory, device)
-
-
-def _credentials(inventory: Inventory, device: Device) -> Credentials:
     name = (device.backup or {}).get("credentials") or device.credentials
     if not name:
         return Credentials(name="")
@@ -190,7 +182,7 @@ def _fetch_one(inventory: Inventory, device: Device, keep_secrets: bool, force: 
     try:
         profile = load_profile(device.platform)
         prepared.profile = profile
-        creds = _credentials(inventory, device)
+        creds = device_credentials(inventory, device)
         secrets = creds.secrets()
         fetcher = get_fetcher(method)
         request = FetchRequest(
@@ -199,7 +191,7 @@ def _fetch_one(inventory: Inventory, device: Device, keep_secrets: bool, force: 
             profile=profile,
             settings=inventory.settings,
             options=dict(device.backup or {}),
-            timeout=_device_timeout(inventory, device),
+            timeout=device_timeout(inventory, device),
             inventory=inventory,
         )
         raw = fetcher(request)
