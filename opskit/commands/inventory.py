@@ -7,6 +7,7 @@ the index is imported on their path, and rich only when stdout is a terminal.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -40,6 +41,29 @@ def _json(payload: Any) -> None:
     from opskit.output import print_json
 
     print_json(payload)
+
+
+def _out(text: str) -> None:
+    """A line of text: plain in a pipe; on a terminal, cable labels in bold (rich)."""
+    from opskit.output import stdout_is_terminal
+
+    if not stdout_is_terminal():
+        typer.echo(text)
+        return
+    from rich.text import Text
+
+    line = Text(text)
+    line.highlight_regex(r"(?<=-\[)[^\]]+(?=\]->)", "bold")  # labels on a path
+    line.highlight_regex(r"^(cable|port|device|note)  +\S+", "bold")
+    line.highlight_regex(r"\(no cable[^)]*\)\)?|: no cable", "yellow")
+    _terminal_console().print(line)
+
+
+@functools.cache
+def _terminal_console() -> Any:
+    from opskit.output import get_console
+
+    return get_console()
 
 
 def _end_text(end: Endpoint, panel_side: bool = True) -> str:
@@ -363,9 +387,9 @@ def find(
         for m in result.matches:
             if m.kind == "label" or (m.cable is not None and m.device is None):
                 assert m.cable is not None
-                typer.echo(f"{'cable' if m.kind == 'label' else 'note':8}{_cable_line(m.cable)}")
+                _out(f"{'cable' if m.kind == 'label' else 'note':8}{_cable_line(m.cable)}")
                 if m.cable.label in paths and len(paths[m.cable.label].hops) > 1:
-                    typer.echo(f"{'path':8}{_path_text(paths[m.cable.label])}")
+                    _out(f"{'path':8}{_path_text(paths[m.cable.label])}")
             elif m.port is not None:
                 where = _end_text(_end(m.device or "", m.port, m.side))
                 desc = f'  "{m.description}"' if m.description else ""
@@ -374,10 +398,10 @@ def find(
                     cab = f"  -[{m.cable.label}]-> {_end_text(far)}"
                 else:
                     cab = "  (no cable)"
-                typer.echo(f"{'port':8}{where}{cab}{desc}")
+                _out(f"{'port':8}{where}{cab}{desc}")
             else:
                 desc = f'  "{m.description}"' if m.description else ""
-                typer.echo(f"{'device':8}{m.device}{desc}")
+                _out(f"{'device':8}{m.device}{desc}")
         if result.truncated:
             typer.echo(f"... more matches (raise --limit above {limit})", err=True)
     if not result.matches:
@@ -439,13 +463,13 @@ def port(
     for p, here, cable, path in out:
         desc = f'  "{p.description}"' if p.description else ""
         if cable is None:
-            typer.echo(f"{_end_text(here)}: no cable{desc}")
+            _out(f"{_end_text(here)}: no cable{desc}")
             continue
-        typer.echo(f"{_end_text(here)}{desc}")
-        typer.echo(f"  cable    {_cable_line(cable)}")
-        typer.echo(f"  far end  {_end_text(cable.far_end(here))}")
+        _out(f"{_end_text(here)}{desc}")
+        _out(f"  cable    {_cable_line(cable)}")
+        _out(f"  far end  {_end_text(cable.far_end(here))}")
         if path is not None and len(path.hops) > 1:
-            typer.echo(f"  path     {_path_text(path)}")
+            _out(f"  path     {_path_text(path)}")
 
 
 @app.command("trace")
@@ -489,10 +513,10 @@ def trace(
         _json(paths[0].to_dict() if len(paths) == 1 else {"paths": [p.to_dict() for p in paths]})
         return
     for path in paths:
-        typer.echo(_path_text(path))
+        _out(_path_text(path))
         for i, hop in enumerate(path.hops, 1):
             details = _cable_details(hop.cable)
-            typer.echo(
+            _out(
                 f"  {i}. {hop.cable.label:10} {_end_text(hop.a)} -> {_end_text(hop.b)}"
                 + (f"  [{details}]" if details else "")
             )
@@ -522,9 +546,9 @@ def _trace_sheet(index: InventoryIndex, name: str, json_out: bool) -> None:
         )
         return
     where = ", ".join(x for x in (f"site {dev.site}", _rack_text(dev.rack), dev.host or "") if x)
-    typer.echo(f"{dev.name} ({where}): every port's path")
-    typer.echo(f"from {STATE.inventory_path}")
-    typer.echo("")
+    _out(f"{dev.name} ({where}): every port's path")
+    _out(f"from {STATE.inventory_path}")
+    _out("")
     width = max([len(p.name) + (len(p.side) + 3 if p.side else 0) for p, _ in rows] + [4])
     for p, path in rows:
         name_text = f"{p.name} ({p.side})" if p.side else p.name
@@ -535,7 +559,7 @@ def _trace_sheet(index: InventoryIndex, name: str, json_out: bool) -> None:
             # A port at the start of its path: the hops from it. A panel port sits inside
             # the path: the whole path.
             line = _path_text(path, with_start=path.hops[0].a != here)
-        typer.echo(f"{name_text.ljust(width)}  {line}")
+        _out(f"{name_text.ljust(width)}  {line}")
 
 
 # -- labels ------------------------------------------------------------------------
