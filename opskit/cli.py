@@ -112,19 +112,21 @@ def _wants_json(argv: list[str]) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `opskit` script: runs the app and maps errors to exit codes."""
-    import click
-
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = app(args=args, prog_name="opskit", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("opskit: aborted\n")
         sys.exit(130)
-    except click.exceptions.ClickException as exc:
-        # Usage errors: bad option, missing argument.
-        exc.show()
+    except typer.TyperException as exc:
+        # Usage errors (bad option, missing argument): typer's vendored click exceptions.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            sys.stderr.write(f"opskit: error: {exc}\n")
         sys.exit(ExitCode.BAD_INPUT)
     except OpskitError as exc:
         _report_error(str(exc), int(exc.exit_code), args)

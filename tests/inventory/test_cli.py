@@ -6,8 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT, run_opskit
 
 
@@ -93,11 +91,8 @@ def test_cable_add_refusal_from_a_process(tmp_path: Path) -> None:
     assert find.stdout.startswith("cable   N-1  fw1 port3 <-> pp-1 23 (front)")
 
 
-@pytest.mark.xfail(
-    reason="opskit.cli.main catches click's ClickException, but typer 0.29 raises its own "
-    "vendored typer._click exceptions (exit 3 today): to be fixed in opskit/cli.py",
-    strict=False,
-)
 def test_usage_error_is_exit_2(tmp_path: Path) -> None:
     res = _run(tmp_path, "inventory", "port", "only-one-arg")
     assert res.returncode == 2
+    assert "Missing argument" in res.stderr
+    assert "internal error" not in res.stderr
