@@ -209,38 +209,6 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
     return f"{field_name}: {err.get('msg', 'invalid')}"
 
 
-def _yaml_tree(path: Path) -> Any:
-    from ruamel.yaml import YAML
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return YAML(typ="rt").load(fh)
-    except Exception:
-        return None
-
-
-def line_of(tree: Any, keypath: KeyPath) -> int:
-    """1-based line of the deepest node of `keypath` in a ruamel.yaml tree (0: not found).
-
-    The tree comes from a round-trip parse: slow, so only made for files with problems.
-    """
-    node = tree
-    line = 0
-    for key in keypath:
-        lc = getattr(node, "lc", None)
-        if isinstance(node, dict) and key in node:
-            if lc is not None:
-                line = lc.key(key)[0] + 1
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            if lc is not None:
-                line = lc.item(key)[0] + 1
-            node = node[key]
-        else:
-            break
-    return line
-
-
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file with LibYAML (dates become `datetime.date`).
 
@@ -383,9 +351,10 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[CatalogProblem]]:
 def _locate(problems: list[CatalogProblem]) -> list[CatalogProblem]:
     if not problems:
         return problems
-    tree = _yaml_tree(problems[0].file)
+    from opskit.inventory import line_of  # the same fast line finder as the inventory's
+
     return [
-        CatalogProblem(p.file, p.keypath, p.message, line_of(tree, p.keypath)) for p in problems
+        CatalogProblem(p.file, p.keypath, p.message, line_of(p.file, p.keypath)) for p in problems
     ]
 
 

@@ -10,6 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from opskit.inventory.lines import line_of
     from opskit.inventory.load import (
         Problem,
         build_inventory,
@@ -60,6 +61,7 @@ _WHERE = {
         ),
         "opskit.inventory.model",
     ),
+    "line_of": "opskit.inventory.lines",
 }
 
 __all__ = [
@@ -76,6 +78,7 @@ __all__ = [
     "build_inventory",
     "expand_port_names",
     "known_platforms",
+    "line_of",
     "load_inventory",
     "locate_problems",
     "resolve_credentials",
