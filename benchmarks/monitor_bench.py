@@ -9,7 +9,7 @@ To give snmpd 48 interfaces without touching the host, the script re-runs itself
 new network namespace (`unshare -n`, needs root) with 24 veth pairs; without that it
 falls back to the host's interfaces and says so.
 
-    python benchmarks/monitor_bench.py [--agents 500] [--parallel 16] [--workers N]
+    python benchmarks/monitor_bench.py [--agents 500] [--parallel 16] [--workers N] [--pysnmp]
 
 Prints opskit's wall time, the baseline's (`snmpget` + `snmpbulkwalk` per table, 16 in
 parallel, as a shell loop would), their ratio, and `opskit monitor check` start-up time
@@ -161,74 +161,17 @@ def run_baseline(ports: list[int], parallel: int) -> tuple[float, float, int, in
     return elapsed, cpu, sum(b for b, _ in results), sum(n for _, n in results)
 
 
-def _ber_oid(text: str) -> bytes:
-    from opskit.lab.snmp import _tlv
-
-    parts = [int(x) for x in text.split(".")]
-    body = bytes([40 * parts[0] + parts[1]])
-    for p in parts[2:]:
-        chunk = [p & 0x7F]
-        p >>= 7
-        while p:
-            chunk.append(0x80 | (p & 0x7F))
-            p >>= 7
-        body += bytes(reversed(chunk))
-    return _tlv(0x06, body)
-
-
-def _walk_ber(buf: bytes) -> int:
-    """A minimal BER walk of a v2c response: OIDs and integer values decoded."""
-
-    def tl(i: int) -> tuple[int, int, int]:
-        tag, ln = buf[i], buf[i + 1]
-        i += 2
-        if ln & 0x80:
-            k = ln & 0x7F
-            ln = int.from_bytes(buf[i : i + k], "big")
-            i += k
-        return tag, ln, i
-
-    _, _, i = tl(0)
-    for _ in range(2):  # version, community
-        _, ln, i = tl(i)
-        i += ln
-    _, _, i = tl(i)  # the PDU
-    for _ in range(3):  # request-id, error-status, error-index
-        _, ln, i = tl(i)
-        i += ln
-    _, ln, i = tl(i)
-    end, count = i + ln, 0
-    while i < end:
-        _, _, i = tl(i)
-        _, ln, i = tl(i)
-        oid, acc = [buf[i] // 40, buf[i] % 40], 0
-        for b in buf[i + 1 : i + ln]:
-            acc = (acc << 7) | (b & 0x7F)
-            if not b & 0x80:
-                oid.append(acc)
-                acc = 0
-        i += ln
-        tag, ln, i = tl(i)
-        raw = buf[i : i + ln]
-        i += ln
-        if tag in (0x02, 0x41, 0x42, 0x43, 0x46):
-            int.from_bytes(raw, "big", signed=tag == 0x02)
-        count += 1
-    return count
-
-
 def decode_cost(port: int, rounds: int = 30) -> tuple[int, float, float]:
     """Microseconds per varbind to decode one real 10-column GETBULK response: pyasn1 as
-    pysnmp does, and a minimal BER walk (what a hand-written v2c codec would cost)."""
+    pysnmp does (plus its value conversion), and opskit's own codec (`snmp_wire`)."""
     from pyasn1.codec.ber import decoder
     from pysnmp.proto import api
 
-    from opskit.lab.snmp import _tlv
+    from opskit.monitor import snmp_wire
+    from opskit.monitor.snmp import _convert_value
 
-    cols = [f"1.3.6.1.2.1.2.2.1.{c}" for c in (2, 5, 7, 8, 10, 13, 14, 16, 19, 20)]
-    vbl = b"".join(_tlv(0x30, _ber_oid(c) + b"\x05\x00") for c in cols)
-    pdu = _tlv(0xA5, _tlv(2, b"\x01") + _tlv(2, b"\x00") + _tlv(2, b"\x19") + _tlv(0x30, vbl))
-    msg = _tlv(0x30, _tlv(2, b"\x01") + _tlv(4, b"public") + pdu)
+    cols = [(1, 3, 6, 1, 2, 1, 2, 2, 1, c) for c in (2, 5, 7, 8, 10, 13, 14, 16, 19, 20)]
+    msg = snmp_wire.encode_request(1, b"public", snmp_wire.GET_BULK, 1, cols, 0, 25)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(5)
         s.sendto(msg, ("127.0.0.1", port))
@@ -237,11 +180,12 @@ def decode_cost(port: int, rounds: int = 30) -> tuple[int, float, float]:
     start = time.process_time()
     for _ in range(rounds):
         m, _rest = decoder.decode(data, asn1Spec=mod.Message())
-        n = len(mod.apiPDU.get_varbinds(mod.apiMessage.get_pdu(m)))
+        vbs = mod.apiPDU.get_varbinds(mod.apiMessage.get_pdu(m))
+        n = len([(tuple(name), _convert_value(value)) for name, value in vbs])
     slow = (time.process_time() - start) / rounds / n * 1e6
     start = time.process_time()
     for _ in range(rounds):
-        _walk_ber(data)
+        snmp_wire.decode_message(data)
     fast = (time.process_time() - start) / rounds / n * 1e6
     return n, slow, fast
 
@@ -266,6 +210,12 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=16, help="baseline processes at once")
     ap.add_argument("--workers", type=int, default=0, help="opskit processes (0: one per CPU)")
     ap.add_argument("--no-netns", action="store_true", help="do not use a network namespace")
+    ap.add_argument(
+        "--pysnmp",
+        action="store_true",
+        help="also poll through pysnmp (OPSKIT_SNMP_ENGINE=pysnmp, the engine before the "
+        "own v2c codec): the before/after figure",
+    )
     args = ap.parse_args()
 
     may_unshare = shutil.which("unshare") is not None and os.geteuid() == 0
@@ -294,6 +244,17 @@ def main() -> None:
             print(f"opskit ({workers} process{'es' if workers > 1 else ''}): {o_time:.2f} s "
                   f"({o_cpu:.1f} CPU s), {o_failed} failed, {o_readings} readings, "
                   f"{o_ifaces} interfaces")  # fmt: skip
+            if args.pysnmp:
+                os.environ["OPSKIT_SNMP_ENGINE"] = "pysnmp"  # read by each worker's client
+                try:
+                    p_time, p_cpu, p_failed, _, _ = run_opskit(inventory, workers)
+                finally:
+                    del os.environ["OPSKIT_SNMP_ENGINE"]
+                print(
+                    f"opskit through pysnmp ({workers} processes): {p_time:.2f} s "
+                    f"({p_cpu:.1f} CPU s), {p_failed} failed; own codec is "
+                    f"{p_time / o_time:.1f}x faster (wall), {p_cpu / o_cpu:.1f}x (CPU)"
+                )
             b_time, b_cpu, b_failed, b_lines = run_baseline(ports, args.parallel)
             print(f"snmpget + snmpbulkwalk x{len(BASELINE_WALKS)} per agent, "
                   f"{args.parallel} in parallel: {b_time:.2f} s ({b_cpu:.1f} CPU s), "
@@ -306,7 +267,7 @@ def main() -> None:
             n, slow, fast = decode_cost(ports[0])
             print(
                 f"decoding a {n}-varbind response: pyasn1 {slow:.0f} us/varbind, "
-                f"a minimal BER walk {fast:.1f} us/varbind ({slow / fast:.0f}x)"
+                f"opskit's codec {fast:.1f} us/varbind ({slow / fast:.0f}x)"
             )
         finally:
             agent.stop()
