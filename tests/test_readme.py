@@ -45,12 +45,21 @@ def test_demo_test_runs_the_readme_main_job() -> None:
 def _readme_commands() -> set[tuple[str, ...]]:
     """`opskit GROUP CMD` pairs (and lone `opskit CMD`) named in README shell lines."""
     found: set[tuple[str, ...]] = set()
+    fence: str | None = None  # the open code block's language ("" when none given)
     for line in README.read_text().splitlines():
-        line = line.strip().removeprefix("$ ")
+        if line.startswith("```"):
+            fence = None if fence is not None else line[3:].strip()
+            continue
+        if fence is None:
+            continue
+        line = line.strip()
+        if fence == "console" and not line.startswith("$ "):
+            continue  # in a console block the commands are the "$ " lines, the rest output
+        line = line.removeprefix("$ ")
         if not line.startswith("opskit "):
             continue
         try:
-            words = shlex.split(line.split("|")[0].split("&&")[0])
+            words = shlex.split(re.split(r"\|\||&&|[|;>]", line)[0])
         except ValueError:
             continue
         words = [w for w in words[1:] if not w.startswith("-")]
