@@ -430,21 +430,35 @@ def _read_percent(raw: RawPoll, src: MibSource, th: Thresholds) -> list[Reading]
     else:
         pairs = [("", sum(values.values()) / len(values))]
     return [
-        Reading(
+        _percent_reading(
             check,
             subject,
-            round(v, 2),
-            limit.judge(v),
-            unit="percent",
-            warn=limit.warn,
-            crit=limit.crit,
-            min=0,
-            max=100,
+            v,
+            limit,
             labels={"sensor": subject} if subject else {},
             message=f"{check} {v:.0f}% ({src.mib})",
         )
         for subject, v in pairs
     ]
+
+
+def _percent_reading(
+    check: str, subject: str, pct: float, limit: Limit, *, labels: dict[str, str], message: str
+) -> Reading:
+    # CPU, memory pools and storage all report a 0-100 % gauge judged by one limit.
+    return Reading(
+        check,
+        subject,
+        round(pct, 2),
+        limit.judge(pct),
+        unit="percent",
+        warn=limit.warn,
+        crit=limit.crit,
+        min=0,
+        max=100,
+        labels=labels,
+        message=message,
+    )
 
 
 def _read_pool(raw: RawPoll, src: MibSource, th: Thresholds) -> list[Reading]:
@@ -460,16 +474,11 @@ def _read_pool(raw: RawPoll, src: MibSource, th: Thresholds) -> list[Reading]:
         pct = 100 * u / (u + f)
         name = str(names.get(idx) or f"pool {idx}").strip()
         out.append(
-            Reading(
+            _percent_reading(
                 "memory",
                 name,
-                round(pct, 2),
-                limit.judge(pct),
-                unit="percent",
-                warn=limit.warn,
-                crit=limit.crit,
-                min=0,
-                max=100,
+                pct,
+                limit,
                 labels={"sensor": name},
                 message=f"memory {name} {pct:.0f}% used",
             )
@@ -494,16 +503,11 @@ def _read_storage(raw: RawPoll, src: MibSource, th: Thresholds) -> list[Reading]
         name = str(names.get(idx) or "memory")
         unit_bytes = _num(units.get(idx)) or 1
         out.append(
-            Reading(
+            _percent_reading(
                 "memory",
                 name,
-                round(pct, 2),
-                limit.judge(pct),
-                unit="percent",
-                warn=limit.warn,
-                crit=limit.crit,
-                min=0,
-                max=100,
+                pct,
+                limit,
                 labels={"sensor": name},
                 message=f"memory {name} {pct:.0f}% of {s * unit_bytes / 2**30:.1f} GiB used",
             )
