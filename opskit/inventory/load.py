@@ -255,6 +255,29 @@ def _check_keys(
         collector.error(file, (*keypath, key), f"{what}: unknown key '{key}'{suggestion}")
 
 
+def _check_sections(
+    collector: _Collector, file: Path, keypath: KeyPath, entry: Mapping[str, Any], what: str
+) -> None:
+    """Unknown keys inside the capability sections (backup, snmp, nut, ...) of `entry`."""
+    from opskit.inventory.sections import SECTION_KEYS, UPS_THRESHOLD_KEYS
+
+    for section, allowed in SECTION_KEYS.items():
+        value = entry.get(section)
+        if not isinstance(value, dict):
+            continue
+        _check_keys(collector, file, (*keypath, section), value, allowed, f"{what} {section}")
+        ups = value.get("ups") if section == "thresholds" else None
+        if isinstance(ups, dict):
+            _check_keys(
+                collector,
+                file,
+                (*keypath, section, "ups"),
+                ups,
+                UPS_THRESHOLD_KEYS,
+                f"{what} thresholds.ups",
+            )
+
+
 def expand_port_names(spec: str) -> list[str]:
     """Expand a port range such as `Gi1/0/1-48` or `1-24`; other names stand alone.
 
@@ -542,6 +565,7 @@ def _build_inventory(
         if dflt is not None:
             if isinstance(dflt, dict):
                 _check_keys(collector, doc.path, ("defaults",), dflt, DEFAULTS_KEYS, "defaults")
+                _check_sections(collector, doc.path, ("defaults",), dflt, "defaults")
                 defaults = _merge(defaults, dflt)
             else:
                 collector.error(doc.path, ("defaults",), "defaults must be a mapping")
@@ -552,6 +576,7 @@ def _build_inventory(
             _check_keys(
                 collector, doc.path, ("roles", role), overrides, DEFAULTS_KEYS, f"role '{role}'"
             )
+            _check_sections(collector, doc.path, ("roles", role), overrides, f"role '{role}'")
             roles[str(role)] = overrides
         raw_sites = doc.data.get("sites") or {}
         if not isinstance(raw_sites, dict):
@@ -576,6 +601,9 @@ def _build_inventory(
                     site_defaults,
                     DEFAULTS_KEYS,
                     f"site '{name}' defaults",
+                )
+                _check_sections(
+                    collector, doc.path, (*kp, "defaults"), site_defaults, f"site '{name}' defaults"
                 )
             sites[str(name)] = Site(
                 name=str(name),
@@ -609,6 +637,7 @@ def _build_inventory(
             collector.error(file, kp, f"device '{name}' defined twice")
             continue
         _check_keys(collector, file, kp, entry, DEVICE_KEYS, f"device '{name}'")
+        _check_sections(collector, file, kp, entry, f"device '{name}'")
         site_name = entry.get("site")
         site = sites.get(str(site_name)) if site_name is not None else None
         if site_name is None:

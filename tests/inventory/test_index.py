@@ -267,7 +267,7 @@ def test_the_cache_holds_no_secret_and_is_private(tmp_path: Path) -> None:
         "credentials: {ro: {community: sekrit-community-1}}\n"
         "sites: {hq: {}}\n"
         "devices:\n"
-        "  a: {site: hq, platform: linux, snmp: {community: sekrit-inline-2}, ports: [eth0]}\n"
+        "  a: {site: hq, platform: linux, snmp: {context: sekrit-inline-2}, ports: [eth0]}\n"
     )
     main.chmod(0o600)
     open_index(main)

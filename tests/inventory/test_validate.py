@@ -94,6 +94,20 @@ CASES = [
         "error",
     ),
     (
+        "unknown-section-key",
+        "    credentials: net\n    ports: [Gi1/0/1-4]\n",
+        f"    credentials: net\n    backup: {{methd: telnet}}{MARK}\n    ports: [Gi1/0/1-4]\n",
+        "device 'sw1' backup: unknown key 'methd' (did you mean 'method'?)",
+        "error",
+    ),
+    (
+        "unknown-threshold-key",
+        "sites:\n",
+        f"defaults:\n  thresholds:\n    cpuu: {{warn: 50}}{MARK}\nsites:\n",
+        "defaults thresholds: unknown key 'cpuu' (did you mean 'cpu'?)",
+        "error",
+    ),
+    (
         "bad-port-range",
         "    ports: [eth0, eth1]\n",
         f"    ports:\n      - eth0\n      - eth9-1{MARK}\n",

@@ -1,0 +1,71 @@
+"""The keys each capability reads from a device's sections, so `inventory validate` can
+name a typo (`methd: ssh`) instead of the capability silently ignoring it.
+
+The capabilities own what the keys mean; the lists are kept here, as data, so validation
+imports nothing heavy. tests/inventory/test_sections.py keeps them equal to the
+capabilities' own constants where those exist.
+"""
+
+from __future__ import annotations
+
+SECTION_KEYS: dict[str, tuple[str, ...]] = {
+    # opskit.backup: fetch method and its options (fetch.py, fetch_ssh.py, fetch_tftp.py)
+    "backup": (
+        "method",
+        "via",
+        "ping",
+        "tftp_source",
+        "keep_secrets",
+        "timeout",
+        "credentials",
+        "commands",
+        "files",
+        "enabled",
+        "fast_telnet",
+    ),
+    # opskit.monitor.snmp.SNMP_KEYS
+    "snmp": (
+        "version",
+        "credentials",
+        "host",
+        "port",
+        "timeout",
+        "retries",
+        "max_repetitions",
+        "max_rows",
+        "context",
+    ),
+    # opskit.monitor.nut.NUT_KEYS
+    "nut": ("ups", "host", "port", "tls", "tls_verify", "ca_file", "credentials", "timeout"),
+    # opskit.backup.sshopts.SSH_KEYS (legacy algorithms for old devices)
+    "ssh": ("kex", "ciphers", "host_key_algorithms", "macs"),
+    # opskit.firmware.service.FIRMWARE_KEYS (the device's own policy)
+    "firmware": ("minimum", "target", "ignore"),
+    # opskit.monitor.thresholds (LIMIT_DEFAULTS + STATUS_DEFAULTS) and `ups` (below)
+    "thresholds": (
+        "cpu",
+        "memory",
+        "swap",
+        "temperature",
+        "disk",
+        "inodes",
+        "load",
+        "if_errors",
+        "if_discards",
+        "if_utilization",
+        "if_down",
+        "reboot",
+        "ups",
+    ),
+}
+# opskit.monitor.ups.THRESHOLD_KEYS: `thresholds: {ups: {...}}`
+UPS_THRESHOLD_KEYS: tuple[str, ...] = (
+    "input_voltage_min",
+    "input_voltage_max",
+    "runtime_min",
+    "charge_min",
+    "load_warning",
+    "load_critical",
+    "temperature_warning",
+    "temperature_critical",
+)
