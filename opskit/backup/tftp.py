@@ -46,7 +46,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -217,6 +217,14 @@ class _ReadOffer:
     peer: str | None
     future: asyncio.Future[TransferRecord]
     busy: bool = False
+
+
+_Claim = TypeVar("_Claim", _WriteRule, _ReadOffer)
+
+
+def _free_for(claims: list[_Claim], host: str) -> _Claim | None:
+    """The first upload rule or read offer not in use and open to `host`, if any."""
+    return next((c for c in claims if not c.busy and (c.peer is None or c.peer == host)), None)
 
 
 class TftpServer:
@@ -468,7 +476,7 @@ class TftpServer:
     ) -> None:
         peer = f"{key[0]}:{key[1]}"
         rules = self._writes.get(name.lower(), [])
-        rule = next((r for r in rules if not r.busy and (r.peer is None or r.peer == key[0])), None)
+        rule = _free_for(rules, key[0])
         if rule is None:
             why = "not expected from this address" if rules else "name not expected"
             self._refuse(addr, name, peer, "write", ERR_ACCESS, why)
@@ -493,9 +501,7 @@ class TftpServer:
     ) -> None:
         peer = f"{key[0]}:{key[1]}"
         offers = self._reads.get(name.lower(), [])
-        offer = next(
-            (o for o in offers if not o.busy and (o.peer is None or o.peer == key[0])), None
-        )
+        offer = _free_for(offers, key[0])
         if offer is None:
             # Same answer for "no such file" and "not for you": tell a prober nothing.
             self._refuse(addr, name, peer, "read", ERR_NOT_FOUND, "nothing offered under this name")
