@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -164,6 +164,20 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0].strip() if text.strip() else ""
 
 
+async def _guarded(
+    device: Any, protocol: str, attempt: Callable[[], Awaitable[Discovery]]
+) -> Discovery | str:
+    """One device's SNMP or NUT discovery; its failure becomes its one-line message."""
+    try:
+        return await attempt()
+    except TimeoutError:
+        return f"{device.label()}: {protocol} timed out"
+    except OpskitError as exc:
+        return str(exc)
+    except Exception as exc:  # one broken agent or upsd must not stop the others
+        return f"{device.label()}: {protocol} failed: {type(exc).__name__}: {exc}"
+
+
 async def _snmp_one(client: Any, target: Any, device: Any, now: dt.datetime) -> Discovery:
     extra = snmp_oids_for(device.platform)
     oids = [SYS_DESCR, SYS_OBJECT_ID, *(extra[k] for k in ("version", "model") if k in extra)]
@@ -206,15 +220,11 @@ async def _snmp_many(
     try:
 
         async def one(device: Any) -> None:
-            try:
+            async def attempt() -> Discovery:
                 target = SnmpTarget.from_device(inventory, device)
-                out[device.name] = await _snmp_one(client, target, device, now)
-            except TimeoutError:
-                out[device.name] = f"{device.label()}: SNMP timed out"
-            except OpskitError as exc:
-                out[device.name] = str(exc)
-            except Exception as exc:  # one broken agent must not stop the others
-                out[device.name] = f"{device.label()}: SNMP failed: {type(exc).__name__}: {exc}"
+                return await _snmp_one(client, target, device, now)
+
+            out[device.name] = await _guarded(device, "SNMP", attempt)
 
         await asyncio.gather(*(one(d) for d in devices))
     finally:
@@ -423,14 +433,9 @@ def discover_nut(
         out: dict[str, Discovery | str] = {}
 
         async def one(device: Any) -> None:
-            try:
-                out[device.name] = await _nut_one(device, inventory, stamp)
-            except TimeoutError:
-                out[device.name] = f"{device.label()}: NUT timed out"
-            except OpskitError as exc:
-                out[device.name] = str(exc)
-            except Exception as exc:  # one broken upsd must not stop the others
-                out[device.name] = f"{device.label()}: NUT failed: {type(exc).__name__}: {exc}"
+            out[device.name] = await _guarded(
+                device, "NUT", lambda: _nut_one(device, inventory, stamp)
+            )
 
         await asyncio.gather(*(one(d) for d in devices))
         return out
