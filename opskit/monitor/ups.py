@@ -23,7 +23,7 @@ import asyncio
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -336,41 +336,28 @@ def evaluate(reading: UpsReading, thresholds: UpsThresholds | None = None) -> li
             Reading("ups_status_flag", flag, int(r.has(flag)), Status.OK, labels={"flag": flag})
         )
     if r.battery_charge is not None:
-        low = on_battery and r.battery_charge < t.charge_min
         out.append(
-            Reading(
+            _battery_floor(
                 "ups_battery_charge",
-                "",
                 r.battery_charge,
-                Status.CRITICAL if low else Status.OK,
+                t.charge_min,
+                on_battery,
                 unit="percent",
-                message=(
-                    f"on battery with {_fmt(r.battery_charge, '%')} charge"
-                    f" < {_fmt(t.charge_min, '%')}"
-                    if low
-                    else ""
-                ),
-                crit=t.charge_min,
-                min=0,
-                max=100,
+                show=lambda v: _fmt(v, "%"),
+                noun="charge",
+                max_value=100,
             )
         )
     if r.runtime_s is not None:
-        short = on_battery and r.runtime_s < t.runtime_min
         out.append(
-            Reading(
+            _battery_floor(
                 "ups_runtime",
-                "",
                 r.runtime_s,
-                Status.CRITICAL if short else Status.OK,
+                t.runtime_min,
+                on_battery,
                 unit="seconds",
-                message=(
-                    f"on battery with {_minutes(r.runtime_s)} left < {_minutes(t.runtime_min)}"
-                    if short
-                    else ""
-                ),
-                crit=t.runtime_min,
-                min=0,
+                show=_minutes,
+                noun="left",
             )
         )
     if r.load is not None:
@@ -428,6 +415,32 @@ def evaluate(reading: UpsReading, thresholds: UpsThresholds | None = None) -> li
             )
         )
     return out
+
+
+def _battery_floor(
+    check: str,
+    value: float,
+    floor: float,
+    on_battery: bool,
+    *,
+    unit: str,
+    show: Callable[[float], str],
+    noun: str,
+    max_value: float | None = None,
+) -> Reading:
+    # Charge and runtime left matter only on battery: CRITICAL below their floor then.
+    low = on_battery and value < floor
+    return Reading(
+        check,
+        "",
+        value,
+        Status.CRITICAL if low else Status.OK,
+        unit=unit,
+        message=f"on battery with {show(value)} {noun} < {show(floor)}" if low else "",
+        crit=floor,
+        min=0,
+        max=max_value,
+    )
 
 
 def _upper(
