@@ -26,10 +26,13 @@ import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from opskit.errors import InputError
 from opskit.firmware.versions import Version, family_of, parse_version
+
+if TYPE_CHECKING:
+    from opskit.inventory import Problem
 
 STATUSES = ("recommended", "supported", "deprecated", "vulnerable", "end-of-life")
 KeyPath = tuple[str | int, ...]
@@ -73,20 +76,6 @@ class Policy:
     minimum: Version | None = None
     target: Version | None = None
     source: Mapping[str, str] = field(default_factory=dict)  # "minimum" -> "site hq", ...
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogProblem:
-    """One problem in the catalogue, with its place."""
-
-    file: Path
-    keypath: KeyPath
-    message: str
-    line: int = 0
-
-    def __str__(self) -> str:
-        where = f"{self.file.name}:{self.line}" if self.line else self.file.name
-        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +225,7 @@ def read_yaml(path: Path) -> Any:
         raise InputError(f"{path.name}{where}: invalid YAML: {problem}") from None
 
 
-def validate_catalog(path: Path) -> tuple[Catalog | None, list[CatalogProblem]]:
+def validate_catalog(path: Path) -> tuple[Catalog | None, list[Problem]]:
     """Read and check a catalogue; every problem is reported, each with its line.
 
     Args:
@@ -250,20 +239,23 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[CatalogProblem]]:
     """
     from pydantic import ValidationError
 
+    # The inventory's Problem and line finder: a catalogue problem is located the same way.
+    from opskit.inventory import Problem, locate_problems
+
     data = read_yaml(path)
     if data is None:
         data = {}
-    problems: list[CatalogProblem] = []
+    problems: list[Problem] = []
     if not isinstance(data, dict):
-        problems.append(CatalogProblem(path, (), "the catalogue must be a mapping"))
-        return None, _locate(problems)
+        problems.append(Problem("error", path, (), "the catalogue must be a mapping"))
+        return None, locate_problems(problems)
     try:
         parsed = _models().model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
-            problems.append(CatalogProblem(path, loc, _pydantic_message(err)))
-        return None, _locate(problems)
+            problems.append(Problem("error", path, loc, _pydantic_message(err)))
+        return None, locate_problems(problems)
 
     releases: dict[str, tuple[Release, ...]] = {}
     for platform, entry in parsed.platforms.items():
@@ -274,7 +266,8 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[CatalogProblem]]:
             v = parse_version(platform, rel.version)
             if not isinstance(v, Version):
                 problems.append(
-                    CatalogProblem(
+                    Problem(
+                        "error",
                         path,
                         where,
                         f"{platform}: '{rel.version}' is not a {family_of(platform)} version",
@@ -284,8 +277,11 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[CatalogProblem]]:
             ident = (v, tuple(sorted(rel.models)))
             if ident in seen:
                 problems.append(
-                    CatalogProblem(
-                        path, where, f"{platform}: {v} is listed twice (see entry {seen[ident]})"
+                    Problem(
+                        "error",
+                        path,
+                        where,
+                        f"{platform}: {v} is listed twice (see entry {seen[ident]})",
                     )
                 )
                 continue
@@ -311,7 +307,8 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[CatalogProblem]]:
                 continue
             if not parse_version(platform, text).known:
                 problems.append(
-                    CatalogProblem(
+                    Problem(
+                        "error",
                         path,
                         (*where, key),
                         f"policy {key} '{text}' is not a {family_of(platform)} version",
@@ -335,7 +332,7 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[CatalogProblem]]:
         for d, pol in parsed.policy.devices.items()
     }
     if problems:
-        return None, _locate(problems)
+        return None, locate_problems(problems)
     return (
         Catalog(
             path=path,
@@ -346,16 +343,6 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[CatalogProblem]]:
         ),
         [],
     )
-
-
-def _locate(problems: list[CatalogProblem]) -> list[CatalogProblem]:
-    if not problems:
-        return problems
-    from opskit.inventory import line_of  # the same fast line finder as the inventory's
-
-    return [
-        CatalogProblem(p.file, p.keypath, p.message, line_of(p.file, p.keypath)) for p in problems
-    ]
 
 
 def load_catalog(path: Path) -> Catalog:
