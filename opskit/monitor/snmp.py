@@ -415,7 +415,8 @@ class SnmpClient:
     async def _open(self, family: int) -> tuple[asyncio.DatagramTransport, Any]:
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            # Not allowed? The default buffer still works, just smaller.
+            # Not allowed? The default buffer still works, just smaller (the kernel also
+            # caps it at net.core.rmem_max).
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
             sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
@@ -435,7 +436,7 @@ class SnmpClient:
         try:
             ip = ipaddress.ip_address(target.host)
             family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-            found = (family, (target.host, target.port))
+            found = (family, (str(ip), target.port))  # as recvfrom() will spell it
         except ValueError:
             try:
                 infos = await self._loop.getaddrinfo(
@@ -465,7 +466,10 @@ class SnmpClient:
         task = self._endpoints.get(family)
         if task is None:
             task = self._endpoints[family] = asyncio.ensure_future(self._open(family))
-        transport, _protocol = await task
+        try:
+            transport, _protocol = await task
+        except OSError as exc:  # e.g. no IPv6 on this host
+            raise SnmpError(f"{target.label}: cannot open a UDP socket: {exc}") from None
         version = snmp_wire.VERSION_1 if target.version == "1" else snmp_wire.VERSION_2C
         community = str(target.community.get_secret_value()).encode()
         pdu = {"get": snmp_wire.GET, "next": snmp_wire.GET_NEXT, "bulk": snmp_wire.GET_BULK}

@@ -307,3 +307,11 @@ def test_silent_port_times_out_on_the_fast_path() -> None:
     t = v2c(port, "public", timeout=0.2, retries=1)
     with pytest.raises(SnmpTimeout, match=r"no SNMP response within 0.2 s x 2 tries"):
         run(lambda c: c.walk(t, "1.3.6.1.2.1.2.2.1.2"))
+
+
+def test_host_names_resolve_and_unknown_hosts_are_clear_errors(snmpd_agent: Any) -> None:
+    t = SnmpTarget("dev", "localhost", snmpd_agent.port, community=Secret("public"))
+    assert run(lambda c: c.get(t, ["1.3.6.1.2.1.1.5.0"])) == {"1.3.6.1.2.1.1.5.0": "lab-host"}
+    bad = SnmpTarget("dev", "no-such-host.invalid", 161, community=Secret("public"))
+    with pytest.raises(SnmpError, match=r"dev \(no-such-host.invalid:161\): cannot resolve host"):
+        run(lambda c: c.get(bad, ["1.3.6.1.2.1.1.5.0"]))
