@@ -41,8 +41,10 @@ def test_bad_nut_and_threshold_keys_name_the_device(tmp_path: Path) -> None:
     inv = _inventory(tmp_path, thresholds={"ups": {"runtime": 5}})
     result = run_opskit("-i", str(inv), "monitor", "ups")
     assert result.returncode == 2
-    assert "device 'rack1-ups': unknown thresholds.ups key 'runtime'" in result.stderr
+    # The inventory loader names it, with its line and the key meant.
+    assert "device 'rack1-ups' thresholds.ups: unknown key 'runtime'" in result.stderr
+    assert "(did you mean 'runtime_min'?)" in result.stderr
     inv = _inventory(tmp_path, nut={"ups": "rack1", "tsl": True})
     result = run_opskit("-i", str(inv), "monitor", "ups")
     assert result.returncode == 2
-    assert "device 'rack1-ups': unknown nut key 'tsl'" in result.stderr
+    assert "device 'rack1-ups' nut: unknown key 'tsl' (did you mean 'tls'?)" in result.stderr
