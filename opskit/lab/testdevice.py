@@ -250,17 +250,22 @@ def _strip_iac(data: bytes) -> bytes:
 _CAT = re.compile(r"^cat -- '([^']*)'")
 
 
+async def _read_command(io: CliIO, prompt: str) -> str | None:
+    """Show the prompt and read one command line, stripped (None when the client left)."""
+    io.write(prompt)
+    await io.drain()
+    line = await io.readline()
+    return None if line is None else line.strip()
+
+
 async def linux_shell(io: CliIO, opts: Options) -> None:
     """A bash-like prompt that answers opskit's linux profile (`cat -- 'FILE' ...`) from
     files under `--root`."""
     prompt = f"{opts.username}@{opts.hostname}:~$ "
     while True:
-        io.write(prompt)
-        await io.drain()
-        line = await io.readline()
-        if line is None:
+        cmd = await _read_command(io, prompt)
+        if cmd is None:
             return
-        cmd = line.strip()
         if not cmd:
             continue
         if cmd in ("exit", "logout"):
@@ -288,12 +293,9 @@ async def cli(io: CliIO, opts: Options) -> None:
     config_mode = False
     while True:
         prompt = opts.hostname + ("(config)#" if config_mode else "#" if enabled else ">")
-        io.write(prompt)
-        await io.drain()
-        line = await io.readline()
-        if line is None:
+        cmd = await _read_command(io, prompt)
+        if cmd is None:
             return
-        cmd = line.strip()
         if not cmd:
             continue
         words = cmd.split()
