@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -78,22 +79,28 @@ def run_opskit(inventory: Path, workers: int | None) -> tuple[float, dict[str, o
     return elapsed, json.loads(proc.stdout)
 
 
+def _netmiko_login(sw: FakeSwitch, telnet: bool) -> Any:
+    """netmiko's stock login to one fake switch, over Telnet or SSH."""
+    from netmiko import ConnectHandler
+
+    return ConnectHandler(
+        device_type="cisco_ios_telnet" if telnet else "cisco_ios",
+        host=sw.host,
+        port=sw.telnet_port if telnet else sw.ssh_port,
+        username=sw.username,
+        password=sw.password,
+        secret=sw.enable_secret,
+    )
+
+
 def baseline(switches: list[FakeSwitch], telnet: int, outdir: Path) -> float:
     """The hand-written sequential netmiko loop; seconds for these switches."""
-    from netmiko import ConnectHandler
+    import netmiko  # noqa: F401  (loaded before the clock starts)
 
     outdir.mkdir(exist_ok=True)
     t0 = time.perf_counter()
     for i, sw in enumerate(switches):
-        is_telnet = i < telnet
-        conn = ConnectHandler(
-            device_type="cisco_ios_telnet" if is_telnet else "cisco_ios",
-            host=sw.host,
-            port=sw.telnet_port if is_telnet else sw.ssh_port,
-            username=sw.username,
-            password=sw.password,
-            secret=sw.enable_secret,
-        )
+        conn = _netmiko_login(sw, telnet=i < telnet)
         conn.enable()
         text = conn.send_command("show running-config")
         conn.disconnect()
@@ -103,7 +110,7 @@ def baseline(switches: list[FakeSwitch], telnet: int, outdir: Path) -> float:
 
 def phases(sw: FakeSwitch, telnet: bool) -> dict[str, float]:
     """One device's session, phase by phase, netmiko stock vs opskit's reader."""
-    from netmiko import ConnectHandler
+    import netmiko  # noqa: F401  (loaded before the clock starts)
 
     from opskit.backup.fetch_ssh import connect, quick_prompt, read_until_prompt
     from opskit.backup.profiles import load_profile
@@ -111,14 +118,7 @@ def phases(sw: FakeSwitch, telnet: bool) -> dict[str, float]:
 
     out: dict[str, float] = {}
     t = time.perf_counter()
-    conn = ConnectHandler(
-        device_type="cisco_ios_telnet" if telnet else "cisco_ios",
-        host=sw.host,
-        port=sw.telnet_port if telnet else sw.ssh_port,
-        username=sw.username,
-        password=sw.password,
-        secret=sw.enable_secret,
-    )
+    conn = _netmiko_login(sw, telnet=telnet)
     out["netmiko login (ConnectHandler)"] = time.perf_counter() - t
     t = time.perf_counter()
     conn.enable()
