@@ -16,19 +16,17 @@ quoting kept), validated, and replaced atomically.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from opskit.errors import InputError
 from opskit.firmware.catalog import STATUSES, validate_catalog
+from opskit.firmware.state import write_atomic
 from opskit.firmware.versions import Version, family_of, parse_version
 
 CSV_COLUMNS = ("platform", "version", "date", "status", "advisories")
@@ -364,20 +362,11 @@ def _write_checked(path: Path, doc: Any, yaml: Any) -> None:
     buf = io.StringIO()
     yaml.dump(doc, buf)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".yaml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(buf.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
-        catalog, problems = validate_catalog(Path(tmp))
+
+    def check(tmp: Path) -> None:
+        catalog, problems = validate_catalog(tmp)
         if catalog is None:
             first = problems[0].message if problems else "invalid"
             raise InputError(f"{path.name}: the merged catalogue would not validate: {first}")
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+
+    write_atomic(path, buf.getvalue(), check=check, suffix=".yaml")
