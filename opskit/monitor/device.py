@@ -678,14 +678,7 @@ def evaluate(
         "counters": "64-bit" if raw.hc else "32-bit",
         "mibs": sorted({s.mib for s in raw.sources}),
     }
-    health = DeviceHealth(
-        device=device,
-        site=site,
-        kind="snmp",
-        status=worst([r.status for r in readings]),
-        readings=tuple(readings),
-        info=info,
-    )
+    health = DeviceHealth.from_readings(device, site, "snmp", readings, info)
     state = {
         "polled_at": raw.polled_at,
         "uptime_ticks": ticks,

@@ -5,7 +5,7 @@ Statuses follow Nagios: OK/WARNING/CRITICAL/UNKNOWN map to exit codes 0/1/2/3.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -74,6 +74,25 @@ class DeviceHealth:
     error: str | None = None
     duration_s: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_readings(
+        cls, device: str, site: str, kind: str, readings: Iterable[Reading], info: dict[str, Any]
+    ) -> DeviceHealth:
+        """A polled device's health: its status is the worst of its readings.
+
+        >>> DeviceHealth.from_readings("sw1", "lab", "snmp", [], {}).status.name
+        'OK'
+        """
+        kept = tuple(readings)
+        return cls(
+            device=device,
+            site=site,
+            kind=kind,
+            status=worst([r.status for r in kept]),
+            readings=kept,
+            info=info,
+        )
 
     def problems(self) -> list[Reading]:
         """Readings that are not OK, worst first."""

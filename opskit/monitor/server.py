@@ -7,6 +7,7 @@ the same whether it is local or remote.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import time
@@ -16,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from opskit.monitor.model import DeviceHealth, Reading, Status, worst
+from opskit.monitor.model import DeviceHealth, Reading, Status
 from opskit.monitor.snmp import SnmpTarget
 from opskit.monitor.thresholds import Limit, Thresholds, merge_thresholds
 
@@ -203,14 +204,7 @@ def server_readings(facts: ServerFacts, th: Thresholds) -> list[Reading]:
 
 
 def _health(name: str, site: str, readings: list[Reading], info: dict[str, Any]) -> DeviceHealth:
-    return DeviceHealth(
-        device=name,
-        site=site,
-        kind="server",
-        status=worst([r.status for r in readings]),
-        readings=tuple(readings),
-        info=info,
-    )
+    return DeviceHealth.from_readings(name, site, "server", readings, info)
 
 
 # ---------------------------------------------------------------- local (psutil)
@@ -275,15 +269,7 @@ def check_local_server(
     th = merge_thresholds(thresholds, where=name or "local server")
     readings = server_readings(facts, th)
     health = _health(name or socket.gethostname(), site, readings, {"source": "psutil"})
-    return DeviceHealth(
-        device=health.device,
-        site=health.site,
-        kind=health.kind,
-        status=health.status,
-        readings=health.readings,
-        info=health.info,
-        duration_s=round(time.monotonic() - started, 3),
-    )
+    return dataclasses.replace(health, duration_s=round(time.monotonic() - started, 3))
 
 
 # ---------------------------------------------------------------- remote (SNMP)

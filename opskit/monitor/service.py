@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import json
 import logging
@@ -260,16 +261,7 @@ async def _check_one_now(
             device, Status.UNKNOWN, f"{device.name}: internal error: {type(exc).__name__}", started
         )
     if not health.duration_s:
-        health = DeviceHealth(
-            device=health.device,
-            site=health.site,
-            kind=health.kind,
-            status=health.status,
-            readings=health.readings,
-            error=health.error,
-            duration_s=round(time.monotonic() - started, 3),
-            info=health.info,
-        )
+        health = dataclasses.replace(health, duration_s=round(time.monotonic() - started, 3))
     return health
 
 

@@ -523,14 +523,12 @@ def health_from_reading(
     info: Mapping[str, Any] | None = None,
 ) -> DeviceHealth:
     """A DeviceHealth from a good reading (rules applied)."""
-    readings = tuple(evaluate(reading, thresholds))
-    return DeviceHealth(
-        device=device.name,
-        site=device.site,
-        kind="ups",
-        status=worst([r.status for r in readings]),
-        readings=readings,
-        info={"ups": reading.to_dict(), **(info or {})},
+    return DeviceHealth.from_readings(
+        device.name,
+        device.site,
+        "ups",
+        evaluate(reading, thresholds),
+        {"ups": reading.to_dict(), **(info or {})},
     )
 
 
