@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opskit.errors import DeviceError, OpskitError
+from opskit.fileio import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -68,28 +69,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, durable: bool = Tru
     `durable=False` skips the fsyncs (still atomic against a killed process; for copies
     whose source of truth is elsewhere, like the work tree of the config repository).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            if durable:
-                os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    if not durable:
-        return
-    with contextlib.suppress(OSError):
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    write_atomic(path, data, mode=mode, durable=durable, sync_dir=True, make_dirs=True)
 
 
 class GitStore:

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from opskit.errors import InputError
+from opskit.fileio import write_atomic
 from opskit.firmware.catalog import STATUSES, validate_catalog
-from opskit.firmware.state import write_atomic
 from opskit.firmware.versions import Version, family_of, parse_version
 
 CSV_COLUMNS = ("platform", "version", "date", "status", "advisories")
@@ -369,4 +369,4 @@ def _write_checked(path: Path, doc: Any, yaml: Any) -> None:
             first = problems[0].message if problems else "invalid"
             raise InputError(f"{path.name}: the merged catalogue would not validate: {first}")
 
-    write_atomic(path, buf.getvalue(), check=check, suffix=".yaml")
+    write_atomic(path, buf.getvalue(), keep_mode=True, check=check, suffix=".yaml")

@@ -7,14 +7,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from opskit.errors import InputError
+from opskit.fileio import write_atomic
 
 STATE_FILE = "firmware.json"
 STATE_VERSION = 1
@@ -110,35 +109,6 @@ def _locked(state_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def write_atomic(
-    path: Path, text: str, *, check: Callable[[Path], None] | None = None, suffix: str = ".tmp"
-) -> None:
-    """Write a file so readers see the old or the new content, never half of it.
-
-    Args:
-        path: the file to replace.
-        text: its new content.
-        check: called with the written temp file before it replaces `path`; raise to
-            keep the old file (the temp file is removed).
-        suffix: the temp file's suffix (for a check that goes by it).
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if check is not None:
-            check(Path(tmp))
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def save_discoveries(state_dir: Path, discoveries: Iterable[Discovery]) -> None:
     """Remember new discoveries, merged into what is on disk (newest wins per device)."""
     new = list(discoveries)
@@ -155,4 +125,4 @@ def save_discoveries(state_dir: Path, discoveries: Iterable[Discovery]) -> None:
             "version": STATE_VERSION,
             "devices": {name: current[name].to_dict() for name in sorted(current)},
         }
-        write_atomic(state_path(state_dir), json.dumps(payload, indent=2) + "\n")
+        write_atomic(state_path(state_dir), json.dumps(payload, indent=2) + "\n", keep_mode=True)

@@ -14,9 +14,7 @@ import contextlib
 import difflib
 import io
 import itertools
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -298,32 +296,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     Raises:
         InputError: the file cannot be written.
     """
+    from opskit.fileio import write_atomic as write_file
+
     try:
-        mode = path.stat().st_mode & 0o7777
-    except OSError:
-        mode = 0o644
-    tmp = ""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = ""
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+        write_file(path, data, mode=0o644, keep_mode=True, sync_dir=True)
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 # -- the edits ---------------------------------------------------------------------

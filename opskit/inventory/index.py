@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -578,20 +577,11 @@ def read_cached_index(inventory_path: Path) -> InventoryIndex | None:
 
 def write_cached_index(inventory_path: Path, index: InventoryIndex) -> None:
     """Store the index atomically; a cache that cannot be written is skipped silently."""
+    from opskit.fileio import write_atomic
+
     target = cache_path(inventory_path)
     with contextlib.suppress(OSError):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".idx-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(index.text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomic(target, index.text, make_dirs=True, prefix=".idx-")
 
 
 def open_index(inventory_path: Path) -> InventoryIndex:

@@ -395,21 +395,9 @@ def render_prometheus(report: HealthReport) -> str:
 
 def write_textfile(text: str, path: str) -> None:
     """Write exposition text atomically for node_exporter's textfile collector."""
-    import os
-    import tempfile
     from pathlib import Path
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # node_exporter reads *.prom: the temp name must not end in .prom.
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from opskit.fileio import write_atomic
+
+    # node_exporter reads *.prom: the temp name must not end in .prom (suffix ".tmp").
+    write_atomic(Path(path), text, mode=0o644, make_dirs=True, suffix=".tmp")

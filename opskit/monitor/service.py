@@ -25,7 +25,6 @@ import importlib
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError, OpskitError
+from opskit.fileio import write_atomic
 from opskit.monitor.model import Checker, DeviceHealth, HealthReport, Status
 from opskit.monitor.thresholds import Thresholds, merge_thresholds
 
@@ -187,17 +187,7 @@ def load_state(path: Path) -> dict[str, Any]:
 
 def save_state(path: Path, data: Mapping[str, Any]) -> None:
     """Write the state atomically (temp file in the same directory, fsync, replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, separators=(",", ":"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(data, separators=(",", ":")), make_dirs=True, suffix="")
 
 
 def _device_deadline(device: Device, inventory: Inventory, settings: MonitorSettings) -> float:
