@@ -81,29 +81,50 @@ def _global_options(
     logging.basicConfig(level=level, format="opskit: %(levelname)s: %(name)s: %(message)s")
 
 
-def _register_groups() -> None:
-    # Each group module is light at import time; see the module docstring.
-    from opskit.commands import (
-        backup,
-        backup_tftp,
-        demo,
-        firmware,
-        inventory,
-        monitor,
-        monitor_ups,
-    )
-
-    backup_tftp.register(backup.app)  # tftp-serve, restore
-    monitor_ups.register(monitor.app)  # monitor ups
-
-    app.add_typer(inventory.app, name="inventory", help="Sites, devices, ports and cables.")
-    app.add_typer(backup.app, name="backup", help="Config backups into a git history.")
-    app.add_typer(monitor.app, name="monitor", help="Health checks: SNMP, UPS, servers.")
-    app.add_typer(firmware.app, name="firmware", help="Running versions vs vendor releases.")
-    app.command("demo")(demo.demo)
+# Command groups: module, help. A run imports only the group it invokes (`opskit inventory
+# find` never imports the backup or monitor command modules); `--help` and unknown words
+# register every group.
+_GROUPS: dict[str, tuple[str, str]] = {
+    "inventory": ("opskit.commands.inventory", "Sites, devices, ports and cables."),
+    "backup": ("opskit.commands.backup", "Config backups into a git history."),
+    "monitor": ("opskit.commands.monitor", "Health checks: SNMP, UPS, servers."),
+    "firmware": ("opskit.commands.firmware", "Running versions vs vendor releases."),
+    "demo": ("opskit.commands.demo", ""),
+}
+# Commands kept in their own modules and added onto a group.
+_EXTRAS = {"backup": "opskit.commands.backup_tftp", "monitor": "opskit.commands.monitor_ups"}
+_registered: set[str] = set()
 
 
-_register_groups()
+def _register_groups(only: str | None = None) -> None:
+    """Add the command groups to `app` (just `only` when it names one), once each."""
+    from importlib import import_module
+
+    for name in [only] if only in _GROUPS else list(_GROUPS):
+        if name is None or name in _registered:
+            continue
+        _registered.add(name)
+        module_name, help_text = _GROUPS[name]
+        module = import_module(module_name)
+        if name == "demo":
+            app.command("demo")(module.demo)
+            continue
+        if name in _EXTRAS:
+            import_module(_EXTRAS[name]).register(module.app)
+        app.add_typer(module.app, name=name, help=help_text)
+
+
+def _invoked_group(args: list[str]) -> str | None:
+    """The command group named on the command line, past the global options."""
+    skip_value = False
+    for arg in args:
+        if skip_value:
+            skip_value = False
+        elif arg in ("-i", "--inventory"):
+            skip_value = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _wants_json(argv: list[str]) -> bool:
@@ -113,6 +134,7 @@ def _wants_json(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `opskit` script: runs the app and maps errors to exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _register_groups(_invoked_group(args))
     try:
         result = app(args=args, prog_name="opskit", standalone_mode=False)
     except typer.Exit as exc:
