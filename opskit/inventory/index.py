@@ -8,7 +8,7 @@ backslash escaped), so a look-up is a `str.find` within one section and a search
 pass over the whole text, without building any objects::
 
     O  offsets of the S, C, D and P sections and of the end (fixed width)
-    F  path  sha256                          every file read (main file first)
+    F  path  sha256  stat-signature          every file read (main file first)
     S  site  description  address
     C  label  a_dev a_port a_side  b_dev b_port b_side  color length type status note  file pos
     D  device  site platform host role description  ports-offset ports-length  {json}
@@ -18,7 +18,9 @@ Devices are indexed without their backup/snmp/nut sections (the index is for fin
 cables; those sections may hold a plain secret). It is stored as
 `$XDG_CACHE_HOME/opskit/inventory-<hash of the main file's path>.idx` (mode 0600),
 written atomically, and only for an inventory without errors. It is used only if every
-file's sha256 still matches; a corrupt or stale cache is rebuilt, never trusted.
+file is unchanged: the same stat signature (inode, size, mtime, ctime; see
+`load.file_signature`), else the same sha256; a corrupt or stale cache is rebuilt, never
+trusted.
 """
 
 from __future__ import annotations
@@ -173,7 +175,10 @@ class InventoryIndex:
     @staticmethod
     def _build_text(inv: Inventory) -> str:
         resolved = {file: _esc(file.resolve()) for file in inv.files}
-        head = "".join(f"\nF\t{resolved[file]}\t{inv.digests.get(file, '')}" for file in inv.files)
+        head = "".join(
+            f"\nF\t{resolved[file]}\t{inv.digests.get(file, '')}\t{inv.signatures.get(file, '')}"
+            for file in inv.files
+        )
         sites = "".join(
             f"\nS\t{_esc(s.name)}\t{_esc(s.description)}\t{_esc(s.address)}"
             for s in inv.sites.values()
@@ -286,6 +291,12 @@ class InventoryIndex:
     def files(self) -> list[tuple[Path, str]]:
         """The files the index was built from, with the sha256 of each."""
         return [(Path(_unesc(f[1]) or ""), f[2]) for f in self._records("F")]
+
+    def file_signatures(self) -> list[tuple[Path, str, str]]:
+        """The files with their sha256 and stat signature (empty when not recorded)."""
+        return [
+            (Path(_unesc(f[1]) or ""), f[2], f[3] if len(f) > 3 else "") for f in self._records("F")
+        ]
 
     @staticmethod
     def _cable(f: list[str]) -> Cable:
@@ -550,10 +561,14 @@ def cache_path(inventory_path: Path) -> Path:
 
 
 def _fresh(index: InventoryIndex) -> bool:
-    files = index.files()
+    from opskit.inventory.load import signature_unchanged
+
+    files = index.file_signatures()
     if not files:
         return False
-    for path, digest in files:
+    for path, digest, signature in files:
+        if signature and signature_unchanged(path, signature):
+            continue  # provably the same file: no need to read and hash it
         try:
             if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
                 return False

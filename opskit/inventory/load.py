@@ -136,6 +136,7 @@ class _Doc:
     path: Path
     data: dict[str, Any]
     digest: str = ""
+    signature: str = ""
 
 
 @dataclass
@@ -188,6 +189,32 @@ def _parse_yaml_libyaml(text: str, path: Path) -> Any:
         raise InputError(f"{path.name}{line}: invalid YAML: {exc}") from None
 
 
+def file_signature(path: Path) -> str:
+    """`inode:size:mtime_ns:ctime_ns:now_ns` of a file, taken before it is read.
+
+    The index cache trusts a file whose signature is unchanged without hashing it: any
+    write, rename or chmod moves its ctime, which no user tool can set back. A file changed
+    less than a second before it was read is never trusted this way (a change within the
+    same clock tick would not move ctime), so the cache hashes it instead.
+    """
+    import time
+
+    st = path.stat()
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{time.time_ns()}"
+
+
+def signature_unchanged(path: Path, signature: str) -> bool:
+    """True when `path` is provably the file that `signature` was taken of (see above)."""
+    try:
+        ino, size, mtime, ctime, taken = (int(x) for x in signature.split(":"))
+        st = path.stat()
+    except (OSError, ValueError):
+        return False
+    if taken - ctime < 1_000_000_000:  # changed just before it was read: racy
+        return False
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (ino, size, mtime, ctime)
+
+
 def _read_docs(
     path: Path, collector: _Collector, texts: Mapping[Path, str] | None = None
 ) -> list[_Doc]:
@@ -206,6 +233,8 @@ def _read_docs(
             return
         seen.add(real)
         try:
+            # stat before reading: a change after this moment moves the file's ctime
+            signature = "" if real in overrides else file_signature(p)
             raw = overrides[real].encode("utf-8") if real in overrides else p.read_bytes()
             text = raw.decode("utf-8")
         except FileNotFoundError:
@@ -221,7 +250,7 @@ def _read_docs(
         if not isinstance(data, dict):
             collector.error(p, (), "the top level must be a mapping of sections")
             return
-        docs.append(_Doc(p, data, hashlib.sha256(raw).hexdigest()))
+        docs.append(_Doc(p, data, hashlib.sha256(raw).hexdigest(), signature))
         includes = data.get("include") or []
         if isinstance(includes, str):
             includes = [includes]
@@ -822,6 +851,7 @@ def _build_inventory(
         files=tuple(d.path for d in docs),
         cable_by_end=cable_by_end,
         digests={d.path: d.digest for d in docs},
+        signatures={d.path: d.signature for d in docs},
     )
     return inventory, collector.problems
 

@@ -228,3 +228,5 @@ class Inventory:
     cable_by_end: Mapping[tuple[str, str, str | None], str] = field(default_factory=dict)
     # sha256 of each file's bytes as read (keys the read-only index cache).
     digests: Mapping[Path, str] = field(default_factory=dict)
+    # each file's stat signature taken before it was read (see load.file_signature)
+    signatures: Mapping[Path, str] = field(default_factory=dict)

@@ -312,3 +312,47 @@ def test_device_without_ports(tmp_path: Path) -> None:
     assert index.port("a", "eth0", None) is None
     assert [p.name for p, _ in index.ports("b")] == ["eth0"]
     assert index.device("a") is not None
+
+
+def _small_inventory(path: Path, label: str) -> None:
+    path.write_text(
+        "sites: {hq: {}}\n"
+        "devices:\n"
+        "  a: {site: hq, platform: linux, ports: [eth0]}\n"
+        "  b: {site: hq, platform: linux, ports: [eth0]}\n"
+        f"cables:\n  - {{label: {label}, a: 'a:eth0', b: 'b:eth0'}}\n"
+    )
+
+
+def test_an_unchanged_file_is_trusted_by_its_stat_signature(tmp_path: Path) -> None:
+    import os
+    import time
+
+    main = tmp_path / "inventory.yaml"
+    _small_inventory(main, "X-001")
+    # Let the file settle: a file changed within a second of being read is always hashed.
+    st = main.stat()
+    os.utime(main, ns=(st.st_atime_ns, st.st_mtime_ns))
+    time.sleep(1.1)
+    index = open_index(main)
+    ((_, _, signature),) = index.file_signatures()
+    assert signature
+    from opskit.inventory.load import signature_unchanged
+
+    assert signature_unchanged(main, signature)
+    # Same size, same mtime put back, other content: ctime moved, so the cache is stale.
+    text = main.read_text()
+    main.write_text(text.replace("X-001", "X-002"))
+    os.utime(main, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert not signature_unchanged(main, signature)
+    assert read_cached_index(main) is None
+    assert open_index(main).cable("X-002") is not None
+
+
+def test_a_file_changed_just_before_it_was_read_is_hashed_not_trusted(tmp_path: Path) -> None:
+    from opskit.inventory.load import file_signature, signature_unchanged
+
+    main = tmp_path / "inventory.yaml"
+    _small_inventory(main, "X-001")
+    # Taken right after the write: racy, so never trusted on its own.
+    assert not signature_unchanged(main, file_signature(main))
