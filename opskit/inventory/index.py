@@ -560,32 +560,72 @@ def cache_path(inventory_path: Path) -> Path:
     return Path(base) / "opskit" / f"inventory-{key}.idx"
 
 
-def _fresh(index: InventoryIndex) -> bool:
-    from opskit.inventory.load import signature_unchanged
+def _signatures_path(cache_file: Path) -> Path:
+    # Signatures taken after the index was built (see _fresh), beside the index.
+    return cache_file.with_suffix(".sig")
+
+
+def _read_signatures(cache_file: Path) -> dict[str, tuple[str, str]]:
+    try:
+        lines = _signatures_path(cache_file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for line in lines:
+        digest, _, rest = line.partition("\t")
+        signature, _, path = rest.partition("\t")
+        if path:
+            out[path] = (digest, signature)
+    return out
+
+
+def _fresh(index: InventoryIndex, cache_file: Path) -> bool:
+    """True when every file the index was built from is unchanged.
+
+    A file is unchanged when its stat signature still holds (no read), else when its
+    sha256 matches; in that case a new signature is kept beside the index, so a file that
+    was indexed right after an edit (too recent to trust by stat) is hashed once, not on
+    every look-up.
+    """
+    from opskit.inventory.load import file_signature, signature_unchanged
 
     files = index.file_signatures()
     if not files:
         return False
+    later = _read_signatures(cache_file)
+    refreshed: dict[str, tuple[str, str]] = {}
     for path, digest, signature in files:
-        if signature and signature_unchanged(path, signature):
+        kept = later.get(str(path))
+        candidates = [signature, kept[1] if kept and kept[0] == digest else ""]
+        if any(c and signature_unchanged(path, c) for c in candidates):
             continue  # provably the same file: no need to read and hash it
         try:
+            new_signature = file_signature(path)  # before the read, as when loading
             if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
                 return False
         except OSError:
             return False
+        refreshed[str(path)] = (digest, new_signature)
+    if refreshed:
+        from opskit.fileio import write_atomic
+
+        merged = {**later, **refreshed}
+        text = "".join(f"{d}\t{sig}\t{path}\n" for path, (d, sig) in merged.items())
+        with contextlib.suppress(OSError):
+            write_atomic(_signatures_path(cache_file), text, prefix=".sig-")
     return True
 
 
 def read_cached_index(inventory_path: Path) -> InventoryIndex | None:
     """The cached index if it is intact and every file it was built from is unchanged."""
+    cache_file = cache_path(inventory_path)
     try:
-        text = cache_path(inventory_path).read_text(encoding="utf-8")
+        text = cache_file.read_text(encoding="utf-8")
         index = InventoryIndex(text)
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     files = index.files()
-    if not files or files[0][0] != inventory_path.resolve() or not _fresh(index):
+    if not files or files[0][0] != inventory_path.resolve() or not _fresh(index, cache_file):
         return None
     return index
 

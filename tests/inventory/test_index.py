@@ -356,3 +356,17 @@ def test_a_file_changed_just_before_it_was_read_is_hashed_not_trusted(tmp_path: 
     _small_inventory(main, "X-001")
     # Taken right after the write: racy, so never trusted on its own.
     assert not signature_unchanged(main, file_signature(main))
+
+
+def test_an_index_built_right_after_an_edit_is_hashed_once_then_trusted(tmp_path: Path) -> None:
+    import time
+
+    main = tmp_path / "inventory.yaml"
+    _small_inventory(main, "X-001")
+    open_index(main)  # built at once: its recorded signature is racy
+    time.sleep(1.1)
+    assert read_cached_index(main) is not None  # hashed, and a settled signature kept
+    sig_file = cache_path(main).with_suffix(".sig")
+    assert str(main.resolve()) in sig_file.read_text()
+    main.write_text(main.read_text().replace("X-001", "X-009"))
+    assert read_cached_index(main) is None  # the kept signature no longer holds
