@@ -56,6 +56,10 @@ class Reading:
     min: float | None = None
     max: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    # Lower limits, for values where low is bad (battery charge, runtime left, mains
+    # voltage): `warn`/`crit` are upper limits. Nagios perfdata renders both as a range.
+    warn_low: float | None = None
+    crit_low: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,8 @@ def reading_dict(r: Reading) -> dict[str, Any]:
         "message": r.message,
         "warn": r.warn,
         "crit": r.crit,
+        "warn_low": r.warn_low,
+        "crit_low": r.crit_low,
         "min": r.min,
         "max": r.max,
         "labels": dict(r.labels),
@@ -269,6 +271,22 @@ def _perf_number(value: float | None) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
+def nagios_range(low: float | None, high: float | None) -> str:
+    """A Nagios threshold range: OK inside, alert outside (plugin guidelines).
+
+    >>> nagios_range(None, 95), nagios_range(30, None), nagios_range(150, 260)
+    ('95', '30:', '150:260')
+    """
+    if low is None:
+        return _perf_number(high)
+    return f"{_perf_number(low)}:{_perf_number(high)}"
+
+
+# Readings that are OK say nothing in perfdata worth their length: one per interface and
+# one per UPS status flag (they are in --format json and prometheus).
+_QUIET_WHEN_OK = ("if_", "ups_status_flag")
+
+
 def perfdata(report: HealthReport) -> list[str]:
     """Perfdata items `'label'=value[UOM];warn;crit;min;max` for numeric readings."""
     items: list[str] = []
@@ -277,11 +295,16 @@ def perfdata(report: HealthReport) -> list[str]:
             value = _numeric(r.value)
             if value is None:
                 continue
-            if r.check.startswith("if_") and r.status == Status.OK:
+            if r.check.startswith(_QUIET_WHEN_OK) and r.status == Status.OK:
                 continue
             label = " ".join(x for x in (d.device, r.check, r.subject) if x)
             uom = NAGIOS_UOM.get(r.unit, "")
-            fields = [_perf_number(f) for f in (r.warn, r.crit, r.min, r.max)]
+            fields = [
+                nagios_range(r.warn_low, r.warn),
+                nagios_range(r.crit_low, r.crit),
+                _perf_number(r.min),
+                _perf_number(r.max),
+            ]
             tail = ";".join(fields).rstrip(";")
             items.append(
                 f"{_perf_label(label)}={_perf_number(value)}{uom}" + (f";{tail}" if tail else "")

@@ -383,10 +383,8 @@ def evaluate(reading: UpsReading, thresholds: UpsThresholds | None = None) -> li
                 Status.CRITICAL if bad else Status.OK,
                 unit="volts",
                 message=message,
-                warn=None,
-                crit=None,
-                min=t.input_voltage_min,
-                max=t.input_voltage_max,
+                crit_low=t.input_voltage_min,
+                crit=t.input_voltage_max,
             )
         )
     if r.output_voltage is not None:
@@ -437,7 +435,7 @@ def _battery_floor(
         Status.CRITICAL if low else Status.OK,
         unit=unit,
         message=f"on battery with {show(value)} {noun} < {show(floor)}" if low else "",
-        crit=floor,
+        crit_low=floor,
         min=0,
         max=max_value,
     )

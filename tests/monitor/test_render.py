@@ -74,3 +74,23 @@ def test_docstring_examples_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(f"opskit.monitor.{module}"))
     assert result.failed == 0
+
+
+def test_perfdata_thresholds_are_nagios_ranges() -> None:
+    from opskit.monitor.model import DeviceHealth, HealthReport, Reading, Status
+    from opskit.monitor.render import perfdata
+
+    readings = (
+        Reading("cpu", "", 42, Status.OK, unit="percent", warn=80, crit=95, min=0, max=100),
+        Reading("ups_runtime", "", 900, Status.OK, unit="seconds", crit_low=600, min=0),
+        Reading("ups_input_voltage", "", 231, Status.OK, unit="volts", crit_low=150, crit=260),
+        Reading("ups_status_flag", "OB", 0, Status.OK),
+    )
+    report = HealthReport((DeviceHealth("ups1", "hq", "ups", Status.OK, readings),))
+    assert perfdata(report) == [
+        "'ups1 cpu'=42%;80;95;0;100",
+        # alert when runtime drops below 600 s: "600:" (OK from 600 up)
+        "'ups1 ups_runtime'=900s;;600:;0",
+        # alert outside 150-260 V
+        "'ups1 ups_input_voltage'=231;;150:260",
+    ]

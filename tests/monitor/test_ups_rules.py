@@ -133,10 +133,13 @@ def test_rules(case: Case) -> None:
 def test_readings_carry_units_and_limits() -> None:
     by_check = {r.check: r for r in evaluate(reading_from_nut(ONLINE)) if not r.subject}
     assert by_check["ups_runtime"].unit == "seconds"
-    assert by_check["ups_runtime"].crit == 600
+    # low is bad: the limits are lower limits (crit_low), not upper ones
+    assert (by_check["ups_runtime"].crit_low, by_check["ups_runtime"].crit) == (600, None)
     assert by_check["ups_battery_charge"].unit == "percent"
+    assert by_check["ups_battery_charge"].crit_low == 30
     assert by_check["ups_input_voltage"].unit == "volts"
-    assert (by_check["ups_input_voltage"].min, by_check["ups_input_voltage"].max) == (150, 260)
+    volts = by_check["ups_input_voltage"]
+    assert (volts.crit_low, volts.crit) == (150, 260)
     flags = {r.subject: r.value for r in evaluate(reading_from_nut(ONLINE)) if r.subject}
     assert flags["OL"] == 1 and flags["OB"] == 0
 
