@@ -23,8 +23,9 @@ from typing import Any, ClassVar
 
 from opskit.errors import InputError
 from opskit.inventory import Device
+from opskit.inventory.sections import SECTION_KEYS
 
-SSH_KEYS = ("kex", "ciphers", "host_key_algorithms", "macs")
+SSH_KEYS = SECTION_KEYS["ssh"]  # the keys of a device's `ssh:` section
 LEGACY_KEX = (
     "diffie-hellman-group14-sha1",
     "diffie-hellman-group-exchange-sha1",

@@ -22,8 +22,9 @@ from opskit.firmware.catalog import Catalog, load_catalog
 from opskit.firmware.evaluate import NAGIOS, Evaluation, evaluate, worst_exit_code
 from opskit.firmware.state import Discovery, load_state, save_discoveries
 from opskit.firmware.versions import PLATFORM_SIBLINGS, family_of, parse_version
+from opskit.inventory.sections import SECTION_KEYS
 
-FIRMWARE_KEYS = ("minimum", "target", "ignore")
+FIRMWARE_KEYS = SECTION_KEYS["firmware"]  # a device's own `firmware:` policy
 NO_FIRMWARE_PLATFORMS = ("patch_panel",)
 
 

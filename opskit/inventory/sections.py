@@ -2,8 +2,8 @@
 name a typo (`methd: ssh`) instead of the capability silently ignoring it.
 
 The capabilities own what the keys mean; the lists are kept here, as data, so validation
-imports nothing heavy. tests/inventory/test_sections.py keeps them equal to the
-capabilities' own constants where those exist.
+imports nothing heavy, and the capabilities take their own key lists from here
+(`opskit.monitor.snmp.SNMP_KEYS = SECTION_KEYS["snmp"]`, ...): one list per section.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "enabled",
         "fast_telnet",
     ),
-    # opskit.monitor.snmp.SNMP_KEYS
+    # opskit.monitor.snmp (SNMP_KEYS)
     "snmp": (
         "version",
         "credentials",
@@ -35,11 +35,11 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "max_rows",
         "context",
     ),
-    # opskit.monitor.nut.NUT_KEYS
+    # opskit.monitor.nut (NUT_KEYS)
     "nut": ("ups", "host", "port", "tls", "tls_verify", "ca_file", "credentials", "timeout"),
-    # opskit.backup.sshopts.SSH_KEYS (legacy algorithms for old devices)
+    # opskit.backup.sshopts (SSH_KEYS: legacy algorithms for old devices)
     "ssh": ("kex", "ciphers", "host_key_algorithms", "macs"),
-    # opskit.firmware.service.FIRMWARE_KEYS (the device's own policy)
+    # opskit.firmware.service (FIRMWARE_KEYS: the device's own policy)
     "firmware": ("minimum", "target", "ignore"),
     # opskit.monitor.thresholds (LIMIT_DEFAULTS + STATUS_DEFAULTS) and `ups` (below)
     "thresholds": (
@@ -58,7 +58,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "ups",
     ),
 }
-# opskit.monitor.ups.THRESHOLD_KEYS: `thresholds: {ups: {...}}`
+# opskit.monitor.ups (THRESHOLD_KEYS): `thresholds: {ups: {...}}`
 UPS_THRESHOLD_KEYS: tuple[str, ...] = (
     "input_voltage_min",
     "input_voltage_max",

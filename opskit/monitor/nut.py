@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opskit.errors import DeviceError, DeviceTimeout, InputError
+from opskit.inventory.sections import SECTION_KEYS
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 DEFAULT_PORT = 3493
-NUT_KEYS = ("ups", "host", "port", "tls", "tls_verify", "ca_file", "credentials", "timeout")
+NUT_KEYS = SECTION_KEYS["nut"]  # the keys of a device's `nut:` section
 MAX_LINE = 65_536  # upsd's own lines are far shorter; a longer one means garbage
 MAX_LIST_LINES = 10_000  # a UPS has a few hundred variables at most
 

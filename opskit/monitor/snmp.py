@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opskit.errors import DeviceError, DeviceTimeout, InputError
+from opskit.inventory.sections import SECTION_KEYS
 from opskit.monitor import snmp_wire
 from opskit.monitor.snmp_wire import VarBind, WireValue
 
@@ -47,17 +48,7 @@ log.addHandler(logging.NullHandler())
 Value = int | str | None
 Oid = tuple[int, ...]
 
-SNMP_KEYS = (
-    "version",
-    "credentials",
-    "host",
-    "port",
-    "timeout",
-    "retries",
-    "max_repetitions",
-    "max_rows",
-    "context",
-)
+SNMP_KEYS = SECTION_KEYS["snmp"]  # the keys of a device's `snmp:` section
 AUTH_PROTOCOLS = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 PRIV_PROTOCOLS = ("des", "3des", "aes", "aes128", "aes192", "aes256")
 SECURITY_LEVELS = ("noAuthNoPriv", "authNoPriv", "authPriv")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opskit.errors import DeviceError, InputError
+from opskit.inventory.sections import UPS_THRESHOLD_KEYS
 from opskit.monitor.model import DeviceHealth, Reading, Status, worst
 
 PLATFORM_NUT = "ups_nut"
@@ -179,16 +180,7 @@ def reading_from_nut(variables: Mapping[str, str]) -> UpsReading:
 
 # --------------------------------------------------------------------------- thresholds
 
-THRESHOLD_KEYS = (
-    "input_voltage_min",
-    "input_voltage_max",
-    "runtime_min",
-    "charge_min",
-    "load_warning",
-    "load_critical",
-    "temperature_warning",
-    "temperature_critical",
-)
+THRESHOLD_KEYS = UPS_THRESHOLD_KEYS  # `thresholds: {ups: {...}}`
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The section keys `inventory validate` accepts are the keys the capabilities read."""
+"""The section keys `inventory validate` accepts are the keys the capabilities read
+(the threshold names are the monitor's own table, so they are compared here)."""
 
 from __future__ import annotations
 
