@@ -116,8 +116,8 @@ def backup_status(
 ) -> StatusReport:
     """Per device: last good backup, last attempt and its reason; stale ones CRITICAL.
 
-    A device whose last attempt failed is WARNING; with `max_age`, one whose last good
-    backup is older (or that never had one) is CRITICAL.
+    A device whose last attempt failed, or that has no backup yet, is WARNING; with
+    `max_age`, one whose last good backup is older (or that never had one) is CRITICAL.
     """
     states = load_state(inventory.settings.state_dir)
     now = dt.datetime.now(dt.UTC)
@@ -126,7 +126,8 @@ def backup_status(
         st = states.get(d.name, DeviceState(device=d.name))
         age = _age(st.last_good, now)
         status = OK
-        if st.last_status == "failed":
+        # never backed up is not "OK": a device added to the inventory but never reached
+        if st.last_status == "failed" or st.last_good is None:
             status = WARNING
         if max_age is not None and (age is None or age > max_age):
             status = CRITICAL

@@ -180,9 +180,10 @@ def status(
     else:
         stale = [d for d in report.devices if d.status == "CRITICAL"]
         failed = [d for d in report.devices if d.last_result == "failed"]
+        never = [d for d in report.devices if d.last_good is None]
         typer.echo(
             f"BACKUP {report.status}: {len(report.devices)} devices, {len(stale)} stale, "
-            f"{len(failed)} failed last time"
+            f"{len(failed)} failed last time, {len(never)} never backed up"
         )
         for d in report.devices:
             age_txt = _human_age(d.age_seconds) if d.age_seconds is not None else "never"

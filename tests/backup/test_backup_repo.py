@@ -202,6 +202,10 @@ def test_status_max_age(tmp_path: Path, test_device: TestDevice) -> None:
     assert never.returncode == 2
     statuses = {d["device"]: d["status"] for d in json.loads(never.stdout)["devices"]}
     assert statuses == {"core-r1": "OK", "never": "CRITICAL"}
+    # Without --max-age a device that was never backed up is a WARNING, not OK.
+    unseen = opskit(inv, "backup", "status", "--device", "never")
+    assert unseen.returncode == 1
+    assert unseen.stdout.startswith("BACKUP WARNING: 1 devices, 0 stale, 0 failed last time, 1 never")
 
     state_dir = tmp_path / "state"
     states = load_state(state_dir)
