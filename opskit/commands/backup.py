@@ -182,7 +182,8 @@ def status(
         failed = [d for d in report.devices if d.last_result == "failed"]
         never = [d for d in report.devices if d.last_good is None]
         typer.echo(
-            f"BACKUP {report.status}: {len(report.devices)} devices, {len(stale)} stale, "
+            f"BACKUP {report.status}: {_count(len(report.devices), 'device')}, "
+            f"{len(stale)} stale, "
             f"{len(failed)} failed last time, {len(never)} never backed up"
         )
         for d in report.devices:
@@ -193,6 +194,10 @@ def status(
                 f"last attempt {d.last_result or '-'}{reason}"
             )
     raise typer.Exit(report.exit_code)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _human_age(seconds: float) -> str:

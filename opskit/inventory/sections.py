@@ -8,6 +8,9 @@ imports nothing heavy, and the capabilities take their own key lists from here
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 SECTION_KEYS: dict[str, tuple[str, ...]] = {
     # opskit.backup: fetch method and its options (fetch.py, fetch_ssh.py, fetch_tftp.py)
     "backup": (
@@ -69,3 +72,29 @@ UPS_THRESHOLD_KEYS: tuple[str, ...] = (
     "temperature_warning",
     "temperature_critical",
 )
+
+
+def device_section(device: Any, name: str) -> tuple[Mapping[str, Any], str, str]:
+    """A device's capability section, checked, with the words errors name it by.
+
+    Returns `(section, where, host)`: the merged section (`{}` when absent), the
+    `"inventory.yaml: device 'x'"` prefix for one-line errors, and the host to reach (the
+    section's `host`, else the device's).
+
+    Raises:
+        InputError: an unknown key in the section, or no host at all.
+    """
+    from opskit.errors import InputError
+
+    section: Mapping[str, Any] = getattr(device, name, None) or {}
+    where = f"{device.source}: device '{device.name}'" if device.source else str(device.name)
+    allowed = SECTION_KEYS[name]
+    unknown = sorted(set(section) - set(allowed))
+    if unknown:
+        raise InputError(
+            f"{where}: unknown {name} key '{unknown[0]}' (known: {', '.join(allowed)})"
+        )
+    host = section.get("host") or device.host
+    if not host:
+        raise InputError(f"{where}: {name} needs a host")
+    return section, where, str(host)

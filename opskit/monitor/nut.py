@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opskit.errors import DeviceError, DeviceTimeout, InputError
-from opskit.inventory.sections import SECTION_KEYS
+from opskit.inventory.sections import SECTION_KEYS, device_section
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -256,16 +256,7 @@ class NutTarget:
         """
         from opskit.inventory import resolve_credentials
 
-        nut: Mapping[str, Any] = device.nut or {}
-        where = f"{device.source}: device '{device.name}'" if device.source else device.name
-        unknown = sorted(set(nut) - set(NUT_KEYS))
-        if unknown:
-            raise InputError(
-                f"{where}: unknown nut key '{unknown[0]}' (known: {', '.join(NUT_KEYS)})"
-            )
-        host = nut.get("host") or device.host
-        if not host:
-            raise InputError(f"{where}: nut needs a host")
+        nut, where, host = device_section(device, "nut")
         port = nut.get("port", device.port if device.port else DEFAULT_PORT)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise InputError(f"{where}: nut.port must be a TCP port number, not {port!r}")

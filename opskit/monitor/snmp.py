@@ -33,12 +33,12 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from opskit.errors import DeviceError, DeviceTimeout, InputError
-from opskit.inventory.sections import SECTION_KEYS
+from opskit.inventory.sections import SECTION_KEYS, device_section
 from opskit.monitor import snmp_wire
 from opskit.monitor.snmp_wire import VarBind, WireValue
 
@@ -141,16 +141,7 @@ class SnmpTarget:
         """
         from opskit.inventory import resolve_credentials
 
-        snmp: Mapping[str, Any] = device.snmp or {}
-        where = f"{device.source}: device '{device.name}'" if device.source else device.name
-        unknown = sorted(set(snmp) - set(SNMP_KEYS))
-        if unknown:
-            raise InputError(
-                f"{where}: unknown snmp key '{unknown[0]}' (known: {', '.join(SNMP_KEYS)})"
-            )
-        host = snmp.get("host") or device.host
-        if not host:
-            raise InputError(f"{where}: snmp needs a host")
+        snmp, where, host = device_section(device, "snmp")
         version = str(snmp.get("version", "2c")).lower().removeprefix("v")
         if version not in ("1", "2c", "3"):
             raise InputError(f"{where}: snmp version must be 1, 2c or 3, not '{version}'")

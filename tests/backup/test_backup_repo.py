@@ -205,7 +205,7 @@ def test_status_max_age(tmp_path: Path, test_device: TestDevice) -> None:
     # Without --max-age a device that was never backed up is a WARNING, not OK.
     unseen = opskit(inv, "backup", "status", "--device", "never")
     assert unseen.returncode == 1
-    assert unseen.stdout.startswith("BACKUP WARNING: 1 devices, 0 stale, 0 failed last time")
+    assert unseen.stdout.startswith("BACKUP WARNING: 1 device, 0 stale, 0 failed last time")
     assert "1 never backed up" in unseen.stdout.splitlines()[0]
 
     state_dir = tmp_path / "state"
