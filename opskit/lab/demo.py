@@ -89,19 +89,10 @@ class DemoLab:
 
 
 def _processes_of(peer: Any) -> list[Any]:
-    procs = []
-    for attr in ("proc",):
-        if hasattr(peer, attr):
-            procs.append(getattr(peer, attr))
-    inner = getattr(peer, "peer", None)
-    if inner is not None and hasattr(inner, "proc"):
-        procs.append(inner.proc)
-    upsd = getattr(peer, "upsd", None)
-    if upsd is not None:
-        procs.append(upsd.proc)
-    for driver in (getattr(peer, "drivers", None) or {}).values():
-        procs.append(driver.proc)
-    return procs
+    # FakeSwitches and SnmpAgent wrap one Peer (.peer); NutLab has upsd and its drivers.
+    peers = [getattr(peer, "peer", None), getattr(peer, "upsd", None)]
+    peers += list((getattr(peer, "drivers", None) or {}).values())
+    return [p.proc for p in peers if p is not None]
 
 
 def missing_requirements() -> list[str]:
