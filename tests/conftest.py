@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -13,6 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = sorted(
     f"tests.lab.{p.stem}" for p in (ROOT / "tests" / "lab").glob("*.py") if p.stem != "__init__"
 )
+
+
+# Hypothesis: a failure in CI must be replayable. `print_blob` prints the
+# @reproduce_failure line with the failing example, and the example database lives in the
+# checkout (.hypothesis/), so a rerun in the same workspace tries the failure first.
+settings.register_profile("opskit", print_blob=True)
+settings.load_profile("opskit")
 
 
 @pytest.fixture(autouse=True)

@@ -22,19 +22,20 @@ def test_readme_opens_with_install_and_demo_then_tests() -> None:
     first, second = _first_block()[:2]
     assert README.read_text().find("```") < 1200, "the commands must open the README"
     # 1: install opskit (and the demo's peers) and run the main job on the simulated shop
-    assert first == "bash install.sh && opskit demo"
+    assert first == "bash install.sh && .venv/bin/opskit demo"
     # 2: the tests, exactly what CI runs
     assert second == "bash .ci/run"
 
 
 def test_ci_installs_what_the_readme_installs() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "bash install.sh --test" in ci
+    assert "bash install.sh --test --clear --venv" in ci
     assert "apt-get update" in ci
     assert "pytest" in ci
     install = (ROOT / "install.sh").read_text()
     assert "fake-switches==1.5.0" in install
     assert '-e ".[$extras]"' in install
+    assert "-m venv" in install and "python3-venv" in install
 
 
 def test_demo_test_runs_the_readme_main_job() -> None:

@@ -2,9 +2,13 @@
 
 Every function here is idempotent (`f(f(x)) == f(x)`) and does no I/O:
 
-* `extract` normalises line ends and cuts what the device printed around the config
-  (the `Building configuration...` header before the profile's `start`);
-* `clean` drops the profile's volatile lines (timestamps, `ntp clock-period`, uptime);
+* `extract` normalises line ends and drops the header the device printed above the config
+  (`Building configuration...`, `Current configuration : N bytes`, the echo of the command,
+  blank lines). Only leading lines are dropped: a config line is never cut, whatever it
+  looks like, so a router-pushed file that starts `version 15.2` keeps every line;
+* `clean` drops the profile's volatile lines (timestamps, `ntp clock-period`, uptime),
+  then the header (in that order, so a header line under a volatile one goes too and a
+  second `clean` finds nothing more to drop);
 * `scrub` replaces each secret by `<removed>`, keeping the rest of the line, so
   `enable secret 5 $1$...` becomes `enable secret 5 <removed>`;
 * `normalize` is the form two configs are compared in: re-salted secrets (FortiOS `ENC`,
@@ -29,25 +33,35 @@ def normalize_newlines(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 
-def extract(text: str, profile: Profile) -> str:
-    """The config part of what the device printed: from `profile.start` on, trimmed."""
-    text = normalize_newlines(text)
-    if profile.start is not None:
-        m = profile.start.search(text)
-        if m:
-            text = text[m.start() :]
-    text = text.strip("\n")
+def _is_header(line: str, profile: Profile) -> bool:
+    stripped = line.strip()
+    if not stripped or stripped in profile.commands:
+        return True
+    return profile.header is not None and profile.header.search(line) is not None
+
+
+def _strip_header(lines: list[str], profile: Profile) -> str:
+    first = next((i for i, ln in enumerate(lines) if not _is_header(ln, profile)), len(lines))
+    text = "\n".join(lines[first:]).rstrip("\n")
     return text + "\n" if text else ""
 
 
+def extract(text: str, profile: Profile) -> str:
+    """The config part of what the device printed: the leading header lines dropped.
+
+    >>> from opskit.backup.profiles import load_profile
+    >>> extract("Building configuration...\n\nversion 15.2\n!\nend\n", load_profile("cisco_ios"))
+    'version 15.2\n!\nend\n'
+    """
+    return _strip_header(normalize_newlines(text).split("\n"), profile)
+
+
 def clean(text: str, profile: Profile) -> str:
-    """`extract`, then drop the profile's volatile lines."""
-    text = extract(text, profile)
-    if not profile.volatile:
-        return text
-    kept = [ln for ln in text.split("\n") if not any(p.search(ln) for p in profile.volatile)]
-    out = "\n".join(kept).strip("\n")
-    return out + "\n" if out else ""
+    """Drop the profile's volatile lines, then the leading header lines."""
+    lines = normalize_newlines(text).split("\n")
+    if profile.volatile:
+        lines = [ln for ln in lines if not any(p.search(ln) for p in profile.volatile)]
+    return _strip_header(lines, profile)
 
 
 def _replace_groups(rule: re.Pattern[str], marker: str, line: str) -> str:

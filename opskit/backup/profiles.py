@@ -1,14 +1,16 @@
 """Per-platform backup models, loaded from `opskit/backup/profiles/<platform>.yaml`.
 
-A profile is data, like an Oxidized model: the commands to run, enable handling, where the
-config starts and ends, error patterns, volatile lines, secret patterns, and the dialogues
-of the runbook's `copy running-config tftp:` / `copy tftp: running-config`. Adding a
-platform is adding a YAML file; see `cisco_ios.yaml` for every key with comments.
+A profile is data, like an Oxidized model: the commands to run, enable handling, the
+header printed above the config, its end, error patterns, volatile lines, secret
+patterns, and the dialogues of the runbook's `copy running-config tftp:` / `copy tftp:
+running-config`. Adding a platform is adding a YAML file; see `cisco_ios.yaml` for every
+key with comments.
 
 Keys: `description`, `extends` (inherit another profile; `KEY+:` appends to a list),
 `aliases` (inventory platform names served by this profile, e.g. `cisco_ios_telnet`),
 `netmiko: {ssh, telnet}` (device types), `enable`, `pre_commands`, `commands`, `files` +
-`file_command` (linux), `start`, `end_marker`, `errors`, `volatile`, `secrets` (`regex` with
+`file_command` (linux), `header` (lines dropped only at the very top, with blank lines and
+the echo of a command), `end_marker`, `errors`, `volatile`, `secrets` (`regex` with
 a group `s` (and optionally `s2`) holding the secret; `resalted: true` for values the
 device re-encrypts on every read), `blocks` (multi-line secrets: `begin`/`end`),
 `tftp_push`/`tftp_pull` (`command`, `prompts: [[question regex, answer]]`, `success`,
@@ -75,7 +77,7 @@ class Profile:
     commands: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     file_command: str | None = None
-    start: re.Pattern[str] | None = None
+    header: re.Pattern[str] | None = None
     end_marker: re.Pattern[str] | None = None
     end_marker_text: str | None = None
     errors: tuple[re.Pattern[str], ...] = ()
@@ -169,7 +171,7 @@ def _build(name: str, data: Mapping[str, Any]) -> Profile:
         commands=tuple(str(c) for c in data.get("commands") or ()),
         files=tuple(str(f) for f in data.get("files") or ()),
         file_command=data.get("file_command"),
-        start=_compile(data["start"], where) if data.get("start") else None,
+        header=_compile(data["header"], where) if data.get("header") else None,
         end_marker=_compile(end, where) if end else None,
         end_marker_text=str(end).strip("^$") if end else None,
         errors=tuple(_compile(p, where) for p in data.get("errors") or ()),

@@ -58,6 +58,8 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "if_utilization",
         "if_down",
         "reboot",
+        "sensor_unavailable",
+        "sensor_nonoperational",
         "ups",
     ),
 }

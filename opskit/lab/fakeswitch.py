@@ -116,6 +116,24 @@ class FakeSwitch:
     enable_secret: str = "enablepw"
     host: str = "127.0.0.1"
 
+    def connect(self) -> Any:
+        """A logged-in, enabled netmiko session over SSH (the caller disconnects it)."""
+        from netmiko import ConnectHandler
+
+        conn = ConnectHandler(
+            device_type="cisco_ios",
+            host=self.host,
+            port=self.ssh_port,
+            username=self.username,
+            password=self.password,
+            secret=self.enable_secret,
+            use_keys=False,
+            allow_agent=False,
+            timeout=20,
+        )
+        conn.enable()
+        return conn
+
 
 class FakeSwitches:
     """Start ``python -m opskit.lab.fakeswitch`` for some switches; ``stop()`` ends it.

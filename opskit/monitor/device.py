@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -610,12 +610,32 @@ def _read_entity_sensor(raw: RawPoll, src: MibSource, th: Thresholds) -> list[Re
         value = None if raw_value is None else raw_value * 10 ** (3 * (sc_i - 9)) / 10**pr_i
         name = str(ent_names.get(idx) or ent_descr.get(idx) or f"sensor {idx}").strip()
         s = status_col.get(idx)
-        st = _status_name(statuses.get(s, "unknown")) if isinstance(s, int) else Status.OK
+        oper = statuses.get(s, "unknown") if isinstance(s, int) else "ok"
         limit = th.limit("temperature") if check == "temperature" else Limit()
-        if st == Status.OK and value is not None:
-            st = limit.judge(value)
+        if oper in ("unavailable", "nonoperational"):
+            # The device says the value means nothing: no value, no perfdata, not judged
+            # unless the shop's thresholds grade this state.
+            st = th.status(f"sensor_{oper}")
+            graded = st != Status.OK
+            out.append(
+                Reading(
+                    check,
+                    name,
+                    None,
+                    st,
+                    unit=unit,
+                    labels={"sensor": name},
+                    message=f"{name} {oper}" + ("" if graded else ", not graded"),
+                    state=oper,
+                    graded=graded,
+                )
+            )
+            continue
+        if oper != "ok":
+            st = _status_name(oper)
+        else:
+            st = Status.OK if value is None else limit.judge(value)
         shown = "-" if value is None else f"{value:.4g}"
-        state = {Status.CRITICAL: "nonoperational", Status.UNKNOWN: "unavailable"}.get(st, "")
         out.append(
             Reading(
                 check,
@@ -627,9 +647,31 @@ def _read_entity_sensor(raw: RawPoll, src: MibSource, th: Thresholds) -> list[Re
                 crit=limit.crit,
                 labels={"sensor": name},
                 message=f"{name} {shown} {_unit_short(unit)}"
-                + (f" ({state})" if state and s != 1 else ""),
+                + (f" ({oper})" if oper != "ok" else ""),
+                state=oper,
             )
         )
+    return out
+
+
+def sensor_changes(readings: list[Reading], previous: Mapping[str, Any]) -> list[Reading]:
+    """A sensor that was ok at the last poll and is not now becomes a WARNING (once).
+
+    The next poll, when it is still unavailable, shows it as the thresholds say again:
+    the change is the news, not the state.
+    """
+    was_ok = set(previous.get("sensors_ok") or ())
+    out = []
+    for r in readings:
+        quiet = r.status.severity < Status.WARNING.severity
+        if r.state not in ("", "ok") and r.subject in was_ok and quiet:
+            r = replace(
+                r,
+                status=Status.WARNING,
+                graded=True,
+                message=f"{r.subject} became {r.state} (ok at the last poll)",
+            )
+        out.append(r)
     return out
 
 
@@ -670,7 +712,8 @@ def evaluate(
     ):
         elapsed = (ticks - prev_ticks) / 100
     if_readings, counters = interface_readings(raw, previous, elapsed, rebooted, th)
-    readings = [uptime, *source_readings(raw, th), *if_readings]
+    sensors = sensor_changes(source_readings(raw, th), previous)
+    readings = [uptime, *sensors, *if_readings]
     info = {
         "sys_descr": raw.system.get(SYS_DESCR),
         "sys_object_id": raw.system.get(SYS_OBJECT_ID),
@@ -684,6 +727,7 @@ def evaluate(
         "uptime_ticks": ticks,
         "hc": raw.hc,
         "if": counters,
+        "sensors_ok": sorted({r.subject for r in sensors if r.state == "ok"}),
     }
     return health, state
 

@@ -60,6 +60,12 @@ class Reading:
     # voltage): `warn`/`crit` are upper limits. Nagios perfdata renders both as a range.
     warn_low: float | None = None
     crit_low: float | None = None
+    # The device's own word on the thing measured, where it gives one (ENTITY-SENSOR's
+    # entPhySensorOperStatus: "ok", "unavailable", "nonoperational"); "" otherwise.
+    state: str = ""
+    # False for a reading opskit shows but does not judge (a sensor the device says is
+    # unavailable): its status is OK unless thresholds say otherwise, and no perfdata.
+    graded: bool = True
 
 
 @dataclass(frozen=True, slots=True)

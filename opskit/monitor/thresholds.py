@@ -6,6 +6,8 @@
       temperature: {warn: 55, crit: 70}
       if_down: critical                # admin up + oper down: ok | warning | critical
       reboot: warning                  # uptime went backwards since the last poll
+      sensor_unavailable: ok           # ENTITY-SENSOR state 2; ok = shown, not graded
+      sensor_nonoperational: ok        # ENTITY-SENSOR state 3
 
 Keys this module does not know are left alone: other checks (UPS) read their own.
 """
@@ -57,6 +59,10 @@ LIMIT_DEFAULTS: dict[str, Limit] = {
 STATUS_DEFAULTS: dict[str, Status] = {
     "if_down": Status.WARNING,  # admin up, oper down (many shops leave unused ports up)
     "reboot": Status.WARNING,  # uptime lower than at the last poll
+    # ENTITY-SENSOR sensors the device itself calls unavailable / nonoperational: shown,
+    # not graded (an Arista 7150S reports its six empty fan slots so); a shop may grade.
+    "sensor_unavailable": Status.OK,
+    "sensor_nonoperational": Status.OK,
 }
 
 

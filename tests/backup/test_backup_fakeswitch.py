@@ -10,18 +10,8 @@ from tests.backup.helpers import commit_count, git, opskit, write_inventory
 
 
 def change_description(sw: FakeSwitch, text: str) -> None:
-    from netmiko import ConnectHandler
-
-    conn = ConnectHandler(
-        device_type="cisco_ios",
-        host=sw.host,
-        port=sw.ssh_port,
-        username=sw.username,
-        password=sw.password,
-        secret=sw.enable_secret,
-    )
+    conn = sw.connect()
     try:
-        conn.enable()
         conn.send_config_set(["interface FastEthernet0/2", f"description {text}"])
     finally:
         conn.disconnect()

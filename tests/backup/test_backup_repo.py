@@ -186,6 +186,24 @@ def test_store_fetched(tmp_path: Path) -> None:
     assert load_state(tmp_path / "state")["r1"].last_status == "failed"
 
 
+def test_router_pushed_config_keeps_lines_before_its_first_bang(tmp_path: Path) -> None:
+    """A pushed file has no `Building configuration` header: nothing above `!` is cut."""
+    inv = load_inventory(
+        write_inventory(tmp_path, {"r1": {"platform": "cisco_ios", "credentials": "fake"}})
+    )
+    text = (
+        "version 15.2\nservice timestamps debug datetime msec\nservice password-encryption\n"
+        "!\nhostname r1\n!\nend\n"
+    )
+    first = store_fetched(inv, inv.devices["r1"], text)
+    assert first.ok and first.commit, first.reason
+    shown = git(tmp_path / "configs", "show", f"{first.commit}:lab/r1.cfg")
+    assert shown.startswith("version 15.2\nservice timestamps debug datetime msec\n")
+    # stored again (as it is now), nothing is lost and nothing changes
+    again = store_fetched(inv, inv.devices["r1"], shown)
+    assert again.ok and not again.changed
+
+
 def test_status_max_age(tmp_path: Path, test_device: TestDevice) -> None:
     devices = {
         "core-r1": {"port": test_device.ssh_port, "platform": "cisco_ios", "credentials": "td"},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from opskit.backup.checks import check_output, check_shrink
@@ -253,13 +253,41 @@ lines = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(lines=lines, platform=st.sampled_from(sorted(profile_names())))
+@example(  # found in CI: a second pass used to cut everything above the first `!`
+    lines=[
+        "Current configuration : 3781 bytes",
+        "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0",
+        "!",
+    ],
+    platform="cisco_ios",
+)
+@example(
+    lines=["! Last configuration change at 1", "show running-config", "x"], platform="cisco_ios"
+)
 def test_scrub_and_clean_are_idempotent(lines: list[str], platform: str) -> None:
     profile = load_profile(platform)
     text = "\n".join(lines)
     once = prepare(text, profile)
     assert prepare(once, profile) == once
+
     s = scrub(text, profile)
     assert scrub(s, profile) == s
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=lines, platform=st.sampled_from(sorted(profile_names())))
+def test_clean_drops_no_config_line(lines: list[str], platform: str) -> None:
+    """Below a first real config line, only volatile lines ever go (and trailing blanks)."""
+    profile = load_profile(platform)
+    text = "\n".join(["version 15.2", *lines])
+    kept = [
+        ln.rstrip()
+        for ln in text.split("\n")
+        if not any(p.search(ln.rstrip()) for p in profile.volatile)
+    ]
+    while kept and not kept[-1]:
+        kept.pop()
+    assert clean(text, profile) == ("\n".join(kept) + "\n" if kept else "")
 
 
 @pytest.mark.parametrize(

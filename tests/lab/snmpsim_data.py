@@ -23,6 +23,7 @@ RECORDINGS = {
     "cisco-c3560": "snmpsim_data/data/network/switch/cisco-c3560.snmprec.bz2",
     "cisco-c3750": "snmpsim_data/data/network/switch/cisco-c3750.snmprec.bz2",
     "eaton-93e-80": "snmpsim_data/data/UPS/eaton-93e-80.snmprec.bz2",
+    "arista-dcs-7150s-52-cl": "snmpsim_data/data/cloud/arista-dcs-7150s-52-cl.snmprec.bz2",
 }
 
 

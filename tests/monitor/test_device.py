@@ -18,7 +18,7 @@ from opskit.monitor.service import STATE_FILE, check_devices
 from tests.monitor.helpers import snmp_device, write_inventory
 
 OWN = ("cisco-router", "switch48-a", "switch48-b", "switch32-a", "switch32-b", "entity-sensor")
-REAL = ("cisco-c3560", "cisco-c3750", "eaton-93e-80")
+REAL = ("cisco-c3560", "cisco-c3750", "eaton-93e-80", "arista-dcs-7150s-52-cl")
 
 
 def poll(path: Path, names: list[str] | None = None, **kw: Any) -> HealthReport:
@@ -123,7 +123,14 @@ def test_entity_sensor_scale_precision_and_thresholds(tmp_path: Path, snmpsim_la
     assert readings(dev, "voltage")["VRM1 12V"].value == pytest.approx(12.05)  # milli
     fans = readings(dev, "fan_speed")
     assert fans["Fan Tray 1 Fan 1"].value == 5400 and fans["Fan Tray 1 Fan 1"].unit == "rpm"
-    assert fans["Fan Tray 2 Fan 1"].status == Status.CRITICAL  # nonoperational
+    # nonoperational: shown, not graded, no value (and so no perfdata) ...
+    broken = fans["Fan Tray 2 Fan 1"]
+    assert (broken.status, broken.graded, broken.state, broken.value) == (
+        Status.OK,
+        False,
+        "nonoperational",
+        None,
+    )
     assert readings(dev, "cpu")[""].value == 15  # HOST-RESOURCES mean of 12 and 18
     assert readings(dev, "memory")["RAM"].value == 87.5
 
@@ -132,12 +139,17 @@ def test_entity_sensor_scale_precision_and_thresholds(tmp_path: Path, snmpsim_la
     doc["defaults"] = {"thresholds": {"temperature": {"warn": 50, "crit": 60}}}
     doc["roles"] = {"leaf": {"thresholds": {"temperature": {"crit": 80}}}}
     doc["devices"]["dc-leaf1"]["role"] = "leaf"
-    doc["devices"]["dc-leaf1"]["thresholds"] = {"memory": {"warn": 90}}
+    doc["devices"]["dc-leaf1"]["thresholds"] = {
+        "memory": {"warn": 90},
+        "sensor_nonoperational": "critical",  # ... unless the shop grades that state
+    }
     path.write_text(json.dumps(doc))
     (dev,) = poll(path).devices
     rear = readings(dev, "temperature")["Rear temp sensor"]
     assert (rear.warn, rear.crit, rear.status) == (50, 80, Status.WARNING)
     assert readings(dev, "memory")["RAM"].status == Status.OK
+    broken = readings(dev, "fan_speed")["Fan Tray 2 Fan 1"]
+    assert (broken.status, broken.graded) == (Status.CRITICAL, True)
 
 
 @pytest.mark.parametrize("name", ["cisco-c3560", "cisco-c3750"])
@@ -155,6 +167,42 @@ def test_real_cisco_recordings(tmp_path: Path, snmpsim_lab: Any, name: str) -> N
     if name == "cisco-c3560":
         (temp,) = readings(dev, "temperature").values()
         assert temp.value == 61 and temp.status == Status.WARNING
+
+
+def test_arista_unavailable_fan_sensors_are_shown_not_graded(
+    tmp_path: Path, snmpsim_lab: Any
+) -> None:
+    """A 7150S reports six fan sensors `unavailable`: they no longer make it UNKNOWN."""
+    from opskit.monitor.render import perfdata, render_text_lines, report_dict
+
+    path = inventory(tmp_path, snmpsim_lab, {"arista": "arista-dcs-7150s-52-cl"})
+    report = poll(path)
+    (dev,) = report.devices
+    assert dev.error is None and len(dev.readings) > 200
+    assert dev.status in (Status.OK, Status.WARNING, Status.CRITICAL)
+    ungraded = [r for r in dev.readings if not r.graded]
+    assert len(ungraded) == 6 and {r.state for r in ungraded} == {"unavailable"}
+    assert all(r.status == Status.OK and r.value is None for r in ungraded)
+    text = "\n".join(render_text_lines(report))
+    assert "6 not graded" in text
+    doc = report_dict(report)
+    shown = [r for r in doc["devices"][0]["readings"] if r["graded"] is False]
+    assert {r["subject"] for r in shown} == {r.subject for r in ungraded}
+    perf = " ".join(perfdata(report))
+    assert not any(f"'arista {r.check} {r.subject}'" in perf for r in ungraded)
+
+    # A sensor that was ok at the last poll and is unavailable now: one WARNING.
+    name = ungraded[0].subject
+    state_path = tmp_path / "state" / STATE_FILE
+    state = json.loads(state_path.read_text())
+    state["arista"]["sensors_ok"] = [*state["arista"]["sensors_ok"], name]
+    state_path.write_text(json.dumps(state))
+    (dev,) = poll(path).devices
+    changed = next(r for r in dev.readings if r.subject == name and r.state == "unavailable")
+    assert changed.status == Status.WARNING and "became unavailable" in changed.message
+    (dev,) = poll(path).devices  # still unavailable: back to not graded
+    again = next(r for r in dev.readings if r.subject == name and r.state == "unavailable")
+    assert again.status == Status.OK and not again.graded
 
 
 def test_dead_device_costs_its_timeout_and_others_still_report(
