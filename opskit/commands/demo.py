@@ -145,9 +145,22 @@ def demo(
             pids = " ".join(str(p) for p in lab.pids())
             say(f"the simulated devices are still running; stop them with: kill {pids}")
         say("try next:")
+        exe = _opskit_command()
         inv = f"-i {lab.inventory}"
-        say(f"  opskit {inv} inventory find A-003")
-        say(f"  opskit {inv} monitor check --format nagios")
-        say(f"  opskit {inv} backup status --max-age 1d")
+        say(f"  {exe} {inv} inventory find A-003")
+        say(f"  {exe} {inv} monitor check --format nagios")
+        say(f"  {exe} {inv} backup status --max-age 1d")
     sys.stdout.flush()
     raise typer.Exit(0 if ok else 1)
+
+
+def _opskit_command() -> str:
+    """How the user can type opskit: `opskit` when this one is on PATH, else its path."""
+    import shutil
+    from pathlib import Path
+
+    mine = Path(sys.executable).parent / "opskit"
+    found = shutil.which("opskit")
+    if found and Path(found).resolve() == mine.resolve():
+        return "opskit"
+    return str(mine) if mine.exists() else "opskit"
