@@ -6,6 +6,7 @@ Command groups live in `opskit.commands.<group>`; each imports its heavy librari
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -128,7 +129,10 @@ def _invoked_group(args: list[str]) -> str | None:
 
 
 def _wants_json(argv: list[str]) -> bool:
-    return "--json" in argv or "--format=json" in argv
+    """True when the command line asks for JSON (`--json`, `--format json`/`=json`)."""
+    if "--json" in argv or "--format=json" in argv:
+        return True
+    return any(a == "--format" and b == "json" for a, b in itertools.pairwise(argv))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -144,8 +148,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except typer.TyperException as exc:
         # Usage errors (bad option, missing argument): typer's vendored click exceptions.
+        # With --json they are one JSON object on stdout too, like every other error.
         show = getattr(exc, "show", None)
-        if callable(show):
+        if _wants_json(args):
+            fmt = getattr(exc, "format_message", None)
+            message = fmt() if callable(fmt) else str(exc)
+            _report_error(f"usage: {' '.join(str(message).split())}", int(ExitCode.BAD_INPUT), args)
+        elif callable(show):
             show()
         else:
             sys.stderr.write(f"opskit: error: {exc}\n")
