@@ -9,11 +9,46 @@ import dataclasses
 import datetime as _dt
 import enum
 import json
+import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 JSON_SCHEMA_VERSION = 1
+# C0 controls (newline, tab, ESC ...), DEL and C1 controls (CSI U+009B ...): what a terminal
+# acts on instead of showing.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_control(text: str, *, keep_newlines: bool = False) -> str:
+    """Make control characters visible (`\\x1b`, `\\n`) so text cannot steer a terminal.
+
+    Text from an inventory or a device goes through this before it reaches a terminal,
+    a pipe or a CSV file: an ESC sequence would retitle the window or hide a line, a
+    newline would forge a second line. Other characters, non-ASCII letters included, are
+    left as they are; the result holds no control character (but newlines, with
+    `keep_newlines`, for multi-line text such as a diff), and escaping it again changes
+    nothing.
+
+    >>> escape_control("A-1\\x1b]0;pwned\\x07")
+    'A-1\\\\x1b]0;pwned\\\\x07'
+    >>> print(escape_control("sw1\\nforged line"))
+    sw1\\nforged line
+    >>> escape_control("Schaltschrank ä")
+    'Schaltschrank ä'
+    """
+    if text.isprintable():  # the common case, checked in C
+        return text
+    if keep_newlines:
+        return "\n".join(escape_control(line) for line in text.split("\n"))
+    return CONTROL_RE.sub(_visible, text)
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    return _CONTROL_NAMES.get(char) or f"\\x{ord(char):02x}"
 
 
 def to_jsonable(value: Any) -> Any:
@@ -42,12 +77,18 @@ def to_jsonable(value: Any) -> Any:
         return value.isoformat()
     if hasattr(value, "get_secret_value"):
         return "**********"
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and Infinity are not JSON
     return value
 
 
 def print_json(payload: Any) -> None:
-    """Write `payload` as JSON on stdout (the only thing on stdout under --json)."""
-    sys.stdout.write(json.dumps(to_jsonable(payload), indent=2, sort_keys=False) + "\n")
+    """Write `payload` as JSON on stdout (the only thing on stdout under --json).
+
+    Non-finite floats are written as null: `NaN` is not JSON and breaks strict readers.
+    """
+    text = json.dumps(to_jsonable(payload), indent=2, sort_keys=False, allow_nan=False)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
