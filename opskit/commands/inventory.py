@@ -3,6 +3,10 @@
 Read-only commands (show, find, port, trace, labels) work from the cached index
 (`opskit.inventory.index`), so they start fast on a big inventory; nothing heavier than
 the index is imported on their path, and rich only when stdout is a terminal.
+
+Every line of text goes out through `_out`/`_echo`/`_table`, which escape control
+characters (`opskit.output.escape_control`): validation refuses them, but a terminal is
+not the place to find out that something slipped through.
 """
 
 from __future__ import annotations
@@ -43,10 +47,18 @@ def _json(payload: Any) -> None:
     print_json(payload)
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """A line of plain text, control characters made visible."""
+    from opskit.output import escape_control
+
+    typer.echo(escape_control(text), err=err)
+
+
 def _out(text: str) -> None:
     """A line of text: plain in a pipe; on a terminal, cable labels in bold (rich)."""
-    from opskit.output import stdout_is_terminal
+    from opskit.output import escape_control, stdout_is_terminal
 
+    text = escape_control(text)
     if not stdout_is_terminal():
         typer.echo(text)
         return
@@ -123,8 +135,9 @@ def _path_text(path: TracePath, with_start: bool = True) -> str:
 
 def _table(title: str | None, headers: list[str], rows: list[list[str]]) -> None:
     """A rich table on a terminal; plain aligned columns in a pipe or file."""
-    from opskit.output import stdout_is_terminal
+    from opskit.output import escape_control, stdout_is_terminal
 
+    rows = [[escape_control(cell) for cell in row] for row in rows]
     if stdout_is_terminal():
         from rich.table import Table
 
@@ -138,7 +151,7 @@ def _table(title: str | None, headers: list[str], rows: list[list[str]]) -> None
         get_console().print(table, markup=False)
         return
     if title:
-        typer.echo(title)
+        typer.echo(escape_control(title))
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     for row in [headers, *rows]:
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -193,21 +206,19 @@ def validate(json_out: JsonOpt = False) -> None:
         )
     else:
         for p in problems:
-            typer.echo(f"{p.severity}: {p}", err=True)
+            _echo(f"{p.severity}: {p}", err=True)
         summary = (
             f"{len(inventory.sites)} sites, {len(inventory.devices)} devices, "
             f"{len(inventory.cables)} cables"
         )
         warnings = len(problems) - len(errors)
         if errors:
-            typer.echo(
+            _echo(
                 f"{inventory.path}: {len(errors)} errors, {warnings} warnings ({summary})",
                 err=True,
             )
         else:
-            typer.echo(
-                f"{inventory.path}: ok ({summary}{f', {warnings} warnings' if warnings else ''})"
-            )
+            _echo(f"{inventory.path}: ok ({summary}{f', {warnings} warnings' if warnings else ''})")
     raise typer.Exit(2 if errors else 0)
 
 
@@ -309,10 +320,10 @@ def show(
         ("model", dev.model),
         ("description", dev.description),
     ]
-    typer.echo(dev.name)
+    _echo(dev.name)
     for key, value in facts:
         if value:
-            typer.echo(f"  {key + ':':13}{value}")
+            _echo(f"  {key + ':':13}{value}")
     if ports:
         rows = [
             [
@@ -405,7 +416,7 @@ def find(
         if result.truncated:
             typer.echo(f"... more matches (raise --limit above {limit})", err=True)
     if not result.matches:
-        typer.echo(f"opskit: nothing matches '{text}'", err=True)
+        _echo(f"opskit: nothing matches '{text}'", err=True)
         raise typer.Exit(1)
 
 
@@ -607,16 +618,17 @@ def labels(
         import csv
         import sys
 
+        from opskit.output import escape_control
+
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["label", "a", "b", "color", "length_m"])
         for c, a, b in rows:
-            writer.writerow(
-                [c.label, a, b, c.color or "", "" if c.length_m is None else c.length_m]
-            )
+            cells = [c.label, a, b, c.color or ""]
+            writer.writerow([*map(escape_control, cells), "" if c.length_m is None else c.length_m])
         return
     width = max([len(c.label) for c, _, _ in rows] + [1])
     for c, a, b in rows:
-        typer.echo(f"{c.label.ljust(width)}  {a} <-> {b}")
+        _echo(f"{c.label.ljust(width)}  {a} <-> {b}")
 
 
 # -- cable edits -------------------------------------------------------------------
@@ -633,9 +645,11 @@ def _report_edit(result: EditResult, json_out: bool) -> None:
             }
         )
         return
-    typer.echo(result.diff, nl=False)
+    from opskit.output import escape_control
+
+    typer.echo(escape_control(result.diff, keep_newlines=True), nl=False)
     verb = "wrote" if result.written else "dry run, not written:"
-    typer.echo(f"{verb} {result.file}", err=True)
+    _echo(f"{verb} {result.file}", err=True)
 
 
 @cable_app.command("add")
@@ -652,8 +666,14 @@ def cable_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Add a cable to the main inventory file (validated, written atomically)."""
+    import math
+
     from opskit.inventory.edit import add_cable
 
+    if length_m is not None and not math.isfinite(length_m):
+        from opskit.errors import InputError
+
+        raise InputError(f"--length-m must be a finite number, not '{length_m}'")
     length: float | int | None = length_m
     if length_m is not None and float(length_m).is_integer():
         length = int(length_m)

@@ -6,6 +6,11 @@ of that item alone (its own comments and key order survive), and spliced back, s
 other byte of the file stays as it was; a round trip of a whole 5,000-device file would
 take ~45 s and re-indent what it does not understand. The edited files are validated
 (the whole inventory, in memory) before anything is written, and the write is atomic.
+
+Edits of one inventory are serialized by an `flock` on a lock file beside it
+(`.inventory.yaml.lock`), and everything an edit decides on is read under that lock, so
+two edits at once both land. A symlinked file is edited where it really is, and keeps its
+owner, group and mode.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import contextlib
 import difflib
 import io
 import itertools
+import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +29,11 @@ from typing import Any
 from opskit.errors import InputError
 from opskit.inventory.index import InventoryIndex, open_index, write_cached_index
 from opskit.inventory.lines import block_sequence, line_of_text
-from opskit.inventory.load import build_inventory, parse_yaml_fast
+from opskit.inventory.load import build_inventory, parse_yaml_fast, read_inventory_text
 from opskit.inventory.model import PATCH_PANEL, SIDES, Cable, Endpoint
 
 CABLE_FIELDS = ("color", "length_m", "type", "status", "note")
+LOCK_TIMEOUT = 120.0  # seconds to wait for another edit of the same inventory
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +88,7 @@ def cable_location(cable: Cable) -> str:
         return "inventory"
     file = cable.source.file
     with contextlib.suppress(OSError, UnicodeDecodeError, IndexError, TypeError):
-        text = file.read_text(encoding="utf-8")
+        text = read_inventory_text(file)[1]
         start = block_sequence(text, "cables").starts[cable.position]  # type: ignore[index]
         return f"{file.name}:{text.count(chr(10), 0, start) + 1}"
     return file.name
@@ -290,8 +298,9 @@ def unified_diff(old: str, new: str, name: str, context: int = 3) -> str:
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data`: temp file in the same directory, fsync, rename.
 
-    The file keeps its permission bits; on any failure the old file is left as it was
-    and the temp file is removed.
+    A symlink is followed: its target is replaced (with a temp file in the target's
+    directory) and the link stays. The file keeps its permission bits, owner and group;
+    on any failure the old file is left as it was and the temp file is removed.
 
     Raises:
         InputError: the file cannot be written.
@@ -299,17 +308,61 @@ def write_atomic(path: Path, data: bytes) -> None:
     from opskit.fileio import write_atomic as write_file
 
     try:
-        write_file(path, data, mode=0o644, keep_mode=True, sync_dir=True)
+        target = path.resolve(strict=True)
+        write_file(target, data, mode=0o644, keep_mode=True, keep_owner=True, sync_dir=True)
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
+@contextlib.contextmanager
+def edit_lock(main: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the edit lock of an inventory: `.NAME.lock` beside the (symlink-resolved) file.
+
+    `timeout` defaults to `LOCK_TIMEOUT` seconds.
+
+    Raises:
+        InputError: the lock cannot be taken (another edit held it for `timeout` seconds,
+            or the directory does not allow a lock file).
+    """
+    from opskit.fileio import file_lock
+
+    real = Path(main).resolve()
+    if not real.is_file():
+        yield  # reading it will say what is wrong
+        return
+    lock_path = real.parent / f".{real.name}.lock"
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(lock_path, timeout, owner_of=real))
+        except TimeoutError:
+            raise InputError(
+                f"{main.name}: another edit of this inventory held {lock_path} for "
+                f"{timeout:g} s (nothing written)"
+            ) from None
+        except OSError as exc:
+            # A directory that takes no lock file takes no temp file for the write either.
+            raise InputError(
+                f"{main}: cannot write: {exc.strerror or exc} (creating the lock file "
+                f"{lock_path.name})"
+            ) from None
+        yield
+
+
+def _locked(dry_run: bool, main: Path) -> contextlib.AbstractContextManager[None]:
+    # A dry run writes nothing, and a write is atomic: it may read without the lock.
+    return contextlib.nullcontext() if dry_run else edit_lock(main)
+
+
 # -- the edits ---------------------------------------------------------------------
-def _read(path: Path) -> str:
+def _read(path: Path) -> tuple[str, bool]:
+    """A file's text without its byte-order mark, and whether it had one."""
     try:
-        return path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+        raw, text = read_inventory_text(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        raise InputError(f"{path}: cannot read: {reason}") from None
+    return text, raw.startswith(b"\xef\xbb\xbf")
 
 
 def _newline(text: str) -> str:
@@ -352,8 +405,11 @@ def _commit(
     label: str,
     check: Any,
     dry_run: bool,
+    bom: bool = False,
 ) -> EditResult:
     """Validate the edited text with the rest of the inventory, then write it."""
+    from opskit.output import escape_control
+
     inv, problems = build_inventory(main, texts={file: new})
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -361,11 +417,11 @@ def _commit(
         where = file.name
         if first.file.resolve() == file.resolve():
             where = f"{file.name}:{line_of_text(new, first.keypath)}"
-        raise InputError(f"{where}: {first.message} (nothing written)")
+        raise InputError(escape_control(f"{where}: {first.message} (nothing written)"))
     check(inv)
     diff = unified_diff(old, new, file.name)
     if not dry_run:
-        write_atomic(file, new.encode("utf-8"))
+        write_atomic(file, ("\ufeff" if bom else "").encode("utf-8") + new.encode("utf-8"))
         write_cached_index(main, InventoryIndex.from_inventory(inv))
     return EditResult(action, label, file, diff, not dry_run)
 
@@ -394,6 +450,16 @@ def add_cable(
             does not validate.
     """
     main = Path(main)
+    with _locked(dry_run, main):
+        return _add_cable(main, label, a, b, dry_run, extra)
+
+
+def _add_cable(
+    main: Path, label: str, a: str, b: str, dry_run: bool, extra: dict[str, Any]
+) -> EditResult:
+    length = extra.get("length_m")
+    if isinstance(length, float) and not math.isfinite(length):
+        raise InputError(f"cable '{label}': length_m must be a finite number, not {length}")
     index = open_index(main)
     existing = index.cable(label)
     if existing is not None:
@@ -404,7 +470,7 @@ def add_cable(
     _check_free(index, end_a)
     _check_free(index, end_b)
 
-    old = _read(main)
+    old, bom = _read(main)
     nl = _newline(old)
     seq = block_sequence(old, "cables")
     if seq.style in ("flow", "other"):
@@ -433,7 +499,7 @@ def add_cable(
         if got is None or {got.a.key, got.b.key} != {end_a.key, end_b.key}:
             raise InputError(f"{main.name}: internal: the added cable did not read back")
 
-    return _commit(main, main, old, new, "add", label, check, dry_run)
+    return _commit(main, main, old, new, "add", label, check, dry_run, bom)
 
 
 def _existing(index: InventoryIndex, label: str, main: Path) -> Cable:
@@ -456,10 +522,15 @@ def remove_cable(main: Path, label: str, *, dry_run: bool = False) -> EditResult
         InputError: no such cable, or the result does not validate.
     """
     main = Path(main)
+    with _locked(dry_run, main):
+        return _remove_cable(main, label, dry_run)
+
+
+def _remove_cable(main: Path, label: str, dry_run: bool) -> EditResult:
     index = open_index(main)
     cable = _existing(index, label, main)
     file = _file_of(cable, main)
-    old = _read(file)
+    old, bom = _read(file)
     start, end, _ = _cable_span(old, cable, file)
     # Take the whole lines of the item, with their newline (the indent before the '-').
     line_start = old.rfind("\n", 0, start) + 1
@@ -477,24 +548,25 @@ def remove_cable(main: Path, label: str, *, dry_run: bool = False) -> EditResult
         if label in inv.cables:
             raise InputError(f"{file.name}: internal: the removed cable is still there")
 
-    return _commit(main, file, old, new, "remove", label, check, dry_run)
+    return _commit(main, file, old, new, "remove", label, check, dry_run, bom)
 
 
 def _modify(
     main: Path, label: str, action: str, change: Any, check: Any, dry_run: bool
 ) -> EditResult:
-    index = open_index(main)
-    cable = _existing(index, label, main)
-    file = _file_of(cable, main)
-    old = _read(file)
-    start, end, indent = _cable_span(old, cable, file)
-    snippet = old[start:end]
-    item = _load_item(" " * indent + snippet, indent)
-    change(index, cable, item, _quote_style(snippet))
-    step, nested = _indents(snippet)
-    text = _dump_item(item, indent, step, nested, _newline(old))
-    new = old[:start] + text[indent:] + old[end:]
-    return _commit(main, file, old, new, action, label, check, dry_run)
+    with _locked(dry_run, main):
+        index = open_index(main)
+        cable = _existing(index, label, main)
+        file = _file_of(cable, main)
+        old, bom = _read(file)
+        start, end, indent = _cable_span(old, cable, file)
+        snippet = old[start:end]
+        item = _load_item(" " * indent + snippet, indent)
+        change(index, cable, item, _quote_style(snippet))
+        step, nested = _indents(snippet)
+        text = _dump_item(item, indent, step, nested, _newline(old))
+        new = old[:start] + text[indent:] + old[end:]
+        return _commit(main, file, old, new, action, label, check, dry_run, bom)
 
 
 def relabel_cable(

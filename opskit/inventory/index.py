@@ -587,7 +587,8 @@ def _fresh(index: InventoryIndex, cache_file: Path) -> bool:
     was indexed right after an edit (too recent to trust by stat) is hashed once, not on
     every look-up.
     """
-    from opskit.inventory.load import file_signature, signature_unchanged
+    from opskit.fileio import read_regular_file
+    from opskit.inventory.load import MAX_INVENTORY_BYTES, file_signature, signature_unchanged
 
     files = index.file_signatures()
     if not files:
@@ -601,7 +602,9 @@ def _fresh(index: InventoryIndex, cache_file: Path) -> bool:
             continue  # provably the same file: no need to read and hash it
         try:
             new_signature = file_signature(path)  # before the read, as when loading
-            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            # Bounded, and never blocking: the file may have been swapped for a FIFO.
+            data = read_regular_file(path, MAX_INVENTORY_BYTES)
+            if hashlib.sha256(data).hexdigest() != digest:
                 return False
         except OSError:
             return False

@@ -55,8 +55,13 @@ def _unquote(key: str) -> str:
     return key.rstrip()
 
 
-def outline(text: str, first_line: int = 1) -> Node:
+def outline(
+    text: str, first_line: int = 1, duplicates: list[tuple[str, int, int]] | None = None
+) -> Node:
     """Outline a block-style YAML document: key paths to lines.
+
+    A key given twice in one block mapping is appended to `duplicates` (when given) as
+    `(key, first line, second line)`; the outline keeps the first.
 
     >>> root = outline("a:\\n  b: 1\\nc:\\n- x\\n- {y: 2}\\n")
     >>> root.child("a").child("b").line, root.child("c").child(1).line, root.child("c").end
@@ -133,7 +138,10 @@ def outline(text: str, first_line: int = 1) -> Node:
                 skip_deeper_than = indent
                 break
             node = Node(line=lineno, end=lineno)
-            parent.keys.setdefault(_unquote(match["key"]), node)
+            key = _unquote(match["key"])
+            first = parent.keys.setdefault(key, node)
+            if first is not node and duplicates is not None:
+                duplicates.append((key, first.line, lineno))
             value = (match["val"] or "").strip()
             if not value or value.startswith("#") or (value.startswith("&") and " " not in value):
                 pending, pending_indent = node, col
@@ -143,9 +151,33 @@ def outline(text: str, first_line: int = 1) -> Node:
     return root
 
 
+def duplicate_key_lines(text: str, key: str | None = None) -> tuple[int, int] | None:
+    """The lines of the first key given twice in one block mapping (of `key`, if given).
+
+    Both lines, for the message YAML parsers give without any (yaml-rs) or not at all.
+
+    >>> duplicate_key_lines("devices:\\n  a: {}\\nsites: {}\\ndevices:\\n  b: {}\\n")
+    (1, 4)
+    >>> duplicate_key_lines("- {x: 1}\\n- x: 1\\n  y: 2\\n") is None
+    True
+    """
+    found: list[tuple[str, int, int]] = []
+    outline(text, duplicates=found)
+    for name, first, second in found:
+        if key is None or name == key:
+            return first, second
+    return None
+
+
+def _read_text(path: Path) -> str:
+    from opskit.inventory.load import read_inventory_text
+
+    return read_inventory_text(path)[1]
+
+
 @lru_cache(maxsize=32)
 def _outline_file(path: Path, mtime_ns: int, size: int, section: str | None) -> Node:
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     if section is not None:
         return outline_section(text, section)
     return outline(text)
@@ -209,8 +241,7 @@ def _tree(path: Path) -> Any:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
-    with open(path, encoding="utf-8") as fh:
-        return yaml.load(fh)
+    return yaml.load(_read_text(path))
 
 
 def _ruamel_line_of(path: Path, keypath: tuple[str | int, ...]) -> int:

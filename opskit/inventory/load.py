@@ -13,6 +13,7 @@ import difflib
 import gc
 import hashlib
 import ipaddress
+import math
 import os
 import re
 import stat
@@ -41,6 +42,7 @@ from opskit.inventory.model import (
     Site,
     SourceRef,
 )
+from opskit.inventory.names import backup_file_name, name_problem
 
 KeyPath = tuple[str | int, ...]
 
@@ -94,10 +96,18 @@ DEVICE_KEYS = (
 DEFAULTS_KEYS = (*INHERITED_SCALARS, *INHERITED_SECTIONS, "tags")
 SITE_KEYS = ("address", "description", "defaults")
 CABLE_KEYS = ("label", "a", "b", "color", "length_m", "type", "status", "note")
+_CABLE_KEY_SET = frozenset(CABLE_KEYS)
 END_KEYS = ("device", "port", "side")
 RACK_KEYS = ("name", "unit", "height")
 EXTRA_PLATFORMS = ("ups_snmp", "ups_nut", PATCH_PANEL, "generic", "server")
 MAX_RANGE = 10_000
+# All the files of one inventory together (5,000 devices and 100,000 cables are 9.3 MB):
+# a cap, so `-i /dev/zero` or a runaway include cannot run memory out.
+MAX_INVENTORY_BYTES = 64 << 20
+_BOM = "\ufeff"
+# Credential values that are never shown anywhere: not checked for control characters
+# (a message about them would say something about a secret).
+_UNSHOWN_KEYS = frozenset(SECRET_FIELDS)
 _RANGE_RE = re.compile(r"^(?P<prefix>.*?)(?P<start>\d+)-(?P<end>\d+)$")
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
@@ -116,7 +126,10 @@ class Problem:
     line: int = 0
 
     def __str__(self) -> str:
-        where = f"{self.file.name}:{self.line}" if self.line else self.file.name
+        from opskit.output import escape_control
+
+        name = escape_control(self.file.name)
+        where = f"{name}:{self.line}" if self.line else name
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,11 +156,18 @@ class _Doc:
 class _Collector:
     problems: list[Problem] = field(default_factory=list)
 
+    # Messages quote names from the file: escaped, so a name cannot steer a terminal.
     def error(self, file: Path, keypath: KeyPath, message: str) -> None:
-        self.problems.append(Problem("error", file, keypath, message))
+        self.problems.append(Problem("error", file, keypath, _escape(message)))
 
     def warning(self, file: Path, keypath: KeyPath, message: str) -> None:
-        self.problems.append(Problem("warning", file, keypath, message))
+        self.problems.append(Problem("warning", file, keypath, _escape(message)))
+
+
+def _escape(text: str) -> str:
+    from opskit.output import escape_control
+
+    return escape_control(text)
 
 
 @lru_cache(maxsize=1)
@@ -161,9 +181,15 @@ def known_platforms() -> frozenset[str]:
 def parse_yaml_fast(text: str, path: Path) -> Any:
     """Parse YAML to plain Python values with the fastest parser installed.
 
+    A leading byte-order mark is skipped. Error messages name the file and line but
+    never quote the text: the file may be anything (an `include:` of `/etc/shadow`).
+
     Raises:
-        InputError: the text is not valid YAML (the message names file and line).
+        InputError: the text is not valid YAML, or repeats a key in one mapping (the
+            message names both lines).
     """
+    if text.startswith(_BOM):
+        text = text[1:]
     try:
         import yaml_rs
     except ImportError:  # pragma: no cover - yaml-rs is a dependency, but has no wheel everywhere
@@ -171,22 +197,122 @@ def parse_yaml_fast(text: str, path: Path) -> Any:
     try:
         return yaml_rs.loads(text)
     except yaml_rs.YAMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
+        message = str(exc)
+        duplicate = re.match(r"duplicate mapping key: '(.*)'$", message, re.S)
+        if duplicate:
+            raise _duplicate_key_error(text, path, duplicate.group(1)) from None
+        match = re.search(r"line (\d+)", message)
         line = f":{match.group(1)}" if match else ""
-        first = str(exc).splitlines()[-1].strip() if str(exc) else "invalid YAML"
+        # The last line is the parser's reason; the lines before it quote the source.
+        first = message.splitlines()[-1].strip() if message else "invalid YAML"
         raise InputError(f"{path.name}{line}: invalid YAML: {first}") from None
+
+
+def _duplicate_key_error(text: str, path: Path, key: str | None) -> InputError:
+    """`file:LINE: invalid YAML: a key given twice (first at line N)`, lines found here.
+
+    The key itself is not quoted (the file may not be an inventory at all).
+    """
+    from opskit.inventory.lines import duplicate_key_lines
+
+    lines = duplicate_key_lines(text, key) or _duplicate_key_nodes(text)
+    if lines is None:
+        return InputError(f"{path.name}: invalid YAML: a key is given twice in one mapping")
+    first, second = lines
+    return InputError(
+        f"{path.name}:{second}: invalid YAML: a key is given twice in one mapping "
+        f"(first at line {first})"
+    )
+
+
+def _duplicate_key_nodes(text: str) -> tuple[int, int] | None:
+    """Lines of the first repeated key, flow mappings included (libyaml's composer)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=loader)
+    except yaml.YAMLError:
+        return None
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            found = _repeated_key(node)
+            if found is not None:
+                return found
+            stack.extend(value for _, value in reversed(node.value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return None
+
+
+def _repeated_key(node: Any) -> tuple[int, int] | None:
+    """(first line, second line) of a scalar key given twice in one mapping node."""
+    import yaml
+
+    seen: dict[tuple[str, str], int] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue  # only scalar keys; `<<` merges are meant to be overridden
+        ident = (key.tag, key.value)
+        if ident in seen:
+            return seen[ident], key.start_mark.line + 1
+        seen[ident] = key.start_mark.line + 1
+    return None
 
 
 def _parse_yaml_libyaml(text: str, path: Path) -> Any:
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc,valid-type]
+        """libyaml keeps the last of two equal keys silently: refuse them instead."""
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            lines = _repeated_key(node)
+            if lines is not None:
+                raise _DuplicateKey(*lines)
+            return super().construct_mapping(node, deep=deep)
+
     try:
-        return yaml.load(text, Loader=loader)
+        return yaml.load(text, Loader=Loader)
+    except _DuplicateKey as dup:
+        raise InputError(
+            f"{path.name}:{dup.second}: invalid YAML: a key is given twice in one mapping "
+            f"(first at line {dup.first})"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path.name}{line}: invalid YAML: {exc}") from None
+        # `problem` only: str(exc) quotes the offending line of the file.
+        reason = getattr(exc, "problem", None) or "not valid YAML"
+        raise InputError(f"{path.name}{line}: invalid YAML: {reason}") from None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, first: int, second: int) -> None:
+        super().__init__(first, second)
+        self.first, self.second = first, second
+
+
+def read_inventory_text(path: Path) -> tuple[bytes, str]:
+    """The bytes of an inventory file and its text (UTF-8, a byte-order mark dropped).
+
+    Only a regular file of at most `MAX_INVENTORY_BYTES` is read (a FIFO or `/dev/zero`
+    is refused before any read).
+
+    Raises:
+        OSError: cannot be read (`opskit.fileio.FileRefusedError`: not a regular file, or
+            too large).
+        UnicodeDecodeError: not UTF-8.
+    """
+    from opskit.fileio import read_regular_file
+
+    raw = read_regular_file(path, MAX_INVENTORY_BYTES)
+    text = raw.decode("utf-8")
+    return raw, text[1:] if text.startswith(_BOM) else text
 
 
 def file_signature(path: Path) -> str:
@@ -223,11 +349,15 @@ def _read_docs(
     `texts` replaces the content of some files (keyed by resolved path): an edit is
     validated this way before it is written.
     """
+    from opskit.fileio import FileRefusedError
+
     docs: list[_Doc] = []
     seen: set[Path] = set()
     overrides = {Path(k).resolve(): v for k, v in (texts or {}).items()}
+    total = 0
 
     def visit(p: Path, included_from: tuple[Path, KeyPath] | None) -> None:
+        nonlocal total
         real = p.resolve()
         if real in seen:
             return
@@ -235,20 +365,48 @@ def _read_docs(
         try:
             # stat before reading: a change after this moment moves the file's ctime
             signature = "" if real in overrides else file_signature(p)
-            raw = overrides[real].encode("utf-8") if real in overrides else p.read_bytes()
-            text = raw.decode("utf-8")
+            if real in overrides:
+                text = overrides[real]
+                raw = text.encode("utf-8")
+            else:
+                raw, text = read_inventory_text(p)
         except FileNotFoundError:
             if included_from is None:
                 raise InputError(f"{p}: inventory file not found") from None
             collector.error(*included_from, f"included file '{p}' not found")
             return
+        except FileRefusedError as exc:
+            # Only regular files of a bounded size: `include: [/dev/zero]` or a FIFO must
+            # neither hang nor run memory out.
+            if included_from is None:
+                raise InputError(f"{p}: cannot read: {exc.reason}") from None
+            collector.error(*included_from, f"included file '{p}': {exc.reason}")
+            return
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"{p}: cannot read: {exc}") from None
+        total += len(raw)
+        if total > MAX_INVENTORY_BYTES:
+            raise InputError(
+                f"{p}: the inventory's files together hold more than "
+                f"{MAX_INVENTORY_BYTES >> 20} MiB"
+            )
         data = parse_yaml_fast(text, p)
         if data is None:
             data = {}
         if not isinstance(data, dict):
             collector.error(p, (), "the top level must be a mapping of sections")
+            return
+        if data and not any(key in TOP_KEYS for key in data):
+            # Not an inventory (a wrong `include:` or `-i`): say so without quoting any of
+            # it, since it may be any file at all (`include: [/etc/shadow]`).
+            why = (
+                "not an inventory file: none of its top-level keys is an inventory section "
+                f"({', '.join(TOP_KEYS)})"
+            )
+            if included_from is None:
+                collector.error(p, (), why)
+            else:
+                collector.error(*included_from, f"included file '{p}' is {why}")
             return
         docs.append(_Doc(p, data, hashlib.sha256(raw).hexdigest(), signature))
         includes = data.get("include") or []
@@ -275,7 +433,10 @@ def _check_keys(
     allowed: Iterable[str],
     what: str,
 ) -> None:
-    allowed_list = list(allowed)
+    """Report keys of `value` outside `allowed` (a frozenset is checked fastest)."""
+    if isinstance(allowed, frozenset) and allowed.issuperset(value):
+        return  # the common case, for 100,000 cables: no list, no loop
+    allowed_list = sorted(allowed) if isinstance(allowed, frozenset) else list(allowed)
     for key in value:
         if key in allowed_list:
             continue
@@ -411,8 +572,8 @@ def _parse_settings(collector: _Collector, file: Path, raw: Any, base_dir: Path)
         timeouts = {}
 
     def number(value: Any, keypath: KeyPath, default: float, minimum: float = 0) -> float:
-        if value is None:
-            return default
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return default  # NaN and infinity are reported by _check_values
         if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
             collector.error(file, keypath, f"{'.'.join(map(str, keypath))} must be a number")
             return default
@@ -536,6 +697,80 @@ def _secret_reference_problems(
                 )
 
 
+_NON_FINITE_REPR = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
+_CONTROL_NAMES = {0: "NUL", 9: "TAB", 10: "newline", 13: "CR", 27: "ESC", 127: "DEL"}
+
+
+def _check_values(collector: _Collector, doc: _Doc) -> None:
+    """Refuse control characters in any string (names, labels, descriptions, keys ...) and
+    non-finite numbers (`.nan`, `.inf`) anywhere in a file.
+
+    A control character reaches terminals, CSV files and label printers (an ESC sequence
+    retitles a window, a newline forges a line); NaN is not JSON and compares with nothing.
+    The common, clean case costs one `repr` of the data in C: it shows every character
+    `str.isprintable` refuses as a backslash escape and every NaN or infinity as a bare
+    `nan`/`inf`; only when that finds one is the data walked to say where.
+    """
+    try:
+        text = repr(doc.data)
+    except RecursionError:
+        text = "\\"
+    if "\\" not in text and not (
+        ("nan" in text or "inf" in text) and _NON_FINITE_REPR.search(text)
+    ):
+        return
+    stack: list[tuple[KeyPath, Any]] = [((), doc.data)]
+    while stack:
+        keypath, value = stack.pop()
+        if isinstance(value, dict):
+            shown = not (keypath[:1] == ("credentials",) and len(keypath) == 2)
+            for key, item in reversed(value.items()):
+                if isinstance(key, str) and not key.isprintable():
+                    _control_problem(collector, doc.path, (*keypath, key), key, "name")
+                elif isinstance(key, float) and not math.isfinite(key):
+                    collector.error(
+                        doc.path, keypath, f"{_dotted(keypath)}: key {key} is not a finite number"
+                    )
+                if shown or key not in _UNSHOWN_KEYS:
+                    stack.append(((*keypath, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*keypath, i), item) for i, item in reversed(list(enumerate(value))))
+        elif isinstance(value, str):
+            if not value.isprintable():
+                _control_problem(collector, doc.path, keypath, value, "value")
+        elif isinstance(value, float) and not math.isfinite(value):
+            collector.error(
+                doc.path, keypath, f"{_dotted(keypath)}: {value} is not a finite number"
+            )
+
+
+def _control_problem(
+    collector: _Collector, file: Path, keypath: KeyPath, text: str, what: str
+) -> None:
+    from opskit.output import CONTROL_RE
+
+    found = CONTROL_RE.search(text)
+    if found is None:
+        return  # not printable, but no control character (a format character, say)
+    code = ord(found.group())
+    name = _CONTROL_NAMES.get(code)
+    char = f"U+{code:04X}" + (f" ({name})" if name else "")
+    collector.error(
+        file,
+        keypath,
+        f"{_dotted(keypath)}: control character {char} in a {what} "
+        "(names, labels and text must be printable, on one line)",
+    )
+
+
+def _dotted(keypath: KeyPath) -> str:
+    """`devices.sw1.ports[2]` for a key path (escaped when the message is stored)."""
+    out = ""
+    for key in keypath:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out or "(top level)"
+
+
 def build_inventory(
     path: Path, *, texts: Mapping[Path, str] | None = None
 ) -> tuple[Inventory, list[Problem]]:
@@ -587,6 +822,7 @@ def _build_inventory(
         except OSError:
             modes[doc.path] = 0
         _check_keys(collector, doc.path, (), doc.data, TOP_KEYS, "inventory")
+        _check_values(collector, doc)
         if doc is not main and "settings" in doc.data:
             collector.error(doc.path, ("settings",), "settings belong in the main inventory")
         _parse_credentials(collector, doc.path, doc.data.get("credentials"), credential_refs)
@@ -621,6 +857,14 @@ def _build_inventory(
                 collector.error(doc.path, kp, f"site '{name}' defined twice")
                 continue
             _check_keys(collector, doc.path, kp, entry, SITE_KEYS, f"site '{name}'")
+            unsafe = name_problem(str(name))
+            if unsafe is not None:
+                collector.error(
+                    doc.path,
+                    kp,
+                    f"site '{name}': the name {unsafe}; it names a directory of the backup "
+                    "repository: rename the site",
+                )
             site_defaults = entry.get("defaults") or {}
             if isinstance(site_defaults, dict):
                 _check_keys(
@@ -667,6 +911,14 @@ def _build_inventory(
             continue
         _check_keys(collector, file, kp, entry, DEVICE_KEYS, f"device '{name}'")
         _check_sections(collector, file, kp, entry, f"device '{name}'")
+        unsafe = name_problem(name)
+        if unsafe is not None:
+            collector.error(
+                file,
+                kp,
+                f"device '{name}': the name {unsafe}; it names files (backups, TFTP "
+                "uploads): rename the device",
+            )
         site_name = entry.get("site")
         site = sites.get(str(site_name)) if site_name is not None else None
         if site_name is None:
@@ -757,10 +1009,15 @@ def _build_inventory(
             source=SourceRef(file),
         )
 
+    _check_backup_files(collector, devices)
     port_index = {name: {(p.name, p.side) for p in dev.ports} for name, dev in devices.items()}
     cables: dict[str, Cable] = {}
     cable_by_end: dict[tuple[str, str, str | None], str] = {}
     labels_seen: set[str] = set()
+    sources: dict[Path, SourceRef] = {}
+    # The hot loop of a big inventory (100,000 cables): an end is kept as a (device, port,
+    # side) tuple until it is known good, and the common string form `dev:port` is parsed
+    # here rather than in _parse_end.
     for file, i, entry in raw_cables:
         kp = ("cables", i)
         if not isinstance(entry, dict):
@@ -771,72 +1028,89 @@ def _build_inventory(
             collector.error(file, kp, "cable without a label")
             continue
         label = str(label)
-        _check_keys(collector, file, kp, entry, CABLE_KEYS, f"cable '{label}'")
+        _check_keys(collector, file, kp, entry, _CABLE_KEY_SET, f"cable '{label}'")
         duplicate = label in labels_seen
         labels_seen.add(label)
         if duplicate:  # still check its ends below, so every problem shows at once
             collector.error(file, (*kp, "label"), f"cable '{label}': duplicate label")
-        ends: list[Endpoint] = []
+        ends: list[tuple[str, str, str | None]] = []
         for side_key in ("a", "b"):
             if side_key not in entry:
                 collector.error(file, kp, f"cable '{label}': missing end '{side_key}'")
                 continue
-            end = _parse_end(collector, file, (*kp, side_key), entry[side_key], label)
-            if end is None:
-                continue
-            device = devices.get(end.device)
-            if device is None:
-                if end.device not in device_files:
+            raw_end = entry[side_key]
+            side: str | None = None
+            if type(raw_end) is str:
+                dev_name, sep, port_name = raw_end.partition(":")  # first colon: Junos ports
+                if not sep or not dev_name or not port_name:
                     collector.error(
                         file,
                         (*kp, side_key),
-                        f"cable '{label}': device '{end.device}' is not in the inventory",
+                        f"cable '{label}': end '{raw_end}' is not 'device:port'",
+                    )
+                    continue
+                dev_name, port_name = dev_name.strip(), port_name.strip()
+            else:
+                parsed = _parse_end(collector, file, (*kp, side_key), raw_end, label)
+                if parsed is None:
+                    continue
+                dev_name, port_name, side = parsed.device, parsed.port, parsed.side
+            device = devices.get(dev_name)
+            if device is None:
+                if dev_name not in device_files:
+                    collector.error(
+                        file,
+                        (*kp, side_key),
+                        f"cable '{label}': device '{dev_name}' is not in the inventory",
                     )
                 continue
-            if device.is_patch_panel and end.side is None:
-                end = Endpoint(end.device, end.port, "front")
-            if not device.is_patch_panel and end.side is not None:
-                end = Endpoint(end.device, end.port, None)
-            if device.ports and (end.port, end.side) not in port_index[end.device]:
+            # A panel end is front unless it says rear; other devices have no sides.
+            side = (side or "front") if device.platform == PATCH_PANEL else None
+            if device.ports and (port_name, side) not in port_index[dev_name]:
                 collector.error(
                     file,
                     (*kp, side_key),
-                    f"cable '{label}': port '{end.port}' is not a port of device '{end.device}'",
+                    f"cable '{label}': port '{port_name}' is not a port of device '{dev_name}'",
                 )
                 continue
-            taken = cable_by_end.get(end.key)
+            key = (dev_name, port_name, side)
+            taken = cable_by_end.get(key)
             if taken is not None:
                 collector.error(
                     file,
                     (*kp, side_key),
-                    f"cable '{label}': port {end} already has cable '{taken}'",
+                    f"cable '{label}': port {Endpoint(*key)} already has cable '{taken}'",
                 )
                 continue
-            ends.append(end)
+            ends.append(key)
         if len(ends) != 2 or duplicate:
             continue
-        if ends[0].key == ends[1].key:
-            collector.error(file, kp, f"cable '{label}': both ends are {ends[0]}")
+        if ends[0] == ends[1]:
+            collector.error(file, kp, f"cable '{label}': both ends are {Endpoint(*ends[0])}")
             continue
         length = entry.get("length_m")
         if length is not None and (isinstance(length, bool) or not isinstance(length, int | float)):
             collector.error(file, (*kp, "length_m"), f"cable '{label}': length_m must be a number")
             length = None
-        cable = Cable(
+        elif isinstance(length, float) and not math.isfinite(length):
+            length = None  # reported by _check_values
+        source = sources.get(file)
+        if source is None:
+            source = sources[file] = SourceRef(file)
+        cables[label] = Cable(
             label=label,
-            a=ends[0],
-            b=ends[1],
+            a=Endpoint(*ends[0]),
+            b=Endpoint(*ends[1]),
             color=entry.get("color"),
             length_m=None if length is None else float(length),
             type=entry.get("type"),
             status=entry.get("status"),
             note=entry.get("note"),
-            source=SourceRef(file),
+            source=source,
             position=i,
         )
-        cables[label] = cable
-        for end in ends:
-            cable_by_end[end.key] = label
+        cable_by_end[ends[0]] = label
+        cable_by_end[ends[1]] = label
 
     for ref in credential_refs.values():
         _secret_reference_problems(collector, ref, modes)
@@ -854,6 +1128,34 @@ def _build_inventory(
         signatures={d.path: d.signature for d in docs},
     )
     return inventory, collector.problems
+
+
+def _check_backup_files(collector: _Collector, devices: Mapping[str, Device]) -> None:
+    """Refuse two devices whose configs would go to one file of the backup repository.
+
+    Names map to files many-to-one (`schalter-ä1` and `schalter-ö1` both give
+    `hq/schalter-_1.cfg`); each backup run would overwrite one with the other and call
+    both ok. Patch panels have no config and are left out.
+    """
+    owners: dict[str, Device] = {}
+    for name, device in devices.items():
+        if device.is_patch_panel:
+            continue
+        file_name = backup_file_name(device.site, name)
+        first = owners.setdefault(file_name, device)
+        if first is device:
+            continue
+        from opskit.inventory.lines import line_of
+
+        first_file = first.source.file if first.source else Path("inventory")
+        first_line = line_of(first_file, ("devices", first.name))
+        where = f"{first_file.name}:{first_line}" if first_line else first_file.name
+        collector.error(
+            device.source.file if device.source else first_file,
+            ("devices", name),
+            f"device '{name}' and device '{first.name}' ({where}) would share the backup "
+            f"file '{file_name}': rename one of them",
+        )
 
 
 def locate_problems(problems: list[Problem]) -> list[Problem]:

@@ -10,7 +10,13 @@ import pytest
 
 @pytest.mark.parametrize(
     "module",
-    ["opskit.inventory.load", "opskit.inventory.lines", "opskit.inventory.edit"],
+    [
+        "opskit.inventory.load",
+        "opskit.inventory.lines",
+        "opskit.inventory.edit",
+        "opskit.inventory.names",
+        "opskit.output",
+    ],
 )
 def test_doctests(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
