@@ -180,6 +180,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _report_error(message: str, code: int, args: list[str]) -> None:
+    from opskit.output import escape_control
+
+    # A message may quote the command line or a device's answer: no control character
+    # may steer the terminal or forge a second line.
+    message = escape_control(message)
     sys.stderr.write(f"opskit: error: {message}\n")
     if _wants_json(args):
         from opskit.output import print_json

@@ -38,3 +38,17 @@ def test_usage_error_without_json_prints_no_json(tmp_path: Path) -> None:
     proc = run_opskit("-i", str(ROOT / "inventory.yaml"), "backup", "run", "--bogus-flag")
     assert proc.returncode == 2 and proc.stdout == ""
     assert "--bogus-flag" in proc.stderr
+
+
+def test_error_lines_escape_control_characters(tmp_path: Path) -> None:
+    proc = run_opskit(
+        "-i",
+        str(ROOT / "inventory.yaml"),
+        "monitor",
+        "check",
+        "--device",
+        "x\x1b]0;pwned\x07\nforged",
+    )
+    assert proc.returncode == 2
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "\\x1b]0;pwned" in proc.stderr
