@@ -97,3 +97,22 @@ def status_cmd(json_out: JsonOpt = False) -> None:
                 f"last error: {w.last_error}"
             )
     raise typer.Exit(1 if waiting else 0)
+
+
+def notify_lines(report: Any, failed_only: bool = False) -> list[str]:
+    """Human lines for a run's `NotifyReport` (used by `backup run`): one per message
+    (`failed_only`: only those not sent, for cron's quiet mode)."""
+    lines = []
+    for d in report.deliveries:
+        if failed_only and d.ok:
+            continue
+        what = "retried" if d.kind == "retry" else "digest"
+        if d.ok:
+            lines.append(f"notify: {d.channel}: {what} sent ({d.answer})")
+        else:
+            lines.append(
+                f"notify: {d.channel}: {what} NOT sent, kept in the outbox for the next run: "
+                f"{d.error}"
+            )
+    lines += [f"notify: {e}" for e in report.errors]
+    return lines
