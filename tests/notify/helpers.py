@@ -21,6 +21,7 @@ def write_inventory(
     devices: Mapping[str, Mapping[str, Any]] | None = None,
     credentials: Mapping[str, Mapping[str, Any]] | None = None,
     sites: Sequence[str] = ("lab",),
+    settings: Mapping[str, Any] | None = None,
 ) -> Path:
     """An inventory with the given channels (devices default to one `lab` site)."""
     data: dict[str, Any] = {
@@ -28,6 +29,7 @@ def write_inventory(
             "backup_repo": "configs",
             "state_dir": "state",
             "timeouts": {"connect": 5, "command": 20},
+            **(settings or {}),
         },
         "credentials": dict(credentials or {"none": {"username": "x"}}),
         "sites": {s: {} for s in sites},

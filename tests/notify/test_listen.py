@@ -170,3 +170,34 @@ def test_bad_listen_settings_are_input_errors(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["error"]["message"].endswith(
         "settings.listen.quiet must be a duration (30s)"
     )
+
+
+def test_tftp_pushes_are_served_by_the_same_process(
+    tmp_path: Path, test_device: TestDevice, td_env: None
+) -> None:
+    from tests.lab.tftp import hpa_put
+
+    tftp_port, syslog_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+    device = {"port": test_device.ssh_port, "credentials": "td", "backup": {"timeout": 10}}
+    settings = {"tftp": {"listen": f"127.0.0.1:{tftp_port}"}}
+    inv = write_inventory(tmp_path, [], {"core-r1": device}, TD_CREDS, settings=settings)
+    loaded = load_inventory(inv)
+    assert run_backup(loaded, list(loaded.devices.values())).ok
+    pushed = tmp_path / "core-r1-confg"
+    stored = (tmp_path / "configs" / "lab" / "core-r1.cfg").read_text()
+    pushed.write_text(stored.replace("hostname core-r1", "hostname core-r1\n! pushed"))
+    argv = [sys.executable, "-m", "opskit", "-i", str(inv), "backup", "listen", "--json",
+            "--syslog", f"127.0.0.1:{syslog_port}", "--tftp"]  # fmt: skip
+    peer = Peer(argv, tmp_path / "listen.log", cwd=tmp_path)
+    lis = Listening(peer, syslog_port, inv)
+    try:
+        wait_until(lambda: "tftp on 127.0.0.1" in peer.log_text() or not peer.alive(), 30)
+        assert hpa_put(tftp_port, pushed, "core-r1-confg").ok
+        wait_until(lambda: bool(lis.of("tftp")), 30)
+        stats = lis.stop()
+    finally:
+        peer.stop()
+    (event,) = lis.of("tftp")
+    assert event["status"] == "ok" and event["device"] == "core-r1", event
+    assert "! pushed" in (tmp_path / "configs" / "lab" / "core-r1.cfg").read_text()
+    assert stats["received"] == 0
