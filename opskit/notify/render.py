@@ -162,5 +162,10 @@ def render_email(channel: Channel, digest: Digest, domain: str | None = None) ->
         msg["X-Opskit-Commit"] = digest.commit
     if cut:
         msg["X-Opskit-Truncated"] = "yes"
-    msg.set_content(text)
+    # Readable as received: 7bit for ASCII, 8bit otherwise; quoted-printable only for a
+    # line SMTP could not carry (over 998 octets).
+    if any(len(line.encode()) > 900 for line in text.splitlines()):
+        msg.set_content(text, cte="quoted-printable")
+    else:
+        msg.set_content(text, cte="7bit" if text.isascii() else "8bit")
     return msg
