@@ -111,7 +111,8 @@ def listen_cmd(
 
     def ready(address: str) -> None:
         sys.stderr.write(
-            f"opskit: backup listen: syslog on {address}, {len(devices)} devices, "
+            f"opskit: backup listen: syslog on {address}, {len(devices)} device"
+            f"{'' if len(devices) == 1 else 's'}, "
             f"quiet {settings.quiet:g} s\n"
         )
         sys.stderr.flush()

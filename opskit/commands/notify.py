@@ -106,7 +106,7 @@ def notify_lines(report: Any, failed_only: bool = False) -> list[str]:
     for d in report.deliveries:
         if failed_only and d.ok:
             continue
-        what = "retried" if d.kind == "retry" else "digest"
+        what = f"the message queued {d.queued_at}" if d.kind == "retry" else "digest"
         if d.ok:
             lines.append(f"notify: {d.channel}: {what} sent ({d.answer})")
         else:

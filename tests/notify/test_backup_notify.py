@@ -145,6 +145,7 @@ def test_unreachable_smtp_keeps_the_commit_and_sends_next_run(
     assert report["notify"]["outbox"] == 1
     human = opskit(inv, "backup", "run", env=ENV)  # cron's view: one line on stderr
     assert human.returncode == 1
+    assert human.stderr.startswith("opskit: notify: mail: the message queued 20")
     assert "NOT sent, kept in the outbox for the next run" in human.stderr
 
     sink = SmtpSink(port).start()
