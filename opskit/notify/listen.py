@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ DEFAULT_SYSLOG = "0.0.0.0:514"
 DEFAULT_QUIET = 30.0
 DEFAULT_QUEUE = 10_000
 MAX_TCP_FRAME = 65_536
+RECEIVE_BUFFER = 4 * 2**20  # bytes asked for; the kernel caps it (net.core.rmem_max)
 LISTEN_KEYS = ("syslog", "tcp", "quiet", "max_delay", "queue")
 
 BackupFn = Callable[[list[Any], dict[str, str]], Mapping[str, Any]]
@@ -208,13 +210,21 @@ class Listener:
     async def _consume(self) -> None:
         while True:
             data, source = await self.queue.get()
-            self.handle(data, source, time.monotonic())
+            now = time.monotonic()
+            self.handle(data, source, now)
+            # a burst is handled in one go (up to 500), not one event-loop turn per message
+            for _ in range(min(self.queue.qsize(), 500)):
+                data, source = self.queue.get_nowait()
+                self.handle(data, source, now)
 
     def handle(self, data: bytes, source: str, now: float) -> None:
         """Look at one message (from `source`) received at `now` (monotonic)."""
         msg = parse_syslog(data)
         if msg is None:
             self.stats.not_syslog += 1
+            return
+        if self.patterns.anything.search(msg.text) is None:
+            self.stats.other_messages += 1  # the common case, ruled out by one search
             return
         device = self.finder.find(source, msg.hostname)
         if device is None:
@@ -239,6 +249,9 @@ class Listener:
         entry = self.pending.get(device.name)
         if entry is None:
             entry = self.pending[device.name] = _Pending(first=now, last=now)
+            # only a new device can make the earliest due time earlier: wake the scheduler
+            # then, not for every message (it scans the pending devices)
+            self.wake.set()
         entry.last = now
         entry.changed_by = change.changed_by() or entry.changed_by
         due = min(entry.last + self.settings.quiet, entry.first + self.settings.max_delay)
@@ -251,7 +264,6 @@ class Listener:
                 message=f"backup in {max(0.0, due - now):.0f} s unless it changes again",
             )
         )
-        self.wake.set()
 
     # --- backing up ---------------------------------------------------------------------
     def _due(self, now: float) -> tuple[list[str], float | None]:
@@ -312,6 +324,9 @@ class Listener:
                 f"cannot listen for syslog on {s.host}:{s.port}: {exc.strerror or exc}"
                 " (port 514 needs root; another syslog daemon may hold it)"
             ) from None
+        sock = transport.get_extra_info("socket")
+        with contextlib.suppress(OSError):  # a burst waits in the kernel, not dropped there
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         if on_ready is not None:
             bound = transport.get_extra_info("sockname")
             on_ready(f"{bound[0]}:{bound[1]} (udp{'+tcp' if server else ''})")

@@ -103,6 +103,7 @@ class PatternTable:
 
     families: Mapping[str, tuple[re.Pattern[str], ...]]
     names: Mapping[str, str]  # platform name or alias -> family
+    anything: re.Pattern[str]  # every pattern in one: most messages are ruled out at once
 
     def for_platform(self, platform: str) -> Sequence[re.Pattern[str]]:
         """The platform's own patterns; every family's for a platform without any."""
@@ -130,7 +131,9 @@ def build_patterns(data: Mapping[str, Any]) -> PatternTable:
         names[family] = family
         for alias in entry.get("aliases") or ():
             names[alias] = family
-    return PatternTable(families, names)
+    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for ps in families.values() for p in ps]
+    anything = re.compile("|".join(f"(?:{p})" for p in unnamed) or r"(?!x)x")
+    return PatternTable(families, names, anything)
 
 
 def match_change(text: str, patterns: Iterable[re.Pattern[str]]) -> ConfigChange | None:
@@ -164,6 +167,7 @@ class DeviceFinder:
 
     def __init__(self, devices: Iterable[Any]) -> None:
         self.by_address: dict[str, list[Any]] = {}
+        self._keys: dict[str, str] = {}  # source address as received -> canonical form
         self.by_name: dict[str, Any] = {}
         for device in devices:
             host = device.host or ""
@@ -179,12 +183,17 @@ class DeviceFinder:
 
     def find(self, address: str, hostname: str | None) -> Any | None:
         """The device for a message from `address` naming itself `hostname` (or None)."""
-        try:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:a.b.c.d from a dual-stack socket
-            key = str(mapped or ip)
-        except ValueError:
-            key = address
+        key = self._keys.get(address)
+        if key is None:
+            try:
+                ip = ipaddress.ip_address(address.split("%")[0])
+                mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:a.b.c.d (dual stack)
+                key = str(mapped or ip)
+            except ValueError:
+                key = address
+            if len(self._keys) > 100_000:  # bounded: a spoofing flood cannot grow it
+                self._keys.clear()
+            self._keys[address] = key
         candidates = self.by_address.get(key, [])
         if len(candidates) == 1:
             return candidates[0]
