@@ -135,7 +135,7 @@ def listen_cmd(
             sys.stderr.write(f"opskit: backup listen: tftp on {address}\n")
 
         alongside.append(
-            lambda stop: serve_pushes(inv, on_event=tftp_event, on_ready=tftp_ready, stop=stop)
+            lambda stop: serve_pushes(inv, None, tftp_event, tftp_ready, stop, 30.0)
         )
     stats = listen(devices, settings, backup, on_event=emit, on_ready=ready, alongside=alongside)
     if json_out:
