@@ -46,8 +46,9 @@ extras="lab"
 if [ "$TEST" = 1 ]; then
     # The tests' real peers: atftp (a second TFTP client), tftpd-hpa (the TFTP benchmark's
     # baseline), net-snmp's agent and tools, Prometheus and promtool, and NSS certutil +
-    # openssl for the NUT STARTTLS test (Debian's upsd keeps its certificate in NSS).
-    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus libnss3-tools openssl)
+    # openssl for the NUT STARTTLS test (Debian's upsd keeps its certificate in NSS),
+    # bsdutils' logger (a real syslog sender for backup listen).
+    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus libnss3-tools openssl bsdutils)
     extras="lab,test"
 fi
 missing=()

@@ -90,10 +90,14 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "backup": ("opskit.commands.backup", "Config backups into a git history."),
     "monitor": ("opskit.commands.monitor", "Health checks: SNMP, UPS, servers."),
     "firmware": ("opskit.commands.firmware", "Running versions vs vendor releases."),
+    "notify": ("opskit.commands.notify", "Mail and webhook notifications of backup runs."),
     "demo": ("opskit.commands.demo", ""),
 }
 # Commands kept in their own modules and added onto a group.
-_EXTRAS = {"backup": "opskit.commands.backup_tftp", "monitor": "opskit.commands.monitor_ups"}
+_EXTRAS = {
+    "backup": ("opskit.commands.backup_tftp", "opskit.commands.backup_listen"),
+    "monitor": ("opskit.commands.monitor_ups",),
+}
 _registered: set[str] = set()
 
 
@@ -110,8 +114,8 @@ def _register_groups(only: str | None = None) -> None:
         if name == "demo":
             app.command("demo")(module.demo)
             continue
-        if name in _EXTRAS:
-            import_module(_EXTRAS[name]).register(module.app)
+        for extra in _EXTRAS.get(name, ()):
+            import_module(extra).register(module.app)
         app.add_typer(module.app, name=name, help=help_text)
 
 

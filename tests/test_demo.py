@@ -45,6 +45,11 @@ def test_demo_runs_the_main_job_and_stops_every_peer(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert "+ description uplink to pp-1 port 1 (changed by opskit demo)" in diff
+    # ...and the digest of that run reached the demo's SMTP server, with the diff
+    mail = summary["digest_mail"]
+    assert "Subject: opskit: 1 config changed (hq: access-sw1)\n" in mail
+    assert "Auto-Submitted: auto-generated\n" in mail
+    assert "\n+ description uplink to pp-1 port 1 (changed by opskit demo)\n" in mail
     # every method was used, and its config stored
     for path in ("hq/core-r1.cfg", "hq/access-sw1.cfg", "branch/branch-r1.cfg"):
         assert (repo / path).read_text().rstrip().endswith("end")

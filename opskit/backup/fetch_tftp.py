@@ -466,3 +466,8 @@ async def _receive(
     finally:
         await server.close(drain)
         pool.shutdown(wait=True)
+
+
+# `receive_pushes` as a coroutine, for a process serving TFTP beside other servers
+# (`backup listen --tftp`): serve_pushes(inventory, listen, on_event, on_ready, stop, drain)
+serve_pushes = _receive

@@ -80,6 +80,9 @@ def run(
             raise InputError(f"--force {name}: no such device in {inv.path.name}")
     if not devices:
         raise InputError("no devices selected for backup")
+    from opskit.notify import load_channels, notify_run
+
+    channels = load_channels(inv)  # a bad notify: list stops the run before any fetch
 
     tty = stdout_is_terminal() and not json_out
     if tty:
@@ -88,14 +91,20 @@ def run(
         report = run_backup(
             inv, devices, workers=workers, force=force or [], keep_secrets=keep_secrets
         )
+    sent = notify_run(inv, report, channels=channels, keep_secrets=keep_secrets)
     if json_out:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "notify": sent.to_dict()})
     elif tty:
         _render_report(report)
     else:
         for r in report.failed:
             sys.stderr.write(f"opskit: backup: {r.device}: {r.reason}\n")
-    if not report.ok:
+    if not json_out:
+        from opskit.commands.notify import notify_lines
+
+        for line in notify_lines(sent, failed_only=not tty):
+            (sys.stdout if tty else sys.stderr).write(("" if tty else "opskit: ") + line + "\n")
+    if not report.ok or not sent.ok:
         raise typer.Exit(1)
 
 

@@ -73,6 +73,7 @@ def demo(
     previous = signal.signal(signal.SIGTERM, on_term)
     results: list[Any] = []
     lab = None
+    mail_text = ""
     try:
         say(f"opskit demo: a simulated shop in {where}")
         lab = lab_demo.start_demo_lab(where, say)
@@ -95,7 +96,14 @@ def demo(
         say(f"== A change on the device: interface {CHANGED_INTERFACE} gets a new description")
         say(f"(over SSH to {CHANGED_DEVICE}: configure terminal / interface / description)")
         lab_demo.change_description(lab, CHANGED_DEVICE, CHANGED_INTERFACE, CHANGED_TEXT)
-        for step in _after_change_steps():
+        after = _after_change_steps()
+        run(after[0])
+        say("")
+        say("== The digest of that run, as the demo's SMTP server received it")
+        mail = lab_demo.latest_mail(lab)
+        mail_text = mail or "(no mail arrived)"
+        say(mail_text.rstrip("\n"))
+        for step in after[1:]:
             run(step)
     except KeyboardInterrupt:
         typer.echo("opskit demo: interrupted; stopping the simulated devices", err=True)
@@ -117,6 +125,7 @@ def demo(
         "kept_running": keep,
         "pids": lab.pids() if keep else [],
         "notes": lab.notes,
+        "digest_mail": mail_text,
         "steps": [
             {
                 "title": r.title,

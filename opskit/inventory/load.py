@@ -55,6 +55,7 @@ TOP_KEYS = (
     "sites",
     "devices",
     "cables",
+    "notify",  # notification channels: parsed by opskit.notify
 )
 SETTINGS_KEYS = (
     "backup_repo",
@@ -66,6 +67,7 @@ SETTINGS_KEYS = (
     "workers",
     "snmp_retries",
     "monitor",
+    "listen",  # backup listen (syslog): parsed by opskit.notify.listen
 )
 TFTP_KEYS = ("listen", "address", "root", "max_size", "timeout", "allow")
 TIMEOUT_KEYS = ("connect", "command", "snmp", "nut", "tftp")

@@ -2,11 +2,12 @@
 
 The shop: three Cisco-like devices in one fake-switches process (core-r1 backed up over
 SSH, access-sw1 over Telnet, branch-r1 by the runbook's `copy running-config tftp:` to
-opskit's own TFTP server), snmpsim agents for them and for a UPS-MIB UPS, and a NUT UPS
-when NUT's upsd is installed. It writes a matching inventory (with labeled cables through
-a patch panel), a firmware catalogue and the devices' secrets (files, mode 0600) into the
-demo directory, then runs the real `opskit` commands against it, each as its own process,
-exactly as a user would type them.
+opskit's own TFTP server), snmpsim agents for them and for a UPS-MIB UPS, a NUT UPS
+when NUT's upsd is installed, and an SMTP server (aiosmtpd) that receives the run
+digests. It writes a matching inventory (with labeled cables through a patch panel, and
+a `notify:` channel to that server), a firmware catalogue and the devices' secrets (files,
+mode 0600) into the demo directory, then runs the real `opskit` commands against it, each
+as its own process, exactly as a user would type them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opskit.lab.peers import free_port
+from opskit.lab.peers import Peer, free_port, wait_until
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -71,6 +72,7 @@ class DemoLab:
     ssh_ports: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     nut: bool = False
+    mail_dir: Path | None = None
 
     def pids(self) -> list[int]:
         """Process ids of every peer (for --keep and for the tests' leak check)."""
@@ -89,7 +91,10 @@ class DemoLab:
 
 
 def _processes_of(peer: Any) -> list[Any]:
-    # FakeSwitches and SnmpAgent wrap one Peer (.peer); NutLab has upsd and its drivers.
+    # FakeSwitches and SnmpAgent wrap one Peer (.peer); NutLab has upsd and its drivers;
+    # the SMTP server is a Peer itself.
+    if isinstance(peer, Peer):
+        return [peer.proc]
     peers = [getattr(peer, "peer", None), getattr(peer, "upsd", None)]
     peers += list((getattr(peer, "drivers", None) or {}).values())
     return [p.proc for p in peers if p is not None]
@@ -111,6 +116,10 @@ def missing_requirements() -> list[str]:
         snmpsim_binary()
     except (ImportError, FileNotFoundError):
         missing.append("snmpsim: pip install -e '.[lab]'")
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:
+        missing.append("aiosmtpd (the demo's SMTP server): pip install -e '.[lab]'")
     if shutil.which("tftp") is None:
         missing.append(
             "tftp-hpa's client (the simulated router's TFTP push): apt-get install tftp-hpa"
@@ -153,6 +162,7 @@ def write_inventory(
     tftp_port: int,
     ups_snmp: bool,
     nut_port: int | None,
+    smtp_port: int | None = None,
 ) -> Path:
     """Write the demo's inventory.yaml (and secrets/) describing the simulated shop."""
     secrets = directory / "secrets"
@@ -269,6 +279,18 @@ def write_inventory(
         " b: 'branch-r1:FastEthernet0/12', type: smf,"
         " length_m: 120}",
     ]
+    if smtp_port is not None:
+        lines += [
+            "",
+            "# One digest per backup run: the diffs of what changed, failures once, recoveries.",
+            "notify:",
+            "  - name: netops-mail",
+            "    type: email",
+            "    to: [netops@example.com]",
+            "    from: opskit@demo.example",
+            f"    smtp: {{host: 127.0.0.1, port: {smtp_port}}}   # the demo's own SMTP server",
+            "    events: [changes, failures, recoveries]",
+        ]
     path = directory / "inventory.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -353,6 +375,18 @@ def start_demo_lab(directory: Path, say: Callable[[str], None]) -> DemoLab:
                 "NUT's upsd is not installed: the NUT UPS is skipped "
                 "(apt-get install nut-server nut-client)"
             )
+        say("starting an SMTP server (aiosmtpd) for the digest mails ...")
+        smtp_port = free_port()
+        lab.mail_dir = logs / "mail"
+        smtp = Peer(
+            [sys.executable, "-m", "opskit.lab.smtp", "--port", str(smtp_port),
+             "--dir", str(lab.mail_dir)],
+            logs / "smtp.log",
+        )  # fmt: skip
+        lab.peers.append(smtp)
+        wait_until(lambda: "READY" in smtp.log_text() or not smtp.alive(), what="SMTP server")
+        if not smtp.alive():
+            raise RuntimeError(f"the SMTP server did not start: {smtp.log_text()[-400:]}")
         lab.inventory = write_inventory(
             directory,
             switches=switches,
@@ -360,6 +394,7 @@ def start_demo_lab(directory: Path, say: Callable[[str], None]) -> DemoLab:
             tftp_port=tftp_port,
             ups_snmp=ups_file is not None,
             nut_port=nut_port,
+            smtp_port=smtp_port,
         )
         (directory / "firmware.yaml").write_text(FIRMWARE_CATALOG, encoding="utf-8")
         (directory / "demo-peers.json").write_text(json.dumps({"pids": lab.pids()}) + "\n")
@@ -367,6 +402,16 @@ def start_demo_lab(directory: Path, say: Callable[[str], None]) -> DemoLab:
         lab.stop()
         raise
     return lab
+
+
+def latest_mail(lab: DemoLab) -> str | None:
+    """The newest mail the demo's SMTP server received, as received (headers and body)."""
+    if lab.mail_dir is None or not lab.mail_dir.is_dir():
+        return None
+    mails = sorted(lab.mail_dir.glob("*.eml"))
+    if not mails:
+        return None
+    return mails[-1].read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
 
 
 def change_description(lab: DemoLab, device: str, interface: str, text: str) -> None:
