@@ -134,9 +134,7 @@ def listen_cmd(
         def tftp_ready(address: str) -> None:
             sys.stderr.write(f"opskit: backup listen: tftp on {address}\n")
 
-        alongside.append(
-            lambda stop: serve_pushes(inv, None, tftp_event, tftp_ready, stop, 30.0)
-        )
+        alongside.append(lambda stop: serve_pushes(inv, None, tftp_event, tftp_ready, stop, 30.0))
     stats = listen(devices, settings, backup, on_event=emit, on_ready=ready, alongside=alongside)
     if json_out:
         emit_json("stopped", {"stats": stats.to_dict()})
