@@ -99,8 +99,10 @@ def _render_report(report: ImportReport, json_out: bool) -> None:
 
 
 def _shown(path: Path) -> str:
+    """A path as the user thinks of it: relative to the inventory's directory if inside."""
+    base = STATE.inventory_path.resolve().parent
     try:
-        return os.path.relpath(path)
+        return str(path.resolve().relative_to(base))
     except ValueError:
         return str(path)
 
@@ -311,6 +313,9 @@ def export_oxidized_csv(
     column_map: Annotated[
         str, typer.Option("--map", help="Columns to write (as import's --map).")
     ] = "name=0,ip=1,model=2,group=3",
+    vars_map: Annotated[
+        str | None, typer.Option("--vars-map", help="Node variables to write: enable=6.")
+    ] = None,
     delimiter: Annotated[str, typer.Option("--delimiter", help="Field separator.")] = ":",
     model_map: MapOpt = None,
     with_secrets: Annotated[
@@ -322,12 +327,13 @@ def export_oxidized_csv(
 ) -> None:
     """An Oxidized CSV source (one line per device with a backup)."""
     from opskit.interop.export import export_oxidized_csv as run
-    from opskit.interop.oxidized import MAP_KEYS, parse_map
+    from opskit.interop.oxidized import MAP_KEYS, VARS_KEYS, parse_map
 
     result = run(
         _inventory(),
         out,
         column_map=parse_map(column_map, MAP_KEYS, "--map"),
+        vars_map=parse_map(vars_map, VARS_KEYS, "--vars-map") if vars_map else None,
         delimiter=delimiter,
         model_map=_pairs(model_map, "--model-map"),
         with_secrets=with_secrets,

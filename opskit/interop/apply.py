@@ -493,7 +493,8 @@ def _apply(
         raise InputError(f"{target}: cannot read: {exc}") from None
     current = items_of(parse_yaml_fast(current_text, target)) if current_text else {}
     spath = state_path(target)
-    state = read_state(spath)
+    # a deleted imported file starts afresh (its state describes nothing that is left)
+    state = read_state(spath) if current_text is not None else None
     untouched = state is not None and state.file_sha256 == text_sha256(current_text)
     last_items = state.items if state is not None else None
     new = items_of_set(imported, skip_sites=sites_elsewhere)
@@ -537,7 +538,7 @@ def _apply(
     if merged.conflicts and not force:
         return ImportReport(written=False, **report_args)
     unchanged = current_text is not None and not diff and not include_added
-    if unchanged and not secret_writes and untouched and last_items == merged.state:
+    if unchanged and not secret_writes and (untouched or state is not None):
         return ImportReport(written=False, **report_args)
     new_text = current_text if unchanged and current_text is not None else ""
     if not new_text:
@@ -559,6 +560,7 @@ def _apply(
         _validate(main, texts)
     if dry_run:
         return ImportReport(written=False, **report_args)
+    pure = all(new.get(k) is v or new.get(k) == v for k, v in merged.items.items())
     try:
         for path, secret in secret_writes:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -572,7 +574,8 @@ def _apply(
                 "format": STATE_FORMAT,
                 "source": imported.source,
                 "origin": imported.origin,
-                "file_sha256": text_sha256(new_text),
+                # only a file that is exactly the source's may skip the item-by-item check
+                "file_sha256": text_sha256(new_text) if pure else "",
                 "items": merged.state,
             },
             separators=(",", ":"),

@@ -105,7 +105,7 @@ def _color_hex(name: str | None, warnings: dict[str, int]) -> str:
         return ""
     values = netbox_values()
     by_name = {v: k for k, v in values["colors"].items()}
-    wanted = values["color_aliases"].get(name.lower(), name.lower())
+    wanted = str(values["color_aliases"].get(name.lower(), name.lower()))
     if wanted in by_name:
         return str(by_name[wanted])
     if re.fullmatch(r"#?[0-9a-f]{6}", wanted):
@@ -319,6 +319,7 @@ def export_oxidized_csv(
     out: Path | None,
     *,
     column_map: dict[str, int],
+    vars_map: dict[str, int] | None = None,
     delimiter: str = ":",
     model_map: dict[str, str] | None = None,
     with_secrets: bool = False,
@@ -334,10 +335,12 @@ def export_oxidized_csv(
 
     if len(delimiter) != 1:
         raise InputError("--delimiter: export writes a single character between fields")
-    if "password" in column_map and not with_secrets:
-        raise InputError("--map has a password column: add --with-secrets to write passwords")
+    variables = vars_map or {}
+    if ("password" in column_map or "enable" in variables) and not with_secrets:
+        raise InputError("--map/--vars-map name a password: add --with-secrets to write them")
     models = _reverse("oxidized", model_map or {})
-    width = max(column_map.values()) + 1
+    columns = {**column_map, **variables}
+    width = max(columns.values()) + 1
     lines = []
     skipped = 0
     for d in _devices(inv, site):
@@ -361,12 +364,17 @@ def export_oxidized_csv(
             "group": d.site,
             "username": username or "",
             "password": creds.password.get_secret_value() if creds and creds.password else "",
+            "enable": creds.enable_password.get_secret_value()
+            if creds and creds.enable_password
+            else "",
+            "ssh_port": str(d.port or ""),
         }
         fields = [""] * width
-        for key, column in column_map.items():
+        for key, column in columns.items():
             value = values[key]
             if delimiter in value or "\n" in value:
-                what = "its password" if key == "password" else f"its {key} '{value}'"
+                secret = key in ("password", "enable")
+                what = f"its {key}" if secret else f"its {key} '{value}'"
                 raise InputError(f"{inv.path.name}: device '{d.name}': {what} holds the delimiter")
             fields[column] = value
         lines.append(delimiter.join(fields))
@@ -442,7 +450,7 @@ def export_prometheus_sd(
     groups = []
     skipped = 0
     for d in _devices(inv, site):
-        if not d.snmp or (target == "host" and not d.host):
+        if not d.snmp or not d.host or d.is_patch_panel:  # nothing to poll
             skipped += 1
             continue
         if target == "name":

@@ -58,9 +58,10 @@ def test_import_validate_and_trace_like_netbox(  # type: ignore[no-untyped-def]
     imported = main_inventory.parent / "imported" / "netbox.yaml"
     text = imported.read_text()
     assert "include:\n  - imported/netbox.yaml\n" in main_inventory.read_text()
-    golden(DATA / "netbox" / "expected-netbox.yaml", text.replace(url, "URL").replace(
-        f"NetBox {version}.0.", "NetBox X."
-    ))
+    golden(
+        DATA / "netbox" / "expected-netbox.yaml",
+        text.replace(url, "URL").replace(f"NetBox {version}.0.", "NetBox X."),
+    )
     valid = cli(main_inventory, "inventory", "validate", "--json")
     assert valid.code == 0, valid.out
     assert json.loads(valid.out)["cables"] == 8
@@ -98,7 +99,13 @@ def test_token_never_shows(cli, netbox_api, main_inventory: Path, monkeypatch) -
     assert bad.code == 1
     error = json.loads(bad.out)["error"]["message"]
     assert "HTTP 403" in error and "Invalid token" in error
-    for text in (ok.out, ok.err, bad.out, bad.err, *map(str, snapshot(main_inventory.parent).values())):
+    for text in (
+        ok.out,
+        ok.err,
+        bad.out,
+        bad.err,
+        *map(str, snapshot(main_inventory.parent).values()),
+    ):
         assert NETBOX_TOKEN not in text and "wrong-token-not-a-secret" not in text
 
 
