@@ -81,7 +81,7 @@ def _render_report(report: ImportReport, json_out: bool) -> None:
     summary = _summary(report.counts)
     typer.echo(f"{file}: {summary}" if summary else f"{file}: no change")
     for secret in report.secret_files:
-        typer.echo(f"password written to {_shown(Path(secret))} (mode 0600, not in the YAML)")
+        typer.echo(f"secret written to {_shown(Path(secret))} (mode 0600; never in the YAML)")
     if report.conflicts and not report.written:
         n = len(report.conflicts)
         typer.echo(

@@ -268,7 +268,7 @@ def diff_items(
         counts[kind][what] += 1
         changes[section][what].append(name)
         sign = {"added": "+", "removed": "-", "changed": "~"}[what]
-        lines.append(f"{sign} {kind} {name}{_summary(kind, old, new)}")
+        lines.append(f"{sign} {kind} {name}{_summary(kind, old, new, name)}")
         if kind == "device":
             _port_diff(name, old, new, counts, changes, lines)
     counts = {SECTIONS.get(k, k): v for k, v in counts.items()}
@@ -299,7 +299,7 @@ def _port_diff(
             lines.append(f"  {sign} port {device} {port}")
 
 
-def _summary(kind: str, old: Any, new: Any) -> str:
+def _summary(kind: str, old: Any, new: Any, name: str) -> str:
     """A short description of an item (added) or of what changed in it."""
     if kind == "cable":
         entry = new if new is not None else old
@@ -315,6 +315,7 @@ def _summary(kind: str, old: Any, new: Any) -> str:
         entry = new if new is not None else old
         if kind == "device" and isinstance(entry, dict):
             bits = [str(entry.get(k)) for k in ("platform", "site", "host") if entry.get(k)]
+            bits = [b for b in bits if b != name]  # the host is often the name
             return f" ({', '.join(bits)})" if bits else ""
         return ""
     if isinstance(old, dict) and isinstance(new, dict):

@@ -91,7 +91,7 @@ def test_oxidized_map_vars_and_secrets(cli, main_inventory: Path) -> None:  # ty
         "access=Access Floor",
     )
     assert res.code == 0, res.err
-    assert "password written to" in res.out
+    assert "secret written to imported/secrets/oxidized-oxidized.password" in res.out
     golden(DATA / "oxidized" / "expected-full.yaml", _imported(main_inventory, "oxidized"))
     secrets = main_inventory.parent / "imported" / "secrets"
     files = sorted(p.name for p in secrets.iterdir())
