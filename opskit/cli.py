@@ -97,6 +97,7 @@ _GROUPS: dict[str, tuple[str, str]] = {
 _EXTRAS = {
     "backup": ("opskit.commands.backup_tftp", "opskit.commands.backup_listen"),
     "monitor": ("opskit.commands.monitor_ups",),
+    "inventory": ("opskit.commands.inventory_io",),
 }
 _registered: set[str] = set()
 

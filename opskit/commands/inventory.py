@@ -124,12 +124,20 @@ def _path_text(path: TracePath, with_start: bool = True) -> str:
         arrow = f"-[{hop.cable.label}]->"
         if i + 1 < len(path.hops):
             nxt = path.hops[i + 1].a
-            parts.append(f"{arrow} {hop.b.device} {hop.b.port} ({hop.b.side}->{nxt.side})")
+            # a panel wired other than front N <-> rear N names the port it leaves by
+            other = nxt.side if nxt.port == hop.b.port else f"{nxt.side} {nxt.port}"
+            parts.append(f"{arrow} {hop.b.device} {hop.b.port} ({hop.b.side}->{other})")
         else:
             parts.append(f"{arrow} {_end_text(hop.b)}")
     text = " ".join(parts)
+    cabled = {path.hops[0].a, path.hops[-1].b}
     for end in path.open_ends:
-        text += f"  (no cable on {_end_text(end)})"
+        if end in cabled:  # a front port wired to no rear port
+            text += f"  ({_end_text(end)} leads to no rear port)"
+        else:
+            text += f"  (no cable on {_end_text(end)})"
+    for end in path.split_at:
+        text += f"  (splits at {_end_text(end)}: several positions)"
     return text
 
 

@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from opskit.inventory.model import PATCH_PANEL, Cable, Device, Endpoint, Inventory, Port, SourceRef
+from opskit.inventory.panels import PanelMap
 
-FORMAT = "#opskit-inventory-index 1"
+FORMAT = "#opskit-inventory-index 2"  # 2: a panel's front -> rear wiring in its D record
 TRAILER = "#end\n"  # a cut-short index (a disk full, a copy) is not trusted
 # Line 2 gives the offsets of the sections (fixed width, so it can be written last).
 _SECTIONS = ("S", "C", "D", "P")
@@ -100,9 +101,10 @@ class Hop:
 class TracePath:
     """A path through patch panels: the cables in order from `start` to `end`.
 
-    Between two hops the path passes through a patch panel (front N <-> rear N).
-    `complete` is False when it stops at a panel port with no cable on the other side;
-    `open_ends` names those panel ports.
+    Between two hops the path passes through a patch panel (front N <-> rear N, or as the
+    panel's `front_to_rear` wires it). `complete` is False when it stops at a panel port
+    with no cable on the other side (`open_ends` names those ports), or at a rear port of
+    several positions reached without knowing which one (`split_at`: the path fans out).
     """
 
     start: Endpoint
@@ -110,6 +112,7 @@ class TracePath:
     hops: tuple[Hop, ...]
     complete: bool
     open_ends: tuple[Endpoint, ...] = ()
+    split_at: tuple[Endpoint, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape of a path."""
@@ -122,6 +125,7 @@ class TracePath:
             "end": end(self.end),
             "complete": self.complete,
             "open_ends": [end(e) for e in self.open_ends],
+            "split_at": [end(e) for e in self.split_at],
             "hops": [
                 {
                     "label": h.cable.label,
@@ -159,6 +163,7 @@ class InventoryIndex:
         self._span = {kind: (offsets[i], offsets[i + 1]) for i, kind in enumerate(_SECTIONS)}
         self._span["F"] = (len(FORMAT) + 1 + _OLINE_LEN, offsets[0])
         self._platform: dict[str, str | None] = {}
+        self._panels: dict[str, PanelMap | None] = {}
 
     # -- building -------------------------------------------------------------------
     @classmethod
@@ -231,7 +236,7 @@ class InventoryIndex:
         ports = "".join(port_parts)
         out = [""]
         for d in inv.devices.values():
-            extra = {
+            extra: dict[str, Any] = {
                 "port": d.port,
                 "credentials": d.credentials,
                 "rack": dict(d.rack),
@@ -239,6 +244,8 @@ class InventoryIndex:
                 "model": d.model,
                 "file": _unesc(resolved.get(d.source.file, "")) if d.source else None,
             }  # not the backup/snmp/nut sections: a plain secret there stays out of caches
+            if d.panel is not None:
+                extra["panel"] = d.panel.to_rows()
             out.append(
                 "\t".join(
                     (
@@ -330,6 +337,7 @@ class InventoryIndex:
             model=extra.get("model"),
             ports=ports,
             source=SourceRef(Path(extra["file"])) if extra.get("file") else None,
+            panel=PanelMap.from_rows(extra["panel"]) if extra.get("panel") else None,
         )
 
     def cable(self, label: str) -> Cable | None:
@@ -500,44 +508,84 @@ class InventoryIndex:
     def _is_panel(self, device: str) -> bool:
         return self.platform(device) == PATCH_PANEL
 
-    def _extend(self, end: Endpoint, cable: Cable) -> tuple[list[Hop], Endpoint, bool]:
-        """Walk outward from `end` (reached through `cable`) through patch panels."""
+    def panel_map(self, device: str) -> PanelMap | None:
+        """A panel's front -> rear wiring (None: front N <-> rear N, or not a panel)."""
+        if device not in self._panels:
+            hit = self._line(f"D\t{_esc(device)}\t")
+            rows = json.loads(hit.split("\t")[9]).get("panel") if hit else None
+            self._panels[device] = PanelMap.from_rows(rows) if rows else None
+        return self._panels[device]
+
+    def _through(self, end: Endpoint, stack: list[int]) -> tuple[Endpoint | None, bool]:
+        """The port on the other side of a panel from `end`, as NetBox traces it.
+
+        Front -> rear pushes the front's position when the rear port has several; rear ->
+        front pops it (a rear port of one position leads to its position-1 front port).
+        Returns (the other port or None, True when the path splits here).
+        """
+        wiring = self.panel_map(end.device)
+        if wiring is None:
+            other = "rear" if end.side == "front" else "front"
+            return Endpoint(end.device, end.port, other), False
+        if end.side == "front":
+            target = wiring.rear_of(end.port)
+            if target is None:
+                return None, False
+            rear, position = target
+            if wiring.positions_of(rear) > 1:
+                stack.append(position)
+            return Endpoint(end.device, rear, "rear"), False
+        if wiring.positions_of(end.port) == 1:
+            front = wiring.front_of(end.port, 1)
+        elif stack:
+            front = wiring.front_of(end.port, stack.pop())
+        else:
+            return None, True
+        return (None if front is None else Endpoint(end.device, front, "front")), False
+
+    def _extend(self, end: Endpoint, cable: Cable) -> tuple[list[Hop], Endpoint, str]:
+        """Walk outward from `end` (reached through `cable`) through patch panels.
+
+        Returns the hops, the last port reached, and how the walk ended: "ok" (a device
+        port), "open" (a panel port with nothing beyond) or "split".
+        """
         hops: list[Hop] = []
         seen = {cable.label}
-        current, last = end, end
-        complete = True
+        stack: list[int] = []  # rear-port positions on the way, as in NetBox's CablePath
+        current = end
         while self._is_panel(current.device) and len(hops) < MAX_HOPS:
-            other = Endpoint(
-                current.device, current.port, "rear" if current.side == "front" else "front"
-            )
+            other, split = self._through(current, stack)
+            if other is None:
+                return hops, current, "split" if split else "open"
             nxt = self.cable_at(other)
-            if nxt is None or nxt.label in seen:
-                complete = nxt is not None
-                last = other if nxt is None else last
+            if nxt is None:
+                return hops, other, "open"
+            if nxt.label in seen:
                 break
             seen.add(nxt.label)
             far = nxt.far_end(other)
             hops.append(Hop(nxt, other, far))
-            current = last = far
-        return hops, last, complete
+            current = far
+        return hops, current, "ok"
 
     def trace_cable(self, cable: Cable, start: Endpoint | None = None) -> TracePath:
         """The whole path a cable is part of, oriented to begin at `start` if given."""
         a, b = cable.a, cable.b
         if start is not None and start.key == b.key:
             a, b = b, a
-        left, left_end, left_ok = self._extend(a, cable)
-        right, right_end, right_ok = self._extend(b, cable)
+        left, left_end, left_how = self._extend(a, cable)
+        right, right_end, right_how = self._extend(b, cable)
         hops = [Hop(h.cable, h.b, h.a) for h in reversed(left)]
         hops.append(Hop(cable, a, b))
         hops.extend(right)
-        open_ends = tuple(e for e, ok in ((left_end, left_ok), (right_end, right_ok)) if not ok)
+        ends = ((left_end, left_how), (right_end, right_how))
         return TracePath(
             start=left_end,
             end=right_end,
             hops=tuple(hops),
-            complete=left_ok and right_ok,
-            open_ends=open_ends,
+            complete=left_how == right_how == "ok",
+            open_ends=tuple(e for e, how in ends if how == "open"),
+            split_at=tuple(e for e, how in ends if how == "split"),
         )
 
     def trace_port(self, device: str, port: str, side: str | None = None) -> TracePath:

@@ -43,6 +43,7 @@ from opskit.inventory.model import (
     SourceRef,
 )
 from opskit.inventory.names import backup_file_name, name_problem
+from opskit.inventory.panels import PanelMap, build_panel_map
 
 KeyPath = tuple[str | int, ...]
 
@@ -91,6 +92,8 @@ DEVICE_KEYS = (
     "rack",
     "tags",
     "ports",
+    "rear_ports",
+    "front_to_rear",
     "description",
     "model",
     "serial",
@@ -531,6 +534,34 @@ def _parse_ports(
             else:
                 ports.append(Port(name, desc))
     return tuple(ports)
+
+
+def _device_ports(
+    collector: _Collector, file: Path, kp: KeyPath, entry: Mapping[str, Any], platform: str
+) -> tuple[tuple[Port, ...], PanelMap | None]:
+    """A device's ports; a patch panel's front and rear ports and their wiring."""
+    name = str(kp[-1])
+    if platform != PATCH_PANEL:
+        for key in ("rear_ports", "front_to_rear"):
+            if key in entry:
+                collector.error(
+                    file, (*kp, key), f"device '{name}': {key} is for patch panels only"
+                )
+        return _parse_ports(collector, file, (*kp, "ports"), entry.get("ports"), False), None
+    if "rear_ports" not in entry and "front_to_rear" not in entry:
+        return _parse_ports(collector, file, (*kp, "ports"), entry.get("ports"), True), None
+    front = _parse_ports(collector, file, (*kp, "ports"), entry.get("ports"), False)
+    rear = front
+    if "rear_ports" in entry:
+        rear = _parse_ports(collector, file, (*kp, "rear_ports"), entry["rear_ports"], False)
+    panel, problems = build_panel_map(
+        [p.name for p in front], [p.name for p in rear], entry.get("front_to_rear")
+    )
+    for where, message in problems:
+        collector.error(file, (*kp, *where), f"device '{name}': {message}")
+    ports = [Port(p.name, p.description, "front") for p in front]
+    ports += [Port(p.name, p.description, "rear") for p in rear]
+    return tuple(ports), panel
 
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -987,6 +1018,7 @@ def _build_inventory(
         tags = merged.get("tags") or []
         if isinstance(tags, str):
             tags = [tags]
+        ports, panel = _device_ports(collector, file, kp, entry, platform)
         devices[name] = Device(
             name=name,
             site=str(site_name) if site_name is not None else "",
@@ -1005,10 +1037,9 @@ def _build_inventory(
             tags=tuple(str(t) for t in tags),
             description=entry.get("description"),
             model=entry.get("model"),
-            ports=_parse_ports(
-                collector, file, (*kp, "ports"), entry.get("ports"), platform == PATCH_PANEL
-            ),
+            ports=ports,
             source=SourceRef(file),
+            panel=panel,
         )
 
     _check_backup_files(collector, devices)

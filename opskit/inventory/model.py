@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opskit.inventory.panels import PanelMap
+
 # Sections every device inherits from `defaults`, a site's `defaults`, and its role.
 INHERITED_SECTIONS = ("backup", "snmp", "nut", "thresholds", "firmware", "ssh")
 # Scalars a device inherits the same way.
@@ -179,10 +181,12 @@ class Device:
     model: str | None = None
     ports: tuple[Port, ...] = ()
     source: SourceRef | None = None
+    # A patch panel's front -> rear wiring; None for the default front N <-> rear N.
+    panel: PanelMap | None = None
 
     @property
     def is_patch_panel(self) -> bool:
-        """Patch panels pass front N straight through to rear N."""
+        """Patch panels pass a front port through to a rear port (see `panel`)."""
         return self.platform == PATCH_PANEL
 
     def label(self) -> str:
