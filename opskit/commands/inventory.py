@@ -84,24 +84,6 @@ def _end_text(end: Endpoint, panel_side: bool = True) -> str:
     return f"{end.device} {end.port} ({end.side})"
 
 
-def _end_dict(end: Endpoint) -> dict[str, Any]:
-    return {"device": end.device, "port": end.port, "side": end.side}
-
-
-def _cable_dict(c: Cable) -> dict[str, Any]:
-    return {
-        "label": c.label,
-        "a": _end_dict(c.a),
-        "b": _end_dict(c.b),
-        "color": c.color,
-        "length_m": c.length_m,
-        "type": c.type,
-        "status": c.status,
-        "note": c.note,
-        "file": str(c.source.file) if c.source else None,
-    }
-
-
 def _cable_details(c: Cable) -> str:
     bits = [c.color or "", f"{c.length_m:g} m" if c.length_m is not None else "", c.type or ""]
     bits += [c.status or "", c.note or ""]
@@ -278,45 +260,14 @@ def show(
         ]
         _table(None, ["DEVICE", "SITE", "PLATFORM", "HOST", "ROLE", "RACK", "DESCRIPTION"], rows)
         return
+    from opskit.inventory.views import device_payload, device_ports
+
     dev = _device_or_fail(index, device)
-    ports = []
-    for port, label in index.ports(dev.name):
-        cable = index.cable(label) if label else None
-        here = _end(dev.name, port.name, port.side)
-        far = cable.far_end(here) if cable else None
-        path = index.trace_cable(cable, start=here) if cable else None
-        ports.append((port, cable, far, path))
+    views = device_ports(index, dev)
     if json_out:
-        _json(
-            {
-                "device": {
-                    "name": dev.name,
-                    "site": dev.site,
-                    "platform": dev.platform,
-                    "host": dev.host,
-                    "port": dev.port,
-                    "role": dev.role,
-                    "credentials": dev.credentials,
-                    "rack": dict(dev.rack),
-                    "tags": list(dev.tags),
-                    "model": dev.model,
-                    "description": dev.description,
-                    "file": str(dev.source.file) if dev.source else None,
-                },
-                "ports": [
-                    {
-                        "port": p.name,
-                        "side": p.side,
-                        "description": p.description,
-                        "cable": c.label if c else None,
-                        "far_end": _end_dict(f) if f else None,
-                        "path_end": _end_dict(t.end) if t and t.end != f else None,
-                    }
-                    for p, c, f, t in ports
-                ],
-            }
-        )
+        _json(device_payload(dev, views))
         return
+    ports = [(v.port, v.cable, v.far_end, v.path) for v in views]
     facts = [
         ("site", dev.site),
         ("platform", dev.platform),
@@ -373,35 +324,13 @@ def find(
     json_out: JsonOpt = False,
 ) -> None:
     """Find a cable by the label printed on it (both ends), or a port, device, text."""
+    from opskit.inventory.views import exact_label_paths, find_payload
+
     index = _index()
     result = index.find(text, limit=limit)
-    paths = {
-        m.cable.label: index.trace_cable(m.cable)
-        for m in result.matches
-        if m.exact and m.kind == "label" and m.cable is not None
-    }
+    paths = exact_label_paths(index, result)
     if json_out:
-        _json(
-            {
-                "query": result.query,
-                "truncated": result.truncated,
-                "matches": [
-                    {
-                        "kind": m.kind,
-                        "exact": m.exact,
-                        "device": m.device,
-                        "port": m.port,
-                        "side": m.side,
-                        "description": m.description,
-                        "cable": _cable_dict(m.cable) if m.cable else None,
-                        "path": paths[m.cable.label].to_dict()
-                        if m.cable and m.cable.label in paths
-                        else None,
-                    }
-                    for m in result.matches
-                ],
-            }
-        )
+        _json(find_payload(result, paths))
     else:
         for m in result.matches:
             if m.kind == "label" or (m.cable is not None and m.device is None):
@@ -453,6 +382,8 @@ def port(
     json_out: JsonOpt = False,
 ) -> None:
     """The cable in a port and its far end (and where the path through panels ends)."""
+    from opskit.inventory.views import cable_dict, end_dict
+
     index = _index()
     entries = _port_or_fail(index, device, port_name, _panel_side(side))
     out = []
@@ -470,8 +401,8 @@ def port(
                         "port": p.name,
                         "side": p.side,
                         "description": p.description,
-                        "cable": _cable_dict(c) if c else None,
-                        "far_end": _end_dict(c.far_end(here)) if c else None,
+                        "cable": cable_dict(c) if c else None,
+                        "far_end": end_dict(c.far_end(here)) if c else None,
                         "path": t.to_dict() if t else None,
                     }
                     for p, here, c, t in out
@@ -542,28 +473,14 @@ def trace(
 
 
 def _trace_sheet(index: InventoryIndex, name: str, json_out: bool) -> None:
+    from opskit.inventory.views import device_ports, sheet_payload
+
     dev = _device_or_fail(index, name)
-    rows = []
-    for p, label in index.ports(dev.name):
-        here = _end(dev.name, p.name, p.side)
-        cable = index.cable(label) if label else None
-        rows.append((p, index.trace_cable(cable, start=here) if cable else None))
+    views = device_ports(index, dev)
     if json_out:
-        _json(
-            {
-                "device": dev.name,
-                "ports": [
-                    {
-                        "port": p.name,
-                        "side": p.side,
-                        "description": p.description,
-                        "path": t.to_dict() if t else None,
-                    }
-                    for p, t in rows
-                ],
-            }
-        )
+        _json(sheet_payload(dev, views))
         return
+    rows = [(v.port, v.path) for v in views]
     where = ", ".join(x for x in (f"site {dev.site}", _rack_text(dev.rack), dev.host or "") if x)
     _out(f"{dev.name} ({where}): every port's path")
     _out(f"from {STATE.inventory_path}")
