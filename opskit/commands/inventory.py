@@ -12,6 +12,7 @@ not the place to find out that something slipped through.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -502,42 +503,34 @@ def _trace_sheet(index: InventoryIndex, name: str, json_out: bool) -> None:
 @app.command("labels")
 def labels(
     site: Annotated[str | None, typer.Option("--site", help="Cables with an end here.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or csv.")] = "text",
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, csv, or a sheet with QR codes: svg or pdf.")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the svg/pdf sheet here.")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="QR codes open BASE_URL/c/LABEL (default: settings.web)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Both-end label text for a label printer: `A-017  sw1 Gi1/0/17 <-> pp-1 17`."""
+    """Both-end label text for a label printer: `A-017  sw1 Gi1/0/17 <-> pp-1 17`; or
+    A4 sheets of labels with a QR code each (`--format svg|pdf`)."""
     from opskit.errors import InputError
+    from opskit.inventory.views import label_rows, labels_payload
 
-    if fmt not in ("text", "csv"):
-        raise InputError(f"--format must be text or csv, not '{fmt}'")
+    if fmt not in ("text", "csv", "svg", "pdf"):
+        raise InputError(f"--format must be text, csv, svg or pdf, not '{fmt}'")
     index = _index()
-    cables = index.cables()
-    if site is not None:
-        sites = {d.name: d.site for d in index.devices()}
-        if site not in {s for s, _ in index.sites()}:
-            raise InputError(f"{STATE.inventory_path.name}: no site '{site}'")
-        cables = [c for c in cables if site in (sites.get(c.a.device), sites.get(c.b.device))]
-
-    def label_end(e: Endpoint) -> str:
-        return f"{e.device} {e.port}" + (" rear" if e.side == "rear" else "")
-
-    rows = [(c, label_end(c.a), label_end(c.b)) for c in cables]
+    if site is not None and site not in {s for s, _ in index.sites()}:
+        raise InputError(f"{STATE.inventory_path.name}: no site '{site}'")
+    rows = label_rows(index, site)
+    if fmt in ("svg", "pdf"):
+        _label_sheet(rows, fmt, output, base_url, json_out)
+        return
     if json_out:
-        _json(
-            {
-                "labels": [
-                    {
-                        "label": c.label,
-                        "a": a,
-                        "b": b,
-                        "text": f"{c.label}  {a} <-> {b}",
-                        "color": c.color,
-                        "length_m": c.length_m,
-                    }
-                    for c, a, b in rows
-                ]
-            }
-        )
+        _json(labels_payload(rows))
         return
     if fmt == "csv":
         import csv
@@ -547,13 +540,51 @@ def labels(
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["label", "a", "b", "color", "length_m"])
-        for c, a, b in rows:
-            cells = [c.label, a, b, c.color or ""]
+        for r in rows:
+            c = r.cable
+            cells = [c.label, r.a, r.b, c.color or ""]
             writer.writerow([*map(escape_control, cells), "" if c.length_m is None else c.length_m])
         return
-    width = max([len(c.label) for c, _, _ in rows] + [1])
-    for c, a, b in rows:
-        _echo(f"{c.label.ljust(width)}  {a} <-> {b}")
+    width = max([len(r.cable.label) for r in rows] + [1])
+    for r in rows:
+        _echo(f"{r.cable.label.ljust(width)}  {r.a} <-> {r.b}")
+
+
+def _label_sheet(
+    rows: list[Any], fmt: str, output: Path | None, base_url: str | None, json_out: bool
+) -> None:
+    import sys
+
+    from opskit.errors import InputError
+    from opskit.web.labels import layout_sheets, render_pdf, render_svg
+
+    if output is None and fmt == "pdf" and sys.stdout.isatty():
+        raise InputError("a PDF on the terminal is no use: give --output FILE (or redirect)")
+    if base_url is None:
+        from opskit.inventory import load_inventory
+        from opskit.web.settings import labels_base_url
+
+        base_url, given = labels_base_url(load_inventory(STATE.inventory_path))
+        if not given:
+            typer.echo(
+                f"warning: settings.web.base_url is not set: the QR codes open {base_url}, "
+                "which a phone cannot reach (set it, or give --base-url)",
+                err=True,
+            )
+    pages = layout_sheets(rows, base_url)
+    data = render_pdf(pages) if fmt == "pdf" else render_svg(pages).encode()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    from opskit.fileio import write_atomic
+
+    write_atomic(output, data, mode=0o644)
+    if json_out:
+        _json({"file": str(output), "format": fmt, "labels": 2 * len(rows), "pages": len(pages)})
+    else:
+        sheets = f"{len(pages)} page" + ("s" if len(pages) != 1 else "")
+        typer.echo(f"wrote {output}: {2 * len(rows)} labels on {sheets}", err=True)
 
 
 # -- cable edits -------------------------------------------------------------------

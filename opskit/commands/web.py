@@ -38,10 +38,11 @@ def web(
     from opskit.web.server import Started, serve
 
     def announce(started: Started) -> None:
-        if json_out:
-            from opskit.output import print_json
+        if json_out:  # one line, so a supervisor or a test can read it as it comes
+            import json
 
-            print_json(started.to_dict())
+            sys.stdout.write(json.dumps(started.to_dict()) + "\n")
+            sys.stdout.flush()
             return
         who = (
             "open, no users: this machine only"

@@ -8,9 +8,12 @@ started (a `git commit-graph` run) is waited for before it returns.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from opskit.errors import InputError
 from opskit.web.settings import WebSettings, check_listen, load_web_settings, split_listen
 
 log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,29 @@ def bind(host: str, port: int) -> socket.socket:
         ) from None
     sock.set_inheritable(False)
     return sock
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, with a stop signal as the normal end of a run: it shuts down
+        gracefully and `serve` returns (exit 0, after its own clean-up), where uvicorn
+        would raise the signal again and end the process by it."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 def serve(
@@ -119,7 +146,7 @@ def serve(
         lifespan="off",
         timeout_graceful_shutdown=5,
     )
-    server = uvicorn.Server(config)
+    server = _server_class()(config)
     if on_start is not None:
         on_start(started)
     try:
