@@ -230,6 +230,7 @@ class WebService:
         cable = index.cable(label)
         if cable is None:
             near = [m.cable.label for m in index.find(label, limit=5).matches if m.cable]
+            near = near or difflib.get_close_matches(label, index.labels(), n=3)  # a typo
             hint = f" (did you mean {', '.join(sorted(set(near))[:3])}?)" if near else ""
             raise NotFound(f"no cable labeled '{label}'{hint}")
         path = index.trace_cable(cable)
