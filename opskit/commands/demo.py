@@ -168,7 +168,10 @@ def demo(
         say(f"  {exe} {inv} backup status --max-age 1d")
         say("and the pages, for a phone at the rack and the admin's browser:")
         say(f"  {exe} {inv} web")
-        say("  then open http://127.0.0.1:8080/c/A-001 (this machine only until settings.web has users)")
+        say(
+            "  then open http://127.0.0.1:8080/c/A-001 "
+            "(this machine only until settings.web has users)"
+        )
     sys.stdout.flush()
     raise typer.Exit(0 if ok else 1)
 

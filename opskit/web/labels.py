@@ -15,6 +15,7 @@ to 55 %), then cut with an ellipsis.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -99,7 +100,7 @@ def fit_text(x: float, y: float, size: float, text: str, width: float, bold: boo
         keep = max(1, int(width / (CHAR_EM * size * MIN_STRETCH)) - 1)
         text = text[:keep] + "…"
         stretch = min(1.0, width / (len(text) * CHAR_EM * size))
-    return Text(x, y, size, text, bold, round(stretch, 4))
+    return Text(x, y, size, text, bold, math.floor(stretch * 10_000) / 10_000)  # never wider
 
 
 def qr_modules(url: str, x: float, y: float, size: float) -> tuple[Rect, ...]:
