@@ -250,7 +250,8 @@ class WebApp:
         return endpoint
 
     def _search(self, request: Request) -> Page:
-        return self.service.search(request.query_params.get("q", ""))
+        q = request.query_params.get("q", "")
+        return self.service.search(q, redirect=not wants_json(request))
 
     def _split_device(self, rest: str) -> tuple[str, str | None]:
         """`name` or `name/suffix` (a device whose own name ends so wins)."""

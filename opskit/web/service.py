@@ -207,21 +207,21 @@ class WebService:
                 }
         return out
 
-    def search(self, query: str, limit: int = 50) -> Page:
-        """`/`: the search box; an exact label goes straight to its cable page."""
+    def search(self, query: str, limit: int = 50, *, redirect: bool = True) -> Page:
+        """`/`: the search box; an exact label goes straight to its cable page (with
+        `redirect`; the JSON twin lists the matches as `inventory find --json` does)."""
         query = query.strip()
         index = self.index.get()
+        if redirect and query and index.cable(query) is not None:
+            # the label of a cable in hand: no need to rank every other match
+            return Page("search.html", query, {}, redirect=url_of("c", query))
         if not query:
             data = {"query": "", "truncated": False, "matches": []}
             return Page("search.html", "Search", data, {"matches": []})
         result = index.find(query, limit=limit)
         paths = exact_label_paths(index, result)
         data = find_payload(result, paths)
-        first = result.matches[0] if result.matches else None
-        redirect = None
-        if first is not None and first.exact and first.kind == "label" and first.cable:
-            redirect = url_of("c", first.cable.label)
-        return Page("search.html", f"Search: {query}", data, {"matches": result.matches}, redirect)
+        return Page("search.html", f"Search: {query}", data, {"matches": result.matches})
 
     def cable(self, label: str) -> Page:
         """`/c/<label>`: both ends and the whole path, hop by hop, with where each
