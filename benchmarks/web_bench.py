@@ -151,6 +151,11 @@ def main() -> None:
             )
             git_log, _ = timed(lambda: log("log", "-n51", "HEAD", "--", HOT), args.repeat)
             git_rare, _ = timed(lambda: log("log", "-n51", "HEAD", "--", RARE), args.repeat)
+            deep = len(hot) // 100
+            git_skip, _ = timed(
+                lambda: log("log", "-n51", f"--skip={(deep - 1) * 50}", "HEAD", "--", HOT),
+                args.repeat,
+            )
             git_diff, _ = timed(
                 lambda: log("diff", hot[10_000 % len(hot)], hot[0], "--", HOT), args.repeat
             )
@@ -163,10 +168,9 @@ def main() -> None:
                 ("patch sheet", f"/d/{device}/sheet", 200, find_cli, 0.1),
                 ("history, page 1", "/d/sw-000-00/history", 200, git_log, 0.3),
                 ("history, deep ('older' link)",
-                 f"/d/sw-000-00/history?page={len(hot) // 100}&after={deep_after}", 200,
-                 git_log, 0.3),
-                ("history, deep (page number)", f"/d/sw-000-00/history?page={len(hot) // 100}",
-                 200, git_log, 0.3),
+                 f"/d/sw-000-00/history?page={deep}&after={deep_after}", 200, git_log, 0.3),
+                ("history, deep (page number)", f"/d/sw-000-00/history?page={deep}",
+                 200, git_skip, 0.3),
                 ("history, rarely changed device", "/d/sw-000-01/history", 200, git_rare, 0.3),
                 ("diff, versions 10,000 apart",
                  f"/d/sw-000-00/diff?a={hot[10_000 % len(hot)]}&b={hot[0]}", 200, git_diff, 0.3),
@@ -182,7 +186,7 @@ def main() -> None:
                 )
             print(
                 "baselines: `opskit inventory find LABEL` (CLI, warm cache) for the rack pages; "
-                "`git log -n51 -- PATH` / `git diff A B -- PATH` for history and diff"
+                "`git log -n51 [--skip=N] -- PATH` / `git diff A B -- PATH` for history, diff"
             )
             print(
                 f"git log -n51 of the rarely changed device without commit-graph: {cold_rare:.3f} s"

@@ -56,7 +56,6 @@ def test_technician_on_a_phone_label_to_cable_to_device_to_patch_sheet(
         assert page.locator("a.button", has_text="Config").count() == 0  # admins only
         assert "login failed" in page.inner_text(".cards")  # the last backup's reason
         page.screenshot(path=tmp_path / "web-device.png", full_page=True)
-        _keep(tmp_path / "web-device.png")
 
         # the patch sheet for the rack door
         with page.expect_navigation():
