@@ -4,7 +4,6 @@ without gaps, and the last check results come from the real commands."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -78,7 +77,9 @@ def test_health_and_firmware_twins_are_the_checks_entries(web: Server) -> None:
     assert firmware["devices"][0]["reasons"] == FIRMWARE_REPORT["devices"][0]["reasons"]
 
 
-def test_history_pages_cover_every_version_once(tmp_path: Path) -> None:
+def test_history_pages_cover_every_version_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from opskit.backup.store_git import GitStore
     from opskit.web.service import WebService
 
@@ -94,7 +95,8 @@ def test_history_pages_cover_every_version_once(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
     assert len(expected) == 120
-    os.environ.update(shop.env())
+    for key, value in shop.env().items():
+        monkeypatch.setenv(key, value)
     svc = WebService(shop.inventory, backup_repo=shop.repo, state_dir=shop.state)
     walked, after, page = [], None, 1
     while True:  # the "older" links: each page starts below the last one shown

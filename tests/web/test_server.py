@@ -52,13 +52,16 @@ def test_without_users_a_non_loopback_address_is_refused_with_the_reason(
     assert "refusing to listen on" in line and "no users" in line and "127.0.0.1" in line
 
 
-def test_with_users_any_address_may_be_given(tmp_path: Path) -> None:
+def test_with_users_any_address_may_be_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # checked without binding a public address: the same check passes with users set
     from opskit.inventory import load_inventory
     from opskit.web.settings import check_listen, load_web_settings
 
     shop = make_shop(tmp_path / "shop", "http://127.0.0.1:8080")
-    os.environ.update(shop.env())
+    for key, value in shop.env().items():
+        monkeypatch.setenv(key, value)
     settings = load_web_settings(load_inventory(shop.inventory))
     check_listen("0.0.0.0", settings)  # no error
 
