@@ -47,8 +47,10 @@ if [ "$TEST" = 1 ]; then
     # The tests' real peers: atftp (a second TFTP client), tftpd-hpa (the TFTP benchmark's
     # baseline), net-snmp's agent and tools, Prometheus and promtool, and NSS certutil +
     # openssl for the NUT STARTTLS test (Debian's upsd keeps its certificate in NSS),
-    # bsdutils' logger (a real syslog sender for backup listen).
-    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus libnss3-tools openssl bsdutils)
+    # bsdutils' logger (a real syslog sender for backup listen), chromium for the web pages'
+    # browser tests (driven by playwright's Python package, which never downloads a browser
+    # of its own here).
+    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus libnss3-tools openssl bsdutils chromium)
     extras="lab,test"
 fi
 missing=()
@@ -67,6 +69,8 @@ if [ ${#CLEAR[@]} -gt 0 ] || [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "${CLEAR[@]}" "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip)
+# playwright (a test dependency) drives Debian's chromium: it must never fetch its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 pip_quietly() {  # pip's output only when it fails (it warns a lot that is expected)

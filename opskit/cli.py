@@ -91,6 +91,7 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "monitor": ("opskit.commands.monitor", "Health checks: SNMP, UPS, servers."),
     "firmware": ("opskit.commands.firmware", "Running versions vs vendor releases."),
     "notify": ("opskit.commands.notify", "Mail and webhook notifications of backup runs."),
+    "web": ("opskit.commands.web", "Pages for the rack and the desk (phone and browser)."),
     "demo": ("opskit.commands.demo", ""),
 }
 # Commands kept in their own modules and added onto a group.

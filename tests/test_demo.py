@@ -54,6 +54,12 @@ def test_demo_runs_the_main_job_and_stops_every_peer(tmp_path: Path) -> None:
     for path in ("hq/core-r1.cfg", "hq/access-sw1.cfg", "branch/branch-r1.cfg"):
         assert (repo / path).read_text().rstrip().endswith("end")
 
+    # The demo ends with the web pages on its own inventory, and they work there.
+    last = summary["steps"][-1]
+    assert last["command"].startswith("opskit web --listen 127.0.0.1:") and last["ok"]
+    assert "GET /c/A-001  200  access-sw1 FastEthernet0/1 -> pp-1 1 -> core-r1" in last["output"]
+    _check_web_pages(where)
+
     # No peer outlives the demo.
     pids = json.loads((where / "demo-peers.json").read_text())["pids"]
     assert pids
@@ -66,3 +72,44 @@ def test_demo_runs_the_main_job_and_stops_every_peer(tmp_path: Path) -> None:
             ["git", "-C", str(repo), "log", "-p", "--all"], capture_output=True, text=True
         ).stdout
         assert secret not in history
+
+
+def _check_web_pages(where: Path) -> None:
+    """`opskit web` on what the demo left: the cable, the history of the changed device
+    and the health page read from the demo's inventory, git history and check results."""
+    import os
+    import sys
+    import urllib.request
+
+    from opskit.lab import Peer, free_port, wait_until
+
+    port = free_port()
+    argv = [sys.executable, "-m", "opskit", "-i", str(where / "inventory.yaml"), "web",
+            "--listen", f"127.0.0.1:{port}"]  # fmt: skip
+    peer = Peer(argv, where / "web.log", env={"PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+
+    def get(path: str) -> dict:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", headers={"Accept": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    try:
+        wait_until(lambda: bool(get("/api/search?q=")), timeout=30, what="opskit web")
+        cable = get("/c/A-001")
+        assert cable["path"]["end"] == {
+            "device": "core-r1",
+            "port": "FastEthernet0/1",
+            "side": None,
+        }
+        history = get("/d/access-sw1/history")
+        assert len(history["versions"]) == 2
+        diff = get("/d/access-sw1/diff")
+        assert "+ description uplink to pp-1 port 1 (changed by opskit demo)" in diff["diff"]
+        health = get("/health")
+        assert {d["device"] for d in health["devices"]} >= {"core-r1", "access-sw1"}
+        assert get("/firmware")["devices"]
+    finally:
+        peer.stop()
+    assert peer.proc.returncode == 0, peer.log_text()

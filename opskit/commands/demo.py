@@ -105,6 +105,13 @@ def demo(
         say(mail_text.rstrip("\n"))
         for step in after[1:]:
             run(step)
+        # last: the pages, on the same inventory, history and check results
+        web = lab_demo.try_web(lab)
+        results.append(web)
+        say("")
+        say(f"== {web.title}")
+        say(f"$ {web.command}")
+        say(web.output.rstrip("\n"))
     except KeyboardInterrupt:
         typer.echo("opskit demo: interrupted; stopping the simulated devices", err=True)
         if lab is not None:
@@ -153,12 +160,18 @@ def demo(
         if keep:
             pids = " ".join(str(p) for p in lab.pids())
             say(f"the simulated devices are still running; stop them with: kill {pids}")
-        say("try next:")
         exe = _opskit_command()
         inv = f"-i {lab.inventory}"
+        say("try next:")
         say(f"  {exe} {inv} inventory find A-003")
         say(f"  {exe} {inv} monitor check --format nagios")
         say(f"  {exe} {inv} backup status --max-age 1d")
+        say("and the pages, for a phone at the rack and the admin's browser:")
+        say(f"  {exe} {inv} web")
+        say(
+            "  then open http://127.0.0.1:8080/c/A-001 "
+            "(this machine only until settings.web has users)"
+        )
     sys.stdout.flush()
     raise typer.Exit(0 if ok else 1)
 

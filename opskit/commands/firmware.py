@@ -139,6 +139,10 @@ def check(
     inventory = load_inventory(STATE.inventory_path)
     devices = select_devices(inventory, device or (), site=site, tag=tag)
     report = check_firmware(inventory, devices, offline=offline)
+    from opskit.web.lastrun import record_quietly
+
+    # the firmware page of `opskit web` shows these last results
+    record_quietly(inventory.settings.state_dir, "firmware", report.to_dict(), inventory.devices)
     if json_out or output_format == "json":
         print_json(report.to_dict())
     elif output_format == "nagios":

@@ -12,6 +12,7 @@ not the place to find out that something slipped through.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -82,24 +83,6 @@ def _end_text(end: Endpoint, panel_side: bool = True) -> str:
     if end.side is None or not panel_side:
         return f"{end.device} {end.port}"
     return f"{end.device} {end.port} ({end.side})"
-
-
-def _end_dict(end: Endpoint) -> dict[str, Any]:
-    return {"device": end.device, "port": end.port, "side": end.side}
-
-
-def _cable_dict(c: Cable) -> dict[str, Any]:
-    return {
-        "label": c.label,
-        "a": _end_dict(c.a),
-        "b": _end_dict(c.b),
-        "color": c.color,
-        "length_m": c.length_m,
-        "type": c.type,
-        "status": c.status,
-        "note": c.note,
-        "file": str(c.source.file) if c.source else None,
-    }
 
 
 def _cable_details(c: Cable) -> str:
@@ -278,45 +261,14 @@ def show(
         ]
         _table(None, ["DEVICE", "SITE", "PLATFORM", "HOST", "ROLE", "RACK", "DESCRIPTION"], rows)
         return
+    from opskit.inventory.views import device_payload, device_ports
+
     dev = _device_or_fail(index, device)
-    ports = []
-    for port, label in index.ports(dev.name):
-        cable = index.cable(label) if label else None
-        here = _end(dev.name, port.name, port.side)
-        far = cable.far_end(here) if cable else None
-        path = index.trace_cable(cable, start=here) if cable else None
-        ports.append((port, cable, far, path))
+    views = device_ports(index, dev)
     if json_out:
-        _json(
-            {
-                "device": {
-                    "name": dev.name,
-                    "site": dev.site,
-                    "platform": dev.platform,
-                    "host": dev.host,
-                    "port": dev.port,
-                    "role": dev.role,
-                    "credentials": dev.credentials,
-                    "rack": dict(dev.rack),
-                    "tags": list(dev.tags),
-                    "model": dev.model,
-                    "description": dev.description,
-                    "file": str(dev.source.file) if dev.source else None,
-                },
-                "ports": [
-                    {
-                        "port": p.name,
-                        "side": p.side,
-                        "description": p.description,
-                        "cable": c.label if c else None,
-                        "far_end": _end_dict(f) if f else None,
-                        "path_end": _end_dict(t.end) if t and t.end != f else None,
-                    }
-                    for p, c, f, t in ports
-                ],
-            }
-        )
+        _json(device_payload(dev, views))
         return
+    ports = [(v.port, v.cable, v.far_end, v.path) for v in views]
     facts = [
         ("site", dev.site),
         ("platform", dev.platform),
@@ -373,35 +325,13 @@ def find(
     json_out: JsonOpt = False,
 ) -> None:
     """Find a cable by the label printed on it (both ends), or a port, device, text."""
+    from opskit.inventory.views import exact_label_paths, find_payload
+
     index = _index()
     result = index.find(text, limit=limit)
-    paths = {
-        m.cable.label: index.trace_cable(m.cable)
-        for m in result.matches
-        if m.exact and m.kind == "label" and m.cable is not None
-    }
+    paths = exact_label_paths(index, result)
     if json_out:
-        _json(
-            {
-                "query": result.query,
-                "truncated": result.truncated,
-                "matches": [
-                    {
-                        "kind": m.kind,
-                        "exact": m.exact,
-                        "device": m.device,
-                        "port": m.port,
-                        "side": m.side,
-                        "description": m.description,
-                        "cable": _cable_dict(m.cable) if m.cable else None,
-                        "path": paths[m.cable.label].to_dict()
-                        if m.cable and m.cable.label in paths
-                        else None,
-                    }
-                    for m in result.matches
-                ],
-            }
-        )
+        _json(find_payload(result, paths))
     else:
         for m in result.matches:
             if m.kind == "label" or (m.cable is not None and m.device is None):
@@ -453,6 +383,8 @@ def port(
     json_out: JsonOpt = False,
 ) -> None:
     """The cable in a port and its far end (and where the path through panels ends)."""
+    from opskit.inventory.views import cable_dict, end_dict
+
     index = _index()
     entries = _port_or_fail(index, device, port_name, _panel_side(side))
     out = []
@@ -470,8 +402,8 @@ def port(
                         "port": p.name,
                         "side": p.side,
                         "description": p.description,
-                        "cable": _cable_dict(c) if c else None,
-                        "far_end": _end_dict(c.far_end(here)) if c else None,
+                        "cable": cable_dict(c) if c else None,
+                        "far_end": end_dict(c.far_end(here)) if c else None,
                         "path": t.to_dict() if t else None,
                     }
                     for p, here, c, t in out
@@ -542,28 +474,14 @@ def trace(
 
 
 def _trace_sheet(index: InventoryIndex, name: str, json_out: bool) -> None:
+    from opskit.inventory.views import device_ports, sheet_payload
+
     dev = _device_or_fail(index, name)
-    rows = []
-    for p, label in index.ports(dev.name):
-        here = _end(dev.name, p.name, p.side)
-        cable = index.cable(label) if label else None
-        rows.append((p, index.trace_cable(cable, start=here) if cable else None))
+    views = device_ports(index, dev)
     if json_out:
-        _json(
-            {
-                "device": dev.name,
-                "ports": [
-                    {
-                        "port": p.name,
-                        "side": p.side,
-                        "description": p.description,
-                        "path": t.to_dict() if t else None,
-                    }
-                    for p, t in rows
-                ],
-            }
-        )
+        _json(sheet_payload(dev, views))
         return
+    rows = [(v.port, v.path) for v in views]
     where = ", ".join(x for x in (f"site {dev.site}", _rack_text(dev.rack), dev.host or "") if x)
     _out(f"{dev.name} ({where}): every port's path")
     _out(f"from {STATE.inventory_path}")
@@ -585,42 +503,34 @@ def _trace_sheet(index: InventoryIndex, name: str, json_out: bool) -> None:
 @app.command("labels")
 def labels(
     site: Annotated[str | None, typer.Option("--site", help="Cables with an end here.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or csv.")] = "text",
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, csv, or a sheet with QR codes: svg or pdf.")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the svg/pdf sheet here.")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="QR codes open BASE_URL/c/LABEL (default: settings.web)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Both-end label text for a label printer: `A-017  sw1 Gi1/0/17 <-> pp-1 17`."""
+    """Both-end label text for a label printer: `A-017  sw1 Gi1/0/17 <-> pp-1 17`; or
+    A4 sheets of labels with a QR code each (`--format svg|pdf`)."""
     from opskit.errors import InputError
+    from opskit.inventory.views import label_rows, labels_payload
 
-    if fmt not in ("text", "csv"):
-        raise InputError(f"--format must be text or csv, not '{fmt}'")
+    if fmt not in ("text", "csv", "svg", "pdf"):
+        raise InputError(f"--format must be text, csv, svg or pdf, not '{fmt}'")
     index = _index()
-    cables = index.cables()
-    if site is not None:
-        sites = {d.name: d.site for d in index.devices()}
-        if site not in {s for s, _ in index.sites()}:
-            raise InputError(f"{STATE.inventory_path.name}: no site '{site}'")
-        cables = [c for c in cables if site in (sites.get(c.a.device), sites.get(c.b.device))]
-
-    def label_end(e: Endpoint) -> str:
-        return f"{e.device} {e.port}" + (" rear" if e.side == "rear" else "")
-
-    rows = [(c, label_end(c.a), label_end(c.b)) for c in cables]
+    if site is not None and site not in {s for s, _ in index.sites()}:
+        raise InputError(f"{STATE.inventory_path.name}: no site '{site}'")
+    rows = label_rows(index, site)
+    if fmt in ("svg", "pdf"):
+        _label_sheet(rows, fmt, output, base_url, json_out)
+        return
     if json_out:
-        _json(
-            {
-                "labels": [
-                    {
-                        "label": c.label,
-                        "a": a,
-                        "b": b,
-                        "text": f"{c.label}  {a} <-> {b}",
-                        "color": c.color,
-                        "length_m": c.length_m,
-                    }
-                    for c, a, b in rows
-                ]
-            }
-        )
+        _json(labels_payload(rows))
         return
     if fmt == "csv":
         import csv
@@ -630,13 +540,51 @@ def labels(
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["label", "a", "b", "color", "length_m"])
-        for c, a, b in rows:
-            cells = [c.label, a, b, c.color or ""]
+        for r in rows:
+            c = r.cable
+            cells = [c.label, r.a, r.b, c.color or ""]
             writer.writerow([*map(escape_control, cells), "" if c.length_m is None else c.length_m])
         return
-    width = max([len(c.label) for c, _, _ in rows] + [1])
-    for c, a, b in rows:
-        _echo(f"{c.label.ljust(width)}  {a} <-> {b}")
+    width = max([len(r.cable.label) for r in rows] + [1])
+    for r in rows:
+        _echo(f"{r.cable.label.ljust(width)}  {r.a} <-> {r.b}")
+
+
+def _label_sheet(
+    rows: list[Any], fmt: str, output: Path | None, base_url: str | None, json_out: bool
+) -> None:
+    import sys
+
+    from opskit.errors import InputError
+    from opskit.web.labels import layout_sheets, render_pdf, render_svg
+
+    if output is None and fmt == "pdf" and sys.stdout.isatty():
+        raise InputError("a PDF on the terminal is no use: give --output FILE (or redirect)")
+    if base_url is None:
+        from opskit.inventory import load_inventory
+        from opskit.web.settings import labels_base_url
+
+        base_url, given = labels_base_url(load_inventory(STATE.inventory_path))
+        if not given:
+            typer.echo(
+                f"warning: settings.web.base_url is not set: the QR codes open {base_url}, "
+                "which a phone cannot reach (set it, or give --base-url)",
+                err=True,
+            )
+    pages = layout_sheets(rows, base_url)
+    data = render_pdf(pages) if fmt == "pdf" else render_svg(pages).encode()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    from opskit.fileio import write_atomic
+
+    write_atomic(output, data, mode=0o644)
+    if json_out:
+        _json({"file": str(output), "format": fmt, "labels": 2 * len(rows), "pages": len(pages)})
+    else:
+        sheets = f"{len(pages)} page" + ("s" if len(pages) != 1 else "")
+        typer.echo(f"wrote {output}: {2 * len(rows)} labels on {sheets}", err=True)
 
 
 # -- cable edits -------------------------------------------------------------------

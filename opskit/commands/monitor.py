@@ -129,6 +129,11 @@ def check(
     except OpskitError as exc:
         _nagios_unknown(fmt, exc)
         raise
+    from opskit.monitor.render import report_dict
+    from opskit.web.lastrun import record_quietly
+
+    # the health page of `opskit web` shows these last results
+    record_quietly(inv.settings.state_dir, "monitor", report_dict(report), inv.devices)
     _emit(report, fmt, textfile, show_all)
     raise typer.Exit(int(report.status))
 

@@ -69,6 +69,7 @@ SETTINGS_KEYS = (
     "snmp_retries",
     "monitor",
     "listen",  # backup listen (syslog): parsed by opskit.notify.listen
+    "web",
 )
 TFTP_KEYS = ("listen", "address", "root", "max_size", "timeout", "allow")
 TIMEOUT_KEYS = ("connect", "command", "snmp", "nut", "tftp")

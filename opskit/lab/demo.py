@@ -514,3 +514,92 @@ def run_step(step: Step, lab: DemoLab, timeout: float = 300.0, color: bool = Fal
 def default_directory() -> Path:
     """A new temporary directory for a demo run."""
     return Path(tempfile.mkdtemp(prefix="opskit-demo-"))
+
+
+WEB_CABLE, WEB_DEVICE = "A-001", "access-sw1"
+
+
+def try_web(lab: DemoLab, timeout: float = 60.0) -> StepResult:
+    """The demo's last step: `opskit web` on the demo's inventory, asked for three pages
+    (a cable, a device, its last config change) as a phone or browser would, then stopped.
+    """
+    import subprocess
+    import urllib.request
+
+    from opskit.lab.peers import wait_until
+
+    port = free_port()
+    argv = [sys.executable, "-m", "opskit", "-i", str(lab.inventory), "web", "--listen",
+            f"127.0.0.1:{port}", "--json"]  # fmt: skip
+    shown = f"opskit web --listen 127.0.0.1:{port}"
+    started = time.monotonic()
+    env = {k: v for k, v in os.environ.items() if k != "OPSKIT_INVENTORY"}
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=lab.directory,
+        env=env,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    code = 0
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path: str, accept: str = "application/json") -> tuple[int, bytes]:
+        request = urllib.request.Request(base + path, headers={"Accept": accept})
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return int(resp.status), resp.read()
+
+    try:
+        wait_until(lambda: get("/static/opskit.css")[0] == 200, timeout=timeout, what="web")
+        lines.append(f"serving {base}/ (no users: this machine only)")
+        status, body = get(f"/c/{WEB_CABLE}")
+        cable = json.loads(body)
+        hops = cable["path"]["hops"]
+        route = " -> ".join(
+            [f"{hops[0]['a']['device']} {hops[0]['a']['port']}"]
+            + [f"{h['b']['device']} {h['b']['port']}" for h in hops]
+        )
+        lines.append(f"GET /c/{WEB_CABLE}  {status}  {route}")
+        status, body = get(f"/d/{WEB_DEVICE}")
+        device = json.loads(body)
+        cabled = sum(1 for p in device["ports"] if p["cable"])
+        health = (device.get("health") or {}).get("status", "-")
+        firmware = (device.get("firmware") or {}).get("status", "-")
+        backup = (device.get("backup") or {}).get("status", "-")
+        lines.append(
+            f"GET /d/{WEB_DEVICE}  {status}  {len(device['ports'])} ports ({cabled} cabled), "
+            f"backup {backup}, health {health}, firmware {firmware}"
+        )
+        status, body = get(f"/d/{WEB_DEVICE}/diff", accept="text/html")
+        added = body.count(b'<tr class="add">')
+        lines.append(f"GET /d/{WEB_DEVICE}/diff  {status}  the last change: {added} line added")
+    except Exception as exc:  # the step failed: say how, stop the server below
+        code = 1
+        lines.append(f"opskit web did not answer as expected: {type(exc).__name__}: {exc}")
+    finally:
+        proc.terminate()
+        try:
+            exit_code = proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            exit_code = proc.wait(5)
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if proc.stdout:
+            proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()
+    if exit_code != 0:
+        code = code or 1
+        lines.append(f"opskit web ended with exit {exit_code}: {err.strip()[-500:]}")
+    lines.append("(stopped)")
+    return StepResult(
+        title="The same on a phone or a browser: opskit web",
+        command=shown,
+        exit_code=code,
+        ok=code == 0,
+        output="\n".join(lines) + "\n",
+        duration_s=round(time.monotonic() - started, 2),
+    )

@@ -180,7 +180,7 @@ def test_labels_text_csv_and_site(cli, example: Path) -> None:  # type: ignore[n
     assert "A-017,access-sw1 Gi1/0/17,pp-1 17,green,0.5" in rows
     site = cli(example, "inventory", "labels", "--site", "warehouse")
     assert site.out.splitlines() == ["W-001  access-sw2 Gi0/8 <-> ups-branch mgmt"]
-    assert cli(example, "inventory", "labels", "--format", "pdf").code == 2
+    assert cli(example, "inventory", "labels", "--format", "png").code == 2
 
 
 # -- the cache ------------------------------------------------------------------------
