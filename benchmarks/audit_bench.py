@@ -152,7 +152,9 @@ def main() -> None:
         inv = load_inventory(inventory)
         devices = list(inv.devices.values())
         size = sum(len(t or "") for t in open_store(inv).read_many(paths).values())
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
+            f"load average {load} before the runs; "
             f"{args.devices} configs, {size / 1e6:.1f} MB, {PORTS} ports each; "
             f"set up in {time.perf_counter() - t0:.1f} s, {os.cpu_count()} CPUs"
         )
@@ -168,15 +170,15 @@ def main() -> None:
             return proc.returncode
 
         cli_time, code = best_of(cli, args.repeat)
-        print(f"baseline: read every config from git (cat-file --batch)  {read:6.2f} s")
-        print(
-            f"run_audit: read + audit ({findings} findings)        {audit:6.2f} s"
-            f"  = {audit / read:.1f}x the read, {audit / args.devices * 1e3:.2f} ms/config"
-        )
-        print(
-            f"opskit audit -f json (process, inventory load too)    {cli_time:6.2f} s"
-            f"  = {cli_time / read:.1f}x the read, exit {code}"
-        )
+        rows = [
+            ("baseline: read every config from git (cat-file --batch)", read, ""),
+            (f"run_audit: read + audit ({findings} findings)", audit,
+             f", {audit / args.devices * 1e3:.2f} ms/config"),
+            ("opskit audit -f json (a process: inventory load too)", cli_time, f", exit {code}"),
+        ]  # fmt: skip
+        print(f"best of {args.repeat}:")
+        for label, seconds, extra in rows:
+            print(f"  {label:<58} {seconds:6.2f} s  {seconds / read:5.1f}x the read{extra}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

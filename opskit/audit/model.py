@@ -55,6 +55,7 @@ class Finding:
     cis: str | None = None
     source: str = SOURCE_CONFIG
     waived: Waived | None = None
+    block: str = ""  # the block the evidence sits in (`line vty 5 15`), when a rule looked in one
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -79,6 +80,7 @@ class Finding:
             "path": self.path,
             "line": self.line,
             "evidence": self.evidence,
+            "block": self.block,
             "remediation": list(self.remediation),
             "source": self.source,
             "waived": None

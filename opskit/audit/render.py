@@ -46,6 +46,8 @@ def render_text(report: AuditReport) -> str:
             cis = f"  [CIS {f.cis}]" if f.cis else ""
             out.append(f"  {f.severity:<8} {f.rule:<18} {f.title}{cis}")
             evidence = f.evidence.strip() if f.evidence else "(not configured)"
+            if f.block and f.block != evidence:
+                evidence += f"  (in {f.block})"
             out.append(f"  {'':<8} {f.where}: {evidence}")
             for i, fix in enumerate(f.remediation):
                 out.append(f"  {'':<8} {'fix:' if i == 0 else '':<4} {fix}")
@@ -80,8 +82,8 @@ def render_nagios(report: AuditReport) -> str:
     perf = " ".join(f"{s}={counts[s]}" for s in SEVERITIES)
     perf += f" waived={len(report.waived)} not_audited={len(report.not_audited)}"
     head = (
-        f"AUDIT {NAGIOS_WORD[status]} - {_summary(report)} on {audited} "
-        f"device{'' if audited == 1 else 's'}"
+        f"AUDIT {NAGIOS_WORD[status]} - {audited} device{'' if audited == 1 else 's'}: "
+        f"{_summary(report)}"
     )
     if report.not_audited:
         head += f", {len(report.not_audited)} not audited"
@@ -147,6 +149,8 @@ def render_sarif(report: AuditReport, inventory_dir: Path, version: str) -> dict
                 "remediation": list(f.remediation),
             },
         }
+        if f.block:
+            result["properties"]["block"] = f.block
         if f.waived is not None:
             result["suppressions"] = [
                 {

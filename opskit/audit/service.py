@@ -85,6 +85,7 @@ def audit_text(
             return
         seen.add((rule_id, line))
         rule = ruleset.by_id[rule_id]
+        block = scrub(section) if section else ""
         out.append(
             Finding(
                 rule=rule_id,
@@ -95,9 +96,10 @@ def audit_text(
                 path=path,
                 line=line,
                 evidence=scrub(evidence) if evidence else "",
-                remediation=tuple(r.replace("{section}", section) for r in rule.remediation),
+                remediation=tuple(r.replace("{section}", block) for r in rule.remediation),
                 cis=rule.cis,
                 source=source,
+                block=block,
             )
         )
 

@@ -81,7 +81,7 @@ def test_text_report(repo: Path) -> None:
     out = proc.stdout
     assert "r-high  lab/r-high.cfg" in out
     assert "OPS-IOS-VTY-1" in out and "[CIS 1.2.2]" in out
-    assert "lab/r-high.cfg:41: transport input all" in out
+    assert "lab/r-high.cfg:41: transport input all  (in line vty 5 15)" in out
     assert "fix: line vty 5 15" in out
     assert "waived:\n" in out and "brake is on the firewall" in out
     assert out.rstrip().splitlines()[-1].startswith("2 devices audited at ")
@@ -115,6 +115,7 @@ def test_json_report(repo: Path) -> None:
         "path": "lab/r-weak.cfg",
         "line": 10,
         "evidence": "enable password 7 <removed>",
+        "block": "",
         "remediation": ["no enable password", "enable algorithm-type scrypt secret <new-secret>"],
         "source": "config",
         "waived": None,
@@ -187,6 +188,10 @@ def test_errors(tmp_path: Path, repo: Path) -> None:
     assert named.returncode == 2 and "srv1: no audit rules" in named.stderr
     unknown = opskit(repo, "audit", "r-wek")
     assert unknown.returncode == 2 and "did you mean 'r-weak'" in unknown.stderr
+    site = opskit(repo, "audit", "--site", "mars")
+    assert site.returncode == 2 and "no site 'mars'" in site.stderr
+    lab = json.loads(opskit(repo, "audit", "--site", "lab", "--json").stdout)
+    assert len(lab["devices"]) == 7
     fmt = opskit(repo, "audit", "--format", "xml")
     assert fmt.returncode == 2 and "--format must be one of" in fmt.stderr
 
