@@ -5,7 +5,9 @@ what it found here, keyed by device and by the git blob id of the config it stor
 it (the blob, not the commit: a commit need not touch the file, and an unchanged fetch
 re-checks the same blob). Only rule ids and scrubbed lines are kept, never a value. The
 latest check of a blob replaces the previous one: a community changed from `public` to a
-good one is the same scrubbed text, so the same blob, and its finding goes away.
+good one is the same scrubbed text, so the same blob, and its finding goes away. Only
+blobs with findings are kept (no entry and an empty one mean the same), so the file stays
+small in a healthy shop and a router's TFTP push rewrites little.
 
 Written atomically (`opskit.fileio.write_atomic`) by the backup run under the repository
 lock; each device keeps its `KEEP` most recently checked blobs.
@@ -52,7 +54,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def load_value_findings(state_dir: Path) -> dict[tuple[str, str], tuple[ValueFinding, ...]]:
-    """Every recorded check: (device, blob id) -> its findings (maybe none)."""
+    """Every recorded check that found something: (device, blob id) -> its findings."""
     out: dict[tuple[str, str], tuple[ValueFinding, ...]] = {}
     for device, blobs in _read(store_path(state_dir)).items():
         if not isinstance(blobs, dict):
@@ -86,22 +88,32 @@ def record_value_findings(
     path = store_path(state_dir)
     devices = _read(path)
     stamp = now or dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    before = json.dumps(devices, sort_keys=True)
     for device, stored_text, findings in entries:
         blobs = devices.get(device)
         if not isinstance(blobs, dict):
             blobs = {}
-        blobs[blob_id(stored_text)] = {
-            "checked": stamp,
-            "findings": [
-                {"rule": f.rule, "evidence": f.evidence, "occurrence": f.occurrence}
-                for f in findings
-            ],
-        }
+        blob = blob_id(stored_text)
+        items = [
+            {"rule": f.rule, "evidence": f.evidence, "occurrence": f.occurrence} for f in findings
+        ]
+        old = blobs.pop(blob, None)
+        if items:  # the same findings again keep their first date (and the file its bytes)
+            same = isinstance(old, dict) and old.get("findings") == items
+            blobs[blob] = old if same else {"checked": stamp, "findings": items}
         devices[device] = _newest(blobs, KEEP)
+        if not devices[device]:
+            del devices[device]
+    if json.dumps(devices, sort_keys=True) == before:
+        return True  # nothing new: no write
     payload = {"version": 1, "devices": dict(sorted(devices.items()))}
     try:
         write_atomic(
-            path, json.dumps(payload, indent=1) + "\n", mode=0o600, sync_dir=True, make_dirs=True
+            path,
+            json.dumps(payload, separators=(",", ":")) + "\n",
+            mode=0o600,
+            sync_dir=True,
+            make_dirs=True,
         )
     except OSError as exc:
         log.warning("cannot write the audit value store %s: %s", path, exc)

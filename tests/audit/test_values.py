@@ -91,16 +91,22 @@ def test_store_keeps_the_latest_check_per_blob(tmp_path: Path) -> None:
     f1 = ValueFinding("OPS-IOS-SNMP-1", "snmp-server community <removed> RO")
     assert record_value_findings(tmp_path, [("r1", "cfg-a\n", [f1])], now="2027-01-01T00:00:00")
     assert load_value_findings(tmp_path) == {("r1", blob_id("cfg-a\n")): (f1,)}
+    # found again: the file is not rewritten
+    mtime = store_path(tmp_path).stat().st_mtime_ns
+    record_value_findings(tmp_path, [("r1", "cfg-a\n", [f1])], now="2027-01-02T00:00:00")
+    assert store_path(tmp_path).stat().st_mtime_ns == mtime
     # the same stored text checked again, the community fixed: nothing left
-    record_value_findings(tmp_path, [("r1", "cfg-a\n", [])], now="2027-01-02T00:00:00")
-    assert load_value_findings(tmp_path) == {("r1", blob_id("cfg-a\n")): ()}
+    record_value_findings(tmp_path, [("r1", "cfg-a\n", [])], now="2027-01-03T00:00:00")
+    assert load_value_findings(tmp_path) == {}
     assert oct(store_path(tmp_path).stat().st_mode & 0o777) == "0o600"
     assert "public" not in store_path(tmp_path).read_text()
 
 
 def test_store_keeps_the_newest_blobs_only(tmp_path: Path) -> None:
+    found = [ValueFinding("OPS-IOS-SNMP-1", "snmp-server community <removed> RO")]
     for i in range(KEEP + 5):
-        record_value_findings(tmp_path, [("r1", f"cfg-{i}\n", [])], now=f"2027-01-01T00:00:{i:02d}")
+        stamp = f"2027-01-01T00:00:{i:02d}"
+        record_value_findings(tmp_path, [("r1", f"cfg-{i}\n", found)], now=stamp)
     kept = {blob for (_, blob) in load_value_findings(tmp_path)}
     assert len(kept) == KEEP
     assert blob_id(f"cfg-{KEEP + 4}\n") in kept and blob_id("cfg-0\n") not in kept
@@ -120,6 +126,7 @@ def test_blob_id_is_gits(tmp_path: Path) -> None:
 def test_a_broken_store_is_ignored_and_a_failed_write_does_not_raise(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    found = [ValueFinding("OPS-IOS-SNMP-1", "snmp-server community <removed> RO")]
     store_path(tmp_path).write_text("{not json")
     with caplog.at_level(logging.WARNING):
         assert load_value_findings(tmp_path) == {}
@@ -129,9 +136,9 @@ def test_a_broken_store_is_ignored_and_a_failed_write_does_not_raise(
     if os.geteuid() != 0:  # root writes anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        assert not record_value_findings(locked, [("r1", "x", [])])
+        assert not record_value_findings(locked, [("r1", "x", found)])
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("")
     with caplog.at_level(logging.WARNING):
-        assert not record_value_findings(blocked, [("r1", "x", [])])
+        assert not record_value_findings(blocked, [("r1", "x", found)])
     assert "cannot write the audit value store" in caplog.text
