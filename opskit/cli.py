@@ -92,8 +92,11 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "firmware": ("opskit.commands.firmware", "Running versions vs vendor releases."),
     "notify": ("opskit.commands.notify", "Mail and webhook notifications of backup runs."),
     "web": ("opskit.commands.web", "Pages for the rack and the desk (phone and browser)."),
+    "audit": ("opskit.commands.audit", ""),
     "demo": ("opskit.commands.demo", ""),
 }
+# Single commands (no sub-commands): the module's function of the same name.
+_SINGLE = ("audit", "demo")
 # Commands kept in their own modules and added onto a group.
 _EXTRAS = {
     "backup": ("opskit.commands.backup_tftp", "opskit.commands.backup_listen"),
@@ -113,8 +116,8 @@ def _register_groups(only: str | None = None) -> None:
         _registered.add(name)
         module_name, help_text = _GROUPS[name]
         module = import_module(module_name)
-        if name == "demo":
-            app.command("demo")(module.demo)
+        if name in _SINGLE:
+            app.command(name)(getattr(module, name))
             continue
         for extra in _EXTRAS.get(name, ()):
             import_module(extra).register(module.app)

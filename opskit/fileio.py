@@ -1,4 +1,5 @@
-"""Atomic file writes, bounded reads and edit locks, shared by every capability.
+"""Atomic file writes, bounded reads, tolerant reads of state files and edit locks, shared
+by every capability.
 
 Stdlib only: cheap to import.
 """
@@ -6,12 +7,15 @@ Stdlib only: cheap to import.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 
 class FileRefusedError(OSError):
@@ -208,3 +212,16 @@ def wait_for_flock(fd: int, timeout: float) -> bool:
                 return False
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
+
+
+def read_json(path: Path, what: str) -> Any:
+    """The JSON in `path`, or None when it does not exist or cannot be read (logged as a
+    warning naming `what`): for state files a run can rebuild.
+    """
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        logging.getLogger(__name__).warning("ignoring unreadable %s %s: %s", what, path, exc)
+        return None

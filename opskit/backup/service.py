@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from opskit.backup.checks import check_output, check_shrink
-from opskit.backup.clean import normalize, prepare
+from opskit.backup.clean import clean, normalize, prepare, scrub
 from opskit.backup.fetch import FetchRequest, fetch_method, get_fetcher
 from opskit.backup.profiles import Profile, load_profile
 from opskit.backup.state import DeviceState, load_state, save_state
@@ -129,6 +129,7 @@ class _Prepared:
     duration: float = 0.0
     force: bool = False
     started: float = field(default_factory=time.time)
+    audit: tuple[Any, ...] = ()  # opskit.audit's secret-value findings (never a value)
 
 
 def device_path(device: Device) -> str:
@@ -216,6 +217,14 @@ def _check_and_prepare(prepared: _Prepared, raw: str, profile: Profile, keep_sec
         prepared.reason = reason
         return
     prepared.text = prepare(raw, profile, keep_secrets=keep_secrets)
+    from opskit.audit import check_secret_values  # rules that need a secret's value
+
+    try:
+        prepared.audit = check_secret_values(
+            prepared.device.platform, clean(raw, profile), lambda line: scrub(line, profile)
+        )
+    except Exception as exc:  # never fail a backup for its audit note (and name no value)
+        log.warning("%s: audit value check failed: %s", prepared.device.name, type(exc).__name__)
 
 
 def _store(
@@ -269,6 +278,15 @@ def _store(
             message = f"{title}: {len(changed)} changed: {names}\n\n{body}\n"
             commit = store.commit(changed, message)
         results = [replace(r, commit=commit) if r.changed else r for r in results]
+        from opskit.audit import record_value_findings  # beside the version stored
+
+        stored = zip(items, paths, results, strict=True)
+        checked = [
+            (i.device.name, changed.get(p) or previous[p] or "", i.audit)
+            for i, p, r in stored
+            if r.ok
+        ]
+        record_value_findings(settings.state_dir, checked)
         _update_state(inventory, results, commit)
     return results, commit
 

@@ -9,6 +9,7 @@ layout the outline cannot follow in a small file).
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import gc
 import hashlib
@@ -57,6 +58,7 @@ TOP_KEYS = (
     "devices",
     "cables",
     "notify",  # notification channels: parsed by opskit.notify
+    "audit",  # waivers: shape checked here, what they name by opskit.audit
 )
 SETTINGS_KEYS = (
     "backup_repo",
@@ -474,6 +476,47 @@ def _check_sections(
             )
 
 
+def _check_audit(collector: _Collector, file: Path, raw: Any) -> dict[str, Any]:
+    """The shape of `audit: {waive: [{rule, device|site|tag, until, reason}]}`; which rules
+    and devices a waiver names is checked by `opskit audit`."""
+    from opskit.inventory.sections import AUDIT_KEYS, WAIVER_KEYS
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        collector.error(file, ("audit",), "audit must be a mapping")
+        return {}
+    _check_keys(collector, file, ("audit",), raw, AUDIT_KEYS, "audit")
+    waivers = raw.get("waive")
+    if waivers is not None and not isinstance(waivers, list):
+        collector.error(file, ("audit", "waive"), "audit.waive must be a list")
+        return {}
+    for i, entry in enumerate(waivers or []):
+        kp: KeyPath = ("audit", "waive", i)
+        if not isinstance(entry, dict):
+            collector.error(file, kp, "audit waiver must be a mapping")
+            continue
+        _check_keys(collector, file, kp, entry, WAIVER_KEYS, "audit waiver")
+        scopes = [k for k in ("device", "site", "tag") if k in entry]
+        if len(scopes) != 1:
+            collector.error(file, kp, "audit waiver: give exactly one of device, site, tag")
+        for key in ("rule", "reason", *scopes):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                collector.error(file, (*kp, key), f"audit waiver: {key} must be a non-empty text")
+        until = entry.get("until")
+        if not isinstance(until, dt.date) and not _iso_date(until):
+            collector.error(file, (*kp, "until"), "audit waiver: until must be a date (2027-03-31)")
+    return raw
+
+
+def _iso_date(value: Any) -> bool:
+    try:
+        dt.date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
 def expand_port_names(spec: str) -> list[str]:
     """Expand a port range such as `Gi1/0/1-48` or `1-24`; other names stand alone.
 
@@ -859,6 +902,8 @@ def _build_inventory(
         _check_values(collector, doc)
         if doc is not main and "settings" in doc.data:
             collector.error(doc.path, ("settings",), "settings belong in the main inventory")
+        if doc is not main and "audit" in doc.data:
+            collector.error(doc.path, ("audit",), "audit belongs in the main inventory")
         _parse_credentials(collector, doc.path, doc.data.get("credentials"), credential_refs)
         dflt = doc.data.get("defaults")
         if dflt is not None:
@@ -1160,6 +1205,7 @@ def _build_inventory(
         cable_by_end=cable_by_end,
         digests={d.path: d.digest for d in docs},
         signatures={d.path: d.signature for d in docs},
+        audit=_check_audit(collector, main.path, main.data.get("audit")),
     )
     return inventory, collector.problems
 

@@ -234,3 +234,5 @@ class Inventory:
     digests: Mapping[Path, str] = field(default_factory=dict)
     # each file's stat signature taken before it was read (see load.file_signature)
     signatures: Mapping[Path, str] = field(default_factory=dict)
+    # the top-level `audit:` section as written, shape-checked (opskit.audit reads it)
+    audit: Mapping[str, Any] = field(default_factory=dict)

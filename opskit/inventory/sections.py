@@ -75,6 +75,10 @@ UPS_THRESHOLD_KEYS: tuple[str, ...] = (
     "temperature_critical",
 )
 
+# opskit.audit.waivers: the top-level `audit: {waive: [...]}` section and a waiver's keys
+AUDIT_KEYS: tuple[str, ...] = ("waive",)
+WAIVER_KEYS: tuple[str, ...] = ("rule", "device", "site", "tag", "until", "reason")
+
 
 def device_section(device: Any, name: str) -> tuple[Mapping[str, Any], str, str]:
     """A device's capability section, checked, with the words errors name it by.
