@@ -138,10 +138,10 @@ def _invoked_group(args: list[str]) -> str | None:
 
 
 def _wants_json(argv: list[str]) -> bool:
-    """True when the command line asks for JSON (`--json`, `--format json`/`=json`)."""
+    """True when the command line asks for JSON (`--json`, `--format json`/`=json`, `-f json`)."""
     if "--json" in argv or "--format=json" in argv:
         return True
-    return any(a == "--format" and b == "json" for a, b in itertools.pairwise(argv))
+    return any(a in ("--format", "-f") and b == "json" for a, b in itertools.pairwise(argv))
 
 
 def main(argv: list[str] | None = None) -> None:

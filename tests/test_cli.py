@@ -20,8 +20,16 @@ from tests.conftest import ROOT, run_opskit
         ["inventory", "cable", "add", "A-1", "sw1:Gi0/1", "pp-1:1", "--length-m", "abc", "--json"],
         ["monitor", "check", "--format", "json", "--device", "nosuch"],
         ["monitor", "check", "--format=json", "--bogus"],
+        ["audit", "-f", "json", "--bogus"],
     ],
-    ids=["unknown-option", "out-of-range", "not-a-number", "no-such-device", "format-equals"],
+    ids=[
+        "unknown-option",
+        "out-of-range",
+        "not-a-number",
+        "no-such-device",
+        "format-equals",
+        "short-f",
+    ],
 )
 def test_usage_errors_are_json_with_json(tmp_path: Path, args: list[str]) -> None:
     inv = tmp_path / "inventory.yaml"
