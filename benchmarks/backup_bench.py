@@ -154,7 +154,7 @@ def phases(sw: FakeSwitch, telnet: bool) -> dict[str, float]:
         prompt = quick_prompt(c, wd)
         out["opskit quick_prompt()"] = time.perf_counter() - t
         t = time.perf_counter()
-        for cmd in profile.pre_commands:
+        for cmd in profile.cli.pre_commands:
             read_until_prompt(c, cmd, prompt, wd, quiet=0.0)
         read_until_prompt(c, "show running-config", prompt, wd, profile.end_marker)
         out["opskit pre-commands + config read"] = time.perf_counter() - t

@@ -161,11 +161,11 @@ def fast_telnet_login(conn: Any, deadline: float) -> str:
 def netmiko_device_type(device: Device, profile: Profile, method: str) -> str:
     """netmiko's device_type for this device and method."""
     if method == "telnet":
-        dt = profile.netmiko_telnet
+        dt = profile.cli.netmiko_telnet
         if device.platform.endswith("_telnet"):
             dt = device.platform
     else:
-        dt = profile.netmiko_ssh
+        dt = profile.cli.netmiko_ssh
         if dt is None and not device.platform.endswith("_telnet"):
             dt = device.platform
     if not dt:
@@ -290,7 +290,7 @@ def connect(
             raise DeviceError(
                 f"login failed: {type(exc).__name__}: {_first_line(str(exc))}"
             ) from None
-        do_enable = profile.enable if enable is None else enable
+        do_enable = profile.cli.enable if enable is None else enable
         if do_enable:
             _enable(conn, watchdog)
         yield conn, watchdog
@@ -537,7 +537,7 @@ def fetch_cli(request: FetchRequest) -> str:
             raise DeviceError(
                 f"no prompt from the device after login ({type(exc).__name__})"
             ) from None
-        for cmd in profile.pre_commands:
+        for cmd in profile.cli.pre_commands:
             read_until_prompt(conn, cmd, prompt, wd, quiet=0.0)
         commands = [str(c) for c in request.options.get("commands") or profile.commands]
         parts = [read_until_prompt(conn, c, prompt, wd, profile.end_marker) for c in commands]

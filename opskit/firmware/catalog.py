@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from opskit.errors import InputError
 from opskit.firmware.versions import Version, family_of, parse_version
+from opskit.platforms import resolve
 
 if TYPE_CHECKING:
     from opskit.inventory import Problem
@@ -89,13 +90,13 @@ class Catalog:
     device_policy: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def has_platform(self, platform: str) -> bool:
-        """True when the catalogue lists releases for the platform."""
-        return bool(self.releases.get(platform))
+        """True when the catalogue lists releases for the platform (or its family)."""
+        return bool(self.releases.get(resolve(platform).name))
 
     def releases_for(self, platform: str, model: str | None = None) -> list[Release]:
         """The platform's releases that apply to `model`, oldest first."""
         return sorted(
-            (r for r in self.releases.get(platform, ()) if r.applies_to(model)),
+            (r for r in self.releases.get(resolve(platform).name, ()) if r.applies_to(model)),
             key=lambda r: r.version,
         )
 
@@ -121,6 +122,7 @@ class Catalog:
         """
         merged: dict[str, str] = {}
         source: dict[str, str] = {}
+        platform = resolve(platform).name
         layers: list[tuple[str, Mapping[str, Any]]] = [
             (f"catalogue platform {platform}", self.platform_policy.get(platform, {})),
             (f"catalogue site {site}", self.site_policy.get(site, {}).get(platform, {})),
@@ -258,7 +260,25 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[Problem]]:
         return None, locate_problems(problems)
 
     releases: dict[str, tuple[Release, ...]] = {}
+    written: dict[str, str] = {}  # canonical platform -> the name the catalogue used
+
+    def canonical(platform: str, where: KeyPath) -> str:
+        # An alias (`cisco_ios_ssh`) files its releases under its family (`cisco_ios`),
+        # as the devices are judged; listing both would make two lists for one platform.
+        name = resolve(platform).name
+        if written.setdefault(name, platform) != platform:
+            problems.append(
+                Problem(
+                    "error",
+                    path,
+                    where,
+                    f"{platform}: the same platform as '{written[name]}' (list it once)",
+                )
+            )
+        return name
+
     for platform, entry in parsed.platforms.items():
+        key = canonical(platform, ("platforms", platform))
         out: list[Release] = []
         seen: dict[tuple[Any, ...], int] = {}
         for i, rel in enumerate(entry.releases):
@@ -288,7 +308,7 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[Problem]]:
             seen[ident] = i
             out.append(
                 Release(
-                    platform=platform,
+                    platform=key,
                     version=v,
                     status=rel.status,
                     date=rel.date,
@@ -297,7 +317,7 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[Problem]]:
                     note=rel.note,
                 )
             )
-        releases[platform] = tuple(out)
+        releases[key] = tuple(out)
 
     def check_policy(platform: str, pol: Any, where: KeyPath) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -318,11 +338,14 @@ def validate_catalog(path: Path) -> tuple[Catalog | None, list[Problem]]:
         return out
 
     platform_policy = {
-        p: check_policy(p, pol, ("policy", "platforms", p))
+        resolve(p).name: check_policy(p, pol, ("policy", "platforms", p))
         for p, pol in parsed.policy.platforms.items()
     }
     site_policy = {
-        site: {p: check_policy(p, pol, ("policy", "sites", site, p)) for p, pol in per.items()}
+        site: {
+            resolve(p).name: check_policy(p, pol, ("policy", "sites", site, p))
+            for p, pol in per.items()
+        }
         for site, per in parsed.policy.sites.items()
     }
     # A device entry has no platform here: its versions are checked against the device's

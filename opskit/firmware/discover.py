@@ -1,6 +1,6 @@
 """Find a device's running version: SNMP sysDescr (plus a vendor OID where sysDescr has
-none) or `show version` over the CLI session. The vendor patterns are data, in
-`discovery.yaml` beside this module.
+none), NUT variables, or `show version` over the CLI session. The vendor patterns are
+data, in the platform files (`sysdescr:` and `firmware:`; see `opskit.platforms`).
 
 >>> match_sysdescr("Arista Networks EOS version 4.20.5F running on an Arista Networks "
 ...                "DCS-7150S-52-CL").version
@@ -16,12 +16,11 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from opskit.errors import DeviceError, InputError, OpskitError
 from opskit.firmware.state import Discovery
+from opskit.platforms import SnmpVersionOids, resolve, sysdescr_rules
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -39,24 +38,6 @@ class SysDescrMatch:
     model: str | None
 
 
-@lru_cache(maxsize=1)
-def discovery_rules() -> dict[str, Any]:
-    """The patterns of `discovery.yaml`, compiled once."""
-    import yaml
-
-    text = resources.files("opskit.firmware").joinpath("discovery.yaml").read_text()
-    data: dict[str, Any] = yaml.safe_load(text)
-    for entry in data["sysdescr"]:
-        for key in ("match", "version", "model", "object_id"):
-            if entry.get(key):
-                entry[f"{key}_re"] = re.compile(entry[key], re.MULTILINE)
-    for entry in data["cli"].values():
-        for key in ("version", "model"):
-            if entry.get(key):
-                entry[f"{key}_re"] = re.compile(entry[key], re.MULTILINE)
-    return data
-
-
 def _named(pattern: re.Pattern[str] | None, text: str, name: str) -> str | None:
     """The first non-empty group named `name`, `name2`, ... of the first match."""
     if pattern is None:
@@ -71,7 +52,7 @@ def _named(pattern: re.Pattern[str] | None, text: str, name: str) -> str | None:
 
 
 def match_sysdescr(sys_descr: str, object_id: str | None = None) -> SysDescrMatch | None:
-    """Recognise a sysDescr (and sysObjectID) with the patterns of `discovery.yaml`.
+    """Recognise a sysDescr (and sysObjectID) with the platform files' `sysdescr:` patterns.
 
     Args:
         sys_descr: the agent's sysDescr.0.
@@ -81,32 +62,32 @@ def match_sysdescr(sys_descr: str, object_id: str | None = None) -> SysDescrMatc
         The first matching entry's platform with the version and model found in the
         text (either may be None), or None when no entry matches.
     """
-    for entry in discovery_rules()["sysdescr"]:
-        if not entry["match_re"].search(sys_descr):
+    for rule in sysdescr_rules():
+        if not rule.match.search(sys_descr):
             continue
-        if "object_id_re" in entry and not (object_id and entry["object_id_re"].search(object_id)):
+        if rule.object_id is not None and not (object_id and rule.object_id.search(object_id)):
             continue
-        version = _named(entry.get("version_re"), sys_descr, "version")
-        if "version_re" in entry and version is None:
+        version = _named(rule.version, sys_descr, "version")
+        if rule.version is not None and version is None:
             continue  # e.g. classic IOS text tried against the IOS-XE entry
         return SysDescrMatch(
-            platform=entry["platform"],
+            platform=rule.platform,
             version=version,
-            model=_named(entry.get("model_re"), sys_descr, "model"),
+            model=_named(rule.model, sys_descr, "model"),
         )
     return None
 
 
-def snmp_oids_for(platform: str) -> dict[str, str]:
+def snmp_oids_for(platform: str) -> SnmpVersionOids | None:
     """Extra OIDs (version, model) to GET with sysDescr for a platform, and the
     `version_pattern` that picks the version out of a free-text value."""
-    return dict(discovery_rules()["snmp_oids"].get(platform, {}))
+    return resolve(platform).firmware.snmp
 
 
 def cli_command_for(platform: str) -> str | None:
     """The command that shows the running version on a platform (None: not known)."""
-    entry = discovery_rules()["cli"].get(platform)
-    return None if entry is None else str(entry["command"])
+    entry = resolve(platform).firmware.show_version
+    return None if entry is None else entry.command
 
 
 def _textfsm_values(platform: str, command: str, output: str) -> list[dict[str, Any]]:
@@ -126,7 +107,7 @@ def parse_cli_output(platform: str, output: str) -> tuple[str | None, str | None
     """Version and model from the output of the platform's version command.
 
     ntc-templates' TextFSM template is used when one exists for the platform and
-    command; the regex of `discovery.yaml` is the fallback.
+    command; the platform file's `show_version.version` regex is the fallback.
 
     Args:
         platform: the device's platform.
@@ -135,25 +116,26 @@ def parse_cli_output(platform: str, output: str) -> tuple[str | None, str | None
     Returns:
         (version, model); either may be None.
     """
-    entry = discovery_rules()["cli"].get(platform)
+    found = resolve(platform)
+    entry = found.firmware.show_version
     if entry is None:
         return None, None
     version = model = None
-    if entry.get("field"):
-        rows = _textfsm_values(entry.get("template", platform), entry["command"], output)
+    if entry.field:
+        rows = _textfsm_values(entry.template or found.name, entry.command, output)
         if rows:
-            raw = rows[0].get(entry["field"].lower()) or rows[0].get(entry["field"])
+            raw = rows[0].get(entry.field.lower()) or rows[0].get(entry.field)
             if isinstance(raw, str) and raw.strip():
                 version = raw.strip().split()[0].rstrip(",")
-            mraw = rows[0].get(str(entry.get("model_field", "")).lower())
+            mraw = rows[0].get(str(entry.model_field or "").lower())
             if isinstance(mraw, list):
                 mraw = mraw[0] if mraw else None
             if isinstance(mraw, str) and mraw.strip():
                 model = mraw.strip()
     if version is None:
-        version = _named(entry.get("version_re"), output, "version")
+        version = _named(entry.version, output, "version")
     if model is None:
-        model = _named(entry.get("model_re"), output, "model")
+        model = _named(entry.model, output, "model")
     return version, model
 
 
@@ -179,8 +161,8 @@ async def _guarded(
 
 
 async def _snmp_one(client: Any, target: Any, device: Any, now: dt.datetime) -> Discovery:
-    extra = snmp_oids_for(device.platform)
-    oids = [SYS_DESCR, SYS_OBJECT_ID, *(extra[k] for k in ("version", "model") if k in extra)]
+    extra = snmp_oids_for(device.platform) or SnmpVersionOids()
+    oids = [SYS_DESCR, SYS_OBJECT_ID, *(o for o in (extra.version, extra.model) if o)]
     async with asyncio.timeout(target.budget * 2 + 1):
         values = await client.get(target, oids)
     descr = str(values.get(SYS_DESCR) or "")
@@ -189,13 +171,13 @@ async def _snmp_one(client: Any, target: Any, device: Any, now: dt.datetime) -> 
     version = found.version if found else None
     model = found.model if found else None
     detail = _first_line(descr)
-    if extra.get("version") and values.get(extra["version"]):
-        text = str(values[extra["version"]]).strip()
-        detail = f"{extra['version']} = {text}"
-        pattern = extra.get("version_pattern")
-        version = _named(re.compile(pattern), text, "version") if pattern else text
-    if extra.get("model") and values.get(extra["model"]):
-        model = str(values[extra["model"]]).strip()
+    if extra.version and values.get(extra.version):
+        text = str(values[extra.version]).strip()
+        detail = f"{extra.version} = {text}"
+        pattern = extra.version_pattern
+        version = _named(pattern, text, "version") if pattern else text
+    if extra.model and values.get(extra.model):
+        model = str(values[extra.model]).strip()
     if not descr and version is None:
         raise DeviceError(f"{device.label()}: the agent has no sysDescr")
     return Discovery(
@@ -390,22 +372,23 @@ def discover_cli(
 
 
 def uses_nut(device: Any) -> bool:
-    """UPSes behind a NUT server are asked over NUT (see `nut:` in discovery.yaml)."""
-    return device.platform in discovery_rules().get("nut", {}).get("platforms", ())
+    """UPSes behind a NUT server are asked over NUT (`firmware.nut` in their platform)."""
+    return resolve(device.platform).firmware.nut is not None
 
 
 async def _nut_one(device: Any, inventory: Any, now: dt.datetime) -> Discovery:
     from opskit.monitor.nut import NutClient, NutTarget
 
-    rules = discovery_rules()["nut"]
+    rules = resolve(device.platform).firmware.nut
+    assert rules is not None  # uses_nut chose this path
     target = NutTarget.from_device(inventory, device)
     async with asyncio.timeout(target.timeout * 3 + 1):
         async with NutClient(
             target.host, target.port, timeout=target.timeout, label=target.label
         ) as nut:
             values = await nut.list_var(target.ups)
-    version = next((values[v] for v in rules["version_vars"] if values.get(v)), None)
-    model = next((values[v] for v in rules["model_vars"] if values.get(v)), None)
+    version = next((values[v] for v in rules.version_vars if values.get(v)), None)
+    model = next((values[v] for v in rules.model_vars if values.get(v)), None)
     return Discovery(
         device=device.name,
         platform=device.platform,

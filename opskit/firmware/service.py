@@ -21,11 +21,11 @@ from opskit.errors import InputError
 from opskit.firmware.catalog import Catalog, load_catalog
 from opskit.firmware.evaluate import NAGIOS, Evaluation, evaluate, worst_exit_code
 from opskit.firmware.state import Discovery, load_state, save_discoveries
-from opskit.firmware.versions import PLATFORM_SIBLINGS, family_of, parse_version
+from opskit.firmware.versions import family_of, parse_version
 from opskit.inventory.sections import SECTION_KEYS
+from opskit.platforms import resolve
 
 FIRMWARE_KEYS = SECTION_KEYS["firmware"]  # a device's own `firmware:` policy
-NO_FIRMWARE_PLATFORMS = ("patch_panel",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,14 +152,16 @@ def _judged_platform(
 ) -> str:
     """The platform whose scheme and releases judge the device.
 
-    The inventory's, unless its scheme rejects the running version and a sibling
-    platform's accepts it (an IOS-XE switch entered as cisco_ios, as netmiko allows) or
-    the sysDescr named another platform whose scheme accepts it, and the catalogue lists
-    that platform.
+    The inventory's (by its canonical name: `cisco_ios` for `cisco_ios_ssh`), unless its
+    scheme rejects the running version and a sibling platform's accepts it (an IOS-XE
+    switch entered as cisco_ios, as netmiko allows) or the sysDescr named another
+    platform whose scheme accepts it, and the catalogue lists that platform.
     """
+    found = resolve(platform)
+    platform = found.name
     if not running or parse_version(platform, running).known:
         return platform
-    candidates = list(PLATFORM_SIBLINGS.get(platform, ()))
+    candidates = list(found.firmware.siblings)
     if discovery is not None and discovery.detected_platform:
         candidates.insert(0, discovery.detected_platform)
     for alt in candidates:
@@ -185,7 +187,7 @@ def judge_device(
     policy = catalog.policy_for(judged_as, device.site, device.name, section)
     ev = evaluate(judged_as, running, catalog, policy, model=model)
     reasons = list(ev.reasons)
-    if judged_as != device.platform:
+    if judged_as != resolve(device.platform).name:
         reasons.append(
             f"judged as {judged_as}: '{running}' is a {family_of(judged_as)} version, not a "
             f"{family_of(device.platform)} one (the inventory says {device.platform})"
@@ -255,7 +257,7 @@ def check_firmware(
     wanted = [
         d
         for d in devices
-        if d.platform not in NO_FIRMWARE_PLATFORMS and not firmware_section(d).get("ignore")
+        if resolve(d.platform).firmware.check and not firmware_section(d).get("ignore")
     ]
     state_dir = Path(inventory.settings.state_dir)
     remembered = load_state(state_dir)

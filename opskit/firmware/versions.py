@@ -4,7 +4,7 @@ Each family is a `Scheme`: a regular expression with named groups, the sort key 
 from those groups (each with a kind: integer, text, a rank table, a dotted release), a
 canonical format template, the train (the stream a vendor ships rebuilds in) and the
 line (a stream the device can never leave, such as a ProCurve ROM family). Adding a
-vendor is adding a table entry plus golden cases in tests/firmware/.
+vendor is adding its platform file (`firmware.version`) plus golden cases in tests/firmware/.
 
 Templates use `{group}` (optionally `{group:02d}`) and `[...]` sections, which render only
 when every group directly inside them is present; sections nest.
@@ -27,240 +27,30 @@ from dataclasses import dataclass
 from functools import lru_cache, total_ordering
 from typing import Any
 
-# Group kinds used in sort keys:
+from opskit.platforms import GENERIC, resolve, version_schemes
+
+# The schemes are data, in the platform files (`firmware.version` of the family that owns
+# each scheme; `opskit.platforms` documents the keys). Group kinds used in sort keys:
 #   int      a number; absent sorts first (-1)
 #   str      text; absent sorts first ("")
 #   natural  text compared piecewise, numbers as numbers ("rc10" > "rc9"); absent first
 #   release  dotted numbers, trailing zeros ignored (PEP 440: 1.0 == 1.0.0)
-#   rank:<table>  position in a named rank table (RANKS); absent takes the table's None
-
-RANKS: dict[str, dict[str | None, int]] = {
-    # MikroTik RouterOS: 7.15beta4 < 7.15rc2 < 7.15
-    "routeros_stage": {"alpha": 0, "beta": 1, "rc": 2, None: 3},
-    # Junos release types: internal, beta, feature, release
-    "junos_type": {None: -1, "I": 0, "B": 1, "F": 2, "R": 3},
-    # PEP 440-like pre-releases: dev < a < b < rc < final
-    "generic_pre": {"dev": 0, "a": 1, "b": 2, "rc": 3, None: 4},
-}
-
-# Spellings folded into one canonical pre-release tag by the generic scheme.
-GENERIC_PRE_ALIASES = {
-    "alpha": "a",
-    "a": "a",
-    "beta": "b",
-    "b": "b",
-    "c": "rc",
-    "rc": "rc",
-    "pre": "rc",
-    "preview": "rc",
-    "dev": "dev",
-}
-
-SCHEMES: dict[str, dict[str, Any]] = {
-    # Cisco IOS: 12.2(55)SE12, 15.2(4)M7, 15.2(7)E9, 12.4(25f), 15.1(4)M12a
-    "ios": {
-        "regex": r"(?P<major>\d+)\.(?P<minor>\d+)\((?P<maint>\d+)(?P<maint_l>[a-z]?)\)"
-        r"(?P<letters>[A-Z]*)(?P<rebuild>\d*)(?P<rebuild_l>[a-z]?)",
-        "key": [
-            ("major", "int"),
-            ("minor", "int"),
-            ("letters", "str"),
-            ("maint", "int"),
-            ("maint_l", "str"),
-            ("rebuild", "int"),
-            ("rebuild_l", "str"),
-        ],
-        "format": "{major}.{minor}({maint}[{maint_l}])[{letters}][{rebuild}][{rebuild_l}]",
-        "train": "{major}.{minor}[{letters}]",
-    },
-    # Cisco IOS-XE: 16.9.4, 17.3.4a, 17.06.05 (as show version prints it); 3.16.10S of old
-    "iosxe": {
-        "regex": r"(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)(?P<letter>[a-z]?)"
-        r"(?:\.?(?P<suffix>[A-Z]{1,2}))?",
-        "key": [
-            ("major", "int"),
-            ("minor", "int"),
-            ("patch", "int"),
-            ("letter", "str"),
-            ("suffix", "str"),
-        ],
-        "format": "{major}.{minor}.{patch}[{letter}][{suffix}]",
-        "train": "{major}.{minor}[{suffix}]",
-    },
-    # Cisco NX-OS: 9.3(10), 10.2(5)M, 10.3(4a)M, 7.0(3)I7(9), 5.2(1)N1(9b)
-    "nxos": {
-        "regex": r"(?P<major>\d+)\.(?P<minor>\d+)\((?P<maint>\d+)(?P<maint_l>[a-z]?)\)"
-        r"(?:(?P<plat>[A-Z]+)(?P<platnum>\d*)"
-        r"(?:\((?P<sub>\d+)(?P<sub_l>[a-z]?)\))?)?",
-        "key": [
-            ("major", "int"),
-            ("minor", "int"),
-            ("maint", "int"),
-            ("maint_l", "str"),
-            ("plat", "str"),
-            ("platnum", "int"),
-            ("sub", "int"),
-            ("sub_l", "str"),
-        ],
-        "format": "{major}.{minor}({maint}[{maint_l}])[{plat}[{platnum}][({sub}[{sub_l}])]]",
-        "train": "{major}.{minor}[({maint}[{maint_l}]){plat}{platnum}]",
-    },
-    # Juniper Junos: 21.4R3-S5, 22.2R1.9, 20.4R3-S2.3, 15.1X49-D200.5, 22.4R3-S2-EVO
-    "junos": {
-        "regex": r"(?P<major>\d+)\.(?P<minor>\d+)"
-        r"(?:(?P<type>[IBFR])(?P<rnum>\d+)(?:-S(?P<snum>\d+))?"
-        r"|X(?P<xtrain>\d+)-D(?P<dnum>\d+))"
-        r"(?:\.(?P<build>\d+))?(?P<evo>-EVO)?",
-        "key": [
-            ("evo", "str"),
-            ("major", "int"),
-            ("minor", "int"),
-            ("xtrain", "int"),
-            ("type", "rank:junos_type"),
-            ("rnum", "int"),
-            ("snum", "int"),
-            ("dnum", "int"),
-            ("build", "int"),
-        ],
-        "format": "{major}.{minor}[{type}{rnum}[-S{snum}]][X{xtrain}-D{dnum}][.{build}][{evo}]",
-        "train": "{major}.{minor}[X{xtrain}][{evo}]",
-        "line": "[{evo}]",
-    },
-    # Arista EOS: 4.30.2F, 4.28.10.1M, 4.22.1FX-CLI
-    "eos": {
-        "regex": r"(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)(?:\.(?P<sub>\d+))?"
-        r"(?P<rel>[A-Z]{0,3})(?:-(?P<suffix>[A-Za-z0-9][A-Za-z0-9.-]*))?",
-        "key": [
-            ("major", "int"),
-            ("minor", "int"),
-            ("patch", "int"),
-            ("sub", "int"),
-            ("rel", "str"),
-            ("suffix", "natural"),
-        ],
-        "format": "{major}.{minor}.{patch}[.{sub}][{rel}][-{suffix}]",
-        "train": "{major}.{minor}",
-    },
-    # Fortinet FortiOS: 7.2.10, v7.2.5,build1517,230606 (GA.F) (what fgSysVersion says)
-    "fortios": {
-        "regex": r"[vV]?(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)"
-        r"(?:,?\s*build\s?(?P<build>\d+))?(?:,\d{6})?(?:\s*\([A-Za-z.]+\))?",
-        # The build number names the same release (7.2.6 build1575 is 7.2.6): shown, not
-        # ordered, so a device's "v7.2.6,build1575" finds the catalogue's "7.2.6".
-        "key": [("major", "int"), ("minor", "int"), ("patch", "int")],
-        "format": "{major}.{minor}.{patch}[ build{build}]",
-        "train": "{major}.{minor}",
-    },
-    # MikroTik RouterOS: 6.49.10, 7.14.1, 7.15rc2, 7.15beta4, "7.16.1 (stable)"
-    "routeros": {
-        "regex": r"(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?"
-        r"(?:(?P<stage>alpha|beta|rc)(?P<snum>\d+))?(?:\s*\([a-z -]+\))?",
-        "key": [
-            ("major", "int"),
-            ("minor", "int"),
-            ("patch", "int"),
-            ("stage", "rank:routeros_stage"),
-            ("snum", "int"),
-        ],
-        "format": "{major}.{minor}[.{patch}][{stage}{snum}]",
-        "train": "{major}.{minor}",
-    },
-    # Palo Alto PAN-OS: 10.2.7, 10.2.7-h3 (hotfixes after their base)
-    "panos": {
-        "regex": r"(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)(?:-h(?P<hotfix>\d+))?",
-        "key": [("major", "int"), ("minor", "int"), ("patch", "int"), ("hotfix", "int")],
-        "format": "{major}.{minor}.{patch}[-h{hotfix}]",
-        "train": "{major}.{minor}",
-    },
-    # Aruba AOS-CX: 10.13.1000, FL.10.13.1000 (the prefix names the switch family)
-    "aoscx": {
-        "regex": r"(?:(?P<prefix>[A-Z]{2})\.)?(?P<major>\d+)\.(?P<minor>\d+)\.(?P<build>\d+)",
-        "key": [("prefix", "str"), ("major", "int"), ("minor", "int"), ("build", "int")],
-        "format": "[{prefix}.]{major}.{minor:02d}.{build:04d}",
-        "train": "{major}.{minor:02d}",
-        "line": "[{prefix}]",
-    },
-    # HP ProCurve / ArubaOS-Switch: WC.16.10.0009, K.15.18.0013, R.11.122 (the letters are
-    # the ROM family: an image of another family does not run on the switch)
-    "procurve": {
-        # 4-part (WC.16.10.0009: family.major.minor.build) since 16.x, 3-part before
-        # (R.11.122, Z.14.31: family.major.build): the train is family.major[.minor].
-        "regex": r"(?P<prefix>[A-Z]{1,3})\.(?P<major>\d+)\."
-        r"(?:(?P<minor>\d+)\.(?P<build>\d+)|(?P<build3>\d+))",
-        "key": [
-            ("prefix", "str"),
-            ("major", "int"),
-            ("minor", "int"),
-            ("build", "int"),
-            ("build3", "int"),
-        ],
-        "format": "{prefix}.{major:02d}.[{minor:02d}.{build:04d}][{build3}]",
-        "train": "{prefix}.{major:02d}[.{minor:02d}]",
-        "line": "{prefix}",
-    },
-    # Everything else: PEP 440 / semver-like. 1.2.3, v6.9.6, 2.0rc1, 1.0.post2, 5.10.0-28-amd64
-    "generic": {
-        "regex": r"[vV]?(?P<release>\d+(?:\.\d+)*)"
-        r"(?:[-_.]?(?P<pre>alpha|beta|preview|pre|rc|dev|a|b|c)[-_.]?(?P<prenum>\d+)?)?"
-        r"(?:[-_.]?(?:post|rev|r)[-_.]?(?P<post>\d+))?"
-        r"(?:(?P<lsep>[-+~])(?P<local>[A-Za-z0-9][A-Za-z0-9.+~_-]*))?",
-        "key": [
-            ("release", "release"),
-            ("pre", "rank:generic_pre"),
-            ("prenum", "int"),
-            ("post", "int"),
-            ("local", "natural"),
-        ],
-        # The separator before a local part is kept for display only (5.10.0-28-amd64).
-        "format": "{release}[{pre}[{prenum}]][.post{post}][{lsep}{local}]",
-        "train": "{release_mm}",
-        "aliases": {"pre": GENERIC_PRE_ALIASES},
-    },
-}
-
-# netmiko device type -> scheme. Platforms not listed use "generic".
-PLATFORM_FAMILIES: dict[str, str] = {
-    "cisco_ios": "ios",
-    "cisco_ios_telnet": "ios",
-    "cisco_ios_serial": "ios",
-    "cisco_xe": "iosxe",
-    "cisco_xe_telnet": "iosxe",
-    "cisco_nxos": "nxos",
-    "cisco_nxos_ssh": "nxos",
-    "juniper": "junos",
-    "juniper_junos": "junos",
-    "juniper_junos_telnet": "junos",
-    "arista_eos": "eos",
-    "arista_eos_telnet": "eos",
-    "fortinet": "fortios",
-    "fortinet_ssh": "fortios",
-    "mikrotik_routeros": "routeros",
-    "mikrotik_switchos": "routeros",
-    "paloalto_panos": "panos",
-    "paloalto_panos_telnet": "panos",
-    "aruba_aoscx": "aoscx",
-    "aruba_osswitch": "procurve",
-    "hp_procurve": "procurve",
-    "hp_procurve_telnet": "procurve",
-}
-
-
-# Platforms netmiko lets a shop use for the same boxes: an IOS-XE switch is often entered
-# as cisco_ios. When the inventory's scheme rejects a running version, these are tried.
-PLATFORM_SIBLINGS: dict[str, tuple[str, ...]] = {
-    "cisco_ios": ("cisco_xe",),
-    "cisco_ios_telnet": ("cisco_xe",),
-    "cisco_xe": ("cisco_ios",),
-}
+#   rank     position in the scheme's `ranks` table for the group; absent takes its null
+SCHEMES: Mapping[str, Mapping[str, Any]] = version_schemes()
 
 
 def family_of(platform: str) -> str:
     """The version scheme a platform uses ("generic" for platforms without their own).
 
-    >>> family_of("cisco_xe"), family_of("linux")
-    ('iosxe', 'generic')
+    A scheme's own name (`ios`, `junos`) names itself, for `firmware versions ios ...`.
+
+    >>> family_of("cisco_xe"), family_of("cisco_ios_ssh"), family_of("linux")
+    ('iosxe', 'ios', 'generic')
     """
-    return PLATFORM_FAMILIES.get(platform, platform if platform in SCHEMES else "generic")
+    found = resolve(platform)
+    if found.family == GENERIC and platform in SCHEMES:
+        return platform
+    return found.firmware.scheme
 
 
 # --- templates ------------------------------------------------------------------------
@@ -471,19 +261,20 @@ class _Scheme:
 def _scheme(family: str) -> _Scheme:
     raw = SCHEMES[family]
     key: list[tuple[str, int, Mapping[str | None, int] | None]] = []
+    ranks: Mapping[str, Mapping[str | None, int]] = raw.get("ranks") or {}
     for name, kind in raw["key"]:
-        if kind.startswith("rank:"):
-            key.append((name, 4, RANKS[kind[5:]]))
+        if kind == "rank":
+            key.append((name, 4, ranks[name]))
         else:
             key.append((name, _KINDS[kind], None))
     return _Scheme(
         regex=re.compile(raw["regex"]),
         convert={name: code for name, code, _ in key},
         key=tuple(key),
-        aliases=raw.get("aliases", {}),
+        aliases=raw.get("aliases") or {},
         fmt=_renderer(_compile_template(raw["format"]), True),
         train=_renderer(_compile_template(raw["train"]), True),
-        line=_renderer(_compile_template(raw.get("line", "")), True),
+        line=_renderer(_compile_template(raw.get("line") or ""), True),
         generic=family == "generic",
     )
 

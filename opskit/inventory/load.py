@@ -20,8 +20,6 @@ import re
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +105,6 @@ CABLE_KEYS = ("label", "a", "b", "color", "length_m", "type", "status", "note")
 _CABLE_KEY_SET = frozenset(CABLE_KEYS)
 END_KEYS = ("device", "port", "side")
 RACK_KEYS = ("name", "unit", "height")
-EXTRA_PLATFORMS = ("ups_snmp", "ups_nut", PATCH_PANEL, "generic", "server")
 MAX_RANGE = 10_000
 # All the files of one inventory together (5,000 devices and 100,000 cables are 9.3 MB):
 # a cap, so `-i /dev/zero` or a runaway include cannot run memory out.
@@ -178,12 +175,12 @@ def _escape(text: str) -> str:
     return escape_control(text)
 
 
-@lru_cache(maxsize=1)
 def known_platforms() -> frozenset[str]:
-    """Platform names the inventory accepts: netmiko's device types plus opskit's own."""
-    text = resources.files("opskit.inventory").joinpath("netmiko_platforms.txt").read_text()
-    names = {ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")}
-    return frozenset(names | set(EXTRA_PLATFORMS))
+    """Platform names the inventory accepts: netmiko's device types plus the platform
+    files' families and aliases (`opskit.platforms`: ups_snmp, patch_panel, server, ...)."""
+    from opskit.platforms import accepted_names
+
+    return accepted_names()
 
 
 def parse_yaml_fast(text: str, path: Path) -> Any:

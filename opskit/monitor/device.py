@@ -26,7 +26,7 @@ from opskit.monitor.thresholds import Limit, Thresholds
 
 if TYPE_CHECKING:
     from opskit.inventory import Device
-    from opskit.monitor.service import CheckContext
+    from opskit.monitor.context import CheckContext
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
@@ -740,12 +740,3 @@ async def check_snmp_device(ctx: CheckContext, device: Device) -> DeviceHealth:
     health, state = evaluate(device.name, device.site, raw, ctx.previous(device), th)
     ctx.save(device, state)
     return health
-
-
-def _register() -> None:
-    from opskit.monitor.service import SNMP_FALLBACK, register_checker
-
-    register_checker([SNMP_FALLBACK], check_snmp_device)
-
-
-_register()

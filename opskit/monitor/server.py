@@ -23,7 +23,7 @@ from opskit.monitor.thresholds import Limit, Thresholds, merge_thresholds
 
 if TYPE_CHECKING:
     from opskit.inventory import Device
-    from opskit.monitor.service import CheckContext
+    from opskit.monitor.context import CheckContext
 
 # Filesystems that hold no data of their own (psutil's all=False already drops most).
 PSEUDO_FS = frozenset(
@@ -354,12 +354,3 @@ async def check_snmp_server(ctx: CheckContext, device: Device) -> DeviceHealth:
     facts = snmp_facts(got.get("1.3.6.1.2.1.1.3.0"), scalars, cols)
     readings = server_readings(facts, ctx.thresholds(device))
     return _health(device.name, device.site, readings, {"source": "snmp"})
-
-
-def _register() -> None:
-    from opskit.monitor.service import register_checker
-
-    register_checker(["server", "linux"], check_snmp_server, requires="snmp")
-
-
-_register()

@@ -1,9 +1,9 @@
 """Run health checks over inventory devices: pick a checker per device, poll them all
-concurrently, keep the small state that rates and reboot detection need.
+concurrently through the runner, keep the small state that rates and reboot detection
+need.
 
-Checkers are registered by platform (`register_checker`); a device whose platform has
-no checker of its own but that has an `snmp:` section gets the generic SNMP device
-checker (registered under `SNMP_FALLBACK`). A checker is
+A device's checker is named by its platform file (`monitor.checker`; `opskit.platforms`)
+and looked up in `opskit.monitor.checkers.CHECKERS`. A checker is
 
     async def checker(ctx: CheckContext, device: Device) -> DeviceHealth
 
@@ -21,159 +21,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import json
 import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError, OpskitError
 from opskit.fileio import write_atomic
+from opskit.monitor.checkers import checker_for
+from opskit.monitor.context import (
+    MONITOR_SETTINGS_KEYS,
+    CheckContext,
+    MonitorSettings,
+    parse_unreachable,
+)
 from opskit.monitor.model import Checker, DeviceHealth, HealthReport, Status
-from opskit.monitor.thresholds import Thresholds, merge_thresholds
 
 if TYPE_CHECKING:
     from opskit.inventory import Device, Inventory
-    from opskit.monitor.snmp import SnmpClient
+
+__all__ = [
+    "MONITOR_SETTINGS_KEYS",
+    "STATE_FILE",
+    "CheckContext",
+    "MonitorSettings",
+    "check_devices",
+    "check_devices_async",
+    "checker_for",
+    "monitored_devices",
+    "parse_unreachable",
+]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-SNMP_FALLBACK = "*snmp"
 STATE_FILE = "monitor-state.json"
-MONITOR_SETTINGS_KEYS = ("unreachable", "concurrency", "device_timeout", "cache_seconds")
-
-# Modules that register checkers when imported. The UPS module belongs to another part
-# of opskit and may not exist in every build.
-CHECKER_MODULES = ("opskit.monitor.device", "opskit.monitor.server", "opskit.monitor.ups")
-
-_CHECKERS: dict[str, Checker] = {}
-_REQUIRES: dict[str, str] = {}
-_LOADED = False
-
-
-def register_checker(
-    platforms: Iterable[str], checker: Checker, *, requires: str | None = None
-) -> None:
-    """Use `checker` for devices of these platforms (`"*snmp"`: any device with snmp).
-
-    Args:
-        platforms: inventory platform names (`ups_nut`, `server`, ...).
-        checker: `async (ctx: CheckContext, device) -> DeviceHealth`.
-        requires: a device section (`snmp`, `nut`) the device must have to be checked;
-            without it the device is skipped (a `linux` box only backed up over SSH).
-    """
-    for name in platforms:
-        _CHECKERS[name] = checker
-        if requires:
-            _REQUIRES[name] = requires
-        else:
-            _REQUIRES.pop(name, None)
-
-
-def _load_checkers() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    for module in CHECKER_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a missing dependency inside it is a real error
-                raise
-    _LOADED = True
-
-
-def checker_for(device: Device) -> Checker | None:
-    """The checker for a device, or None when it is not monitored (patch panels,
-    devices with neither a platform checker nor an `snmp:` section, no host)."""
-    _load_checkers()
-    if device.is_patch_panel:
-        return None
-    checker = _CHECKERS.get(device.platform)
-    if checker is not None:
-        section = _REQUIRES.get(device.platform)
-        if section is None or getattr(device, section, None):
-            return checker
-        return None
-    if device.snmp and device.host:
-        return _CHECKERS.get(SNMP_FALLBACK)
-    return None
 
 
 def monitored_devices(devices: Iterable[Device]) -> list[Device]:
     """The devices `monitor check` polls (see `checker_for`)."""
     return [d for d in devices if checker_for(d) is not None]
-
-
-@dataclass(frozen=True, slots=True)
-class MonitorSettings:
-    """`settings.monitor` in the inventory, with defaults."""
-
-    unreachable: Status = Status.UNKNOWN
-    concurrency: int = 50
-    device_timeout: float | None = None
-    cache_seconds: float = 10.0
-
-    @classmethod
-    def from_inventory(cls, inventory: Inventory) -> MonitorSettings:
-        """Parse `settings.monitor` (unknown keys and bad values are InputErrors)."""
-        raw = inventory.settings.raw.get("monitor") or {}
-        where = f"{inventory.path.name}: settings.monitor"
-        if not isinstance(raw, Mapping):
-            raise InputError(f"{where} must be a mapping")
-        unknown = sorted(set(raw) - set(MONITOR_SETTINGS_KEYS))
-        if unknown:
-            raise InputError(f"{where}: unknown key '{unknown[0]}'")
-        try:
-            unreachable = parse_unreachable(str(raw.get("unreachable", "unknown")))
-            conc = int(raw.get("concurrency", 50))
-            dt = raw.get("device_timeout")
-            cache = float(raw.get("cache_seconds", 10.0))
-            return cls(unreachable, max(1, conc), None if dt is None else float(dt), cache)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"{where}: {exc}") from None
-
-
-def parse_unreachable(text: str) -> Status:
-    """`unknown` or `critical` as a Status.
-
-    >>> parse_unreachable("critical").name
-    'CRITICAL'
-    """
-    value = text.strip().upper()
-    if value not in ("UNKNOWN", "CRITICAL"):
-        raise ValueError(f"unreachable must be 'unknown' or 'critical', not '{text}'")
-    return Status[value]
-
-
-@dataclass
-class CheckContext:
-    """What a checker gets besides its device (one per run)."""
-
-    inventory: Inventory
-    snmp: SnmpClient
-    now: float
-    state: Mapping[str, Any] = field(default_factory=dict)
-    new_state: dict[str, Any] = field(default_factory=dict)
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(50))
-
-    def previous(self, device: Device) -> Mapping[str, Any]:
-        """What the checker saved for this device at the last poll ({} the first time)."""
-        value = self.state.get(device.name)
-        return value if isinstance(value, Mapping) else {}
-
-    def save(self, device: Device, data: Mapping[str, Any]) -> None:
-        """Keep JSON-able `data` for this device's next poll."""
-        self.new_state[device.name] = dict(data)
-
-    def thresholds(self, device: Device) -> Thresholds:
-        """Built-in defaults overlaid with the device's merged `thresholds:`."""
-        return merge_thresholds(device.thresholds, where=device.name)
 
 
 def load_state(path: Path) -> dict[str, Any]:
@@ -270,6 +160,7 @@ async def _check_all(
         snmp=client,
         now=time.time(),
         state=state,
+        settings=settings,
         slots=asyncio.Semaphore(settings.concurrency),
     )
     try:

@@ -1,5 +1,5 @@
 """UPS health: one normalized reading for NUT, UPS-MIB and PowerNet-MIB, the runbook's
-power rules, the last-seen state, and the checkers for platforms `ups_nut`/`ups_snmp`.
+power rules and the last-seen state (pure; the checkers are in `ups_check`).
 
 Layers (calls point down):
 
@@ -10,8 +10,8 @@ Layers (calls point down):
 * `LastSeen`: what each UPS looked like at its last good poll, kept in the monitor
   service's state file (`ctx.previous`/`ctx.save`, written atomically), so a UPS that was
   on battery and went silent is CRITICAL, as NUT's upsmon assumes;
-* `check_nut` / `check_snmp`: poll one device and return its `DeviceHealth`, registered
-  with the monitor service by platform.
+* `check_nut` / `check_snmp` (`opskit.monitor.ups_check`): poll one device and return its
+  `DeviceHealth`; the monitor's checkers table names them for the UPS platforms.
 
 Status flags use NUT's words (OL, OB, LB, RB, CHRG, ...): every admin knows them, and the
 transitions `monitor ups --watch` prints read like upsmon's log (OL -> OB -> OB LB -> OL).
@@ -19,7 +19,6 @@ transitions `monitor ups --watch` prints read like upsmon's log (OL -> OB -> OB 
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 import time
@@ -27,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from opskit.errors import DeviceError, InputError
+from opskit.errors import InputError
 from opskit.inventory.sections import UPS_THRESHOLD_KEYS
 from opskit.monitor.model import DeviceHealth, Reading, Status, worst
 
@@ -545,105 +544,6 @@ def health_from_silence(
         error=message,
         info={**extra, **(info or {})},
     )
-
-
-def _unreachable_status(ctx: Any) -> Status:
-    from opskit.monitor.service import MonitorSettings
-
-    return MonitorSettings.from_inventory(ctx.inventory).unreachable
-
-
-async def check_nut(ctx: Any, device: Any) -> DeviceHealth:
-    """Checker for platform `ups_nut`: read the UPS from upsd and apply the rules.
-
-    Args:
-        ctx: the run's `opskit.monitor.service.CheckContext`.
-        device: an inventory device with platform `ups_nut`.
-
-    Returns:
-        The UPS's health. A UPS that gives no data is UNKNOWN (stale data) or the
-        unreachable status (no upsd), CRITICAL when last seen on battery.
-
-    Raises:
-        InputError: a bad `nut:` or `thresholds.ups` section.
-    """
-    from opskit.monitor.nut import NutError, NutTarget, read_ups
-
-    target = NutTarget.from_device(ctx.inventory, device)
-    thresholds = parse_thresholds(device)
-    last = LastSeen.from_state(ctx.previous(device))
-    info = {
-        "source": "nut",
-        "ups_name": target.ups,
-        "target": f"{target.host}:{target.port}",
-        "tls": target.tls,
-    }
-    try:
-        # One budget for the whole session (connect, STARTTLS, login, list), inside the
-        # service's per-device deadline, so a hung upsd is judged here by our rules.
-        async with asyncio.timeout(target.timeout * 1.5):
-            variables = await read_ups(target)
-    except NutError as exc:
-        otherwise = Status.UNKNOWN if exc.stale else _unreachable_status(ctx)
-        return health_from_silence(
-            device, str(exc), last, otherwise=otherwise, now=ctx.now, info=info
-        )
-    except TimeoutError:
-        message = f"{target.label}: no complete answer within {target.timeout * 1.5:g}s"
-        return health_from_silence(
-            device, message, last, otherwise=_unreachable_status(ctx), now=ctx.now, info=info
-        )
-    reading = reading_from_nut(variables)
-    ctx.save(device, LastSeen(reading.status, ctx.now).to_state())
-    return health_from_reading(device, reading, thresholds, info=info)
-
-
-async def check_snmp(ctx: Any, device: Any) -> DeviceHealth:
-    """Checker for platform `ups_snmp`: UPS-MIB or PowerNet-MIB over the run's SNMP engine.
-
-    Args:
-        ctx: the run's `opskit.monitor.service.CheckContext` (`ctx.snmp` is the engine).
-        device: an inventory device with platform `ups_snmp` and an `snmp:` section.
-
-    Returns:
-        The UPS's health (see `check_nut` for a silent UPS). An agent that serves neither
-        MIB is UNKNOWN with an error that says so.
-
-    Raises:
-        InputError: a bad `snmp:` or `thresholds.ups` section.
-    """
-    from opskit.monitor.snmp import SnmpTarget
-    from opskit.monitor.ups_snmp import read_snmp_ups, reading_from_snmp
-
-    target = SnmpTarget.from_device(ctx.inventory, device)
-    thresholds = parse_thresholds(device)
-    last = LastSeen.from_state(ctx.previous(device))
-    info: dict[str, Any] = {"source": "snmp", "target": f"{target.host}:{target.port}"}
-    try:
-        kind, values = await read_snmp_ups(ctx.snmp, target)
-    except InputError:
-        raise
-    except DeviceError as exc:
-        return health_from_silence(
-            device, str(exc), last, otherwise=_unreachable_status(ctx), now=ctx.now, info=info
-        )
-    reading = reading_from_snmp(values)
-    if reading is None:
-        message = f"{target.label}: the agent serves neither UPS-MIB nor PowerNet-MIB"
-        return health_from_silence(device, message, None, now=ctx.now, info=info)
-    info["mib"] = kind
-    ctx.save(device, LastSeen(reading.status, ctx.now).to_state())
-    return health_from_reading(device, reading, thresholds, info=info)
-
-
-def _register() -> None:
-    from opskit.monitor.service import register_checker
-
-    register_checker([PLATFORM_NUT], check_nut)
-    register_checker([PLATFORM_SNMP], check_snmp)
-
-
-_register()
 
 
 # --------------------------------------------------------------------------- watch

@@ -6,6 +6,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from opskit.firmware.state import Discovery, save_discoveries
 from tests.conftest import run_opskit
 
@@ -143,3 +145,27 @@ def test_check_over_ssh_keeps_secrets_out(tmp_path: Path, fake_switch) -> None: 
     state = (tmp_path / "st" / "firmware.json").read_text()
     for text in (r.stdout, r.stderr, state):
         assert "enablepw" not in text
+
+
+@pytest.mark.parametrize(
+    "platform",
+    ["cisco_ios_ssh", "cisco_ios_telnet", "cisco_xe_ssh", "arista_eos_ssh", "juniper_junos_ssh",
+     "mikrotik_routeros_ssh", "hp_procurve_ssh"],
+)  # fmt: skip
+def test_versions_of_an_alias_order_like_its_family(platform: str) -> None:
+    """netmiko's other spellings of a platform use its family's scheme (they exited 3)."""
+    family = platform.removesuffix("_ssh").removesuffix("_telnet")
+    sample = {
+        "cisco_ios": ["15.2(7)E10", "15.2(4)E8"],
+        "cisco_xe": ["17.9.4", "16.12.10a"],
+        "arista_eos": ["4.30.2F", "4.28.10.1M"],
+        "juniper_junos": ["22.2R1.9", "21.4R3-S5"],
+        "mikrotik_routeros": ["7.15", "7.15rc2"],
+        "hp_procurve": ["WC.16.10.0009", "WC.16.02.0005"],
+    }[family]
+    alias = run_opskit("firmware", "versions", platform, *sample, "--json")
+    own = run_opskit("firmware", "versions", family, *sample, "--json")
+    assert alias.returncode == own.returncode == 0, alias.stderr
+    a, b = json.loads(alias.stdout), json.loads(own.stdout)
+    assert a["ordered"] == b["ordered"] and a["family"] == b["family"]
+    assert [v["version"] for v in a["ordered"]] == sample[::-1]

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from opskit.firmware.catalog import load_catalog
-from opskit.firmware.discover import discovery_rules, match_sysdescr, parse_cli_output
+from opskit.firmware.discover import match_sysdescr, parse_cli_output
 from opskit.firmware.service import check_firmware
 from opskit.firmware.state import Discovery, load_state, save_discoveries
-from opskit.firmware.versions import PLATFORM_FAMILIES
 from opskit.inventory import load_inventory
 from opskit.lab import free_port
 from opskit.lab.snmp import start_snmpsim
@@ -102,27 +101,6 @@ def test_unrecognised_sysdescr() -> None:
     assert match_sysdescr("xcu") is None
     found = match_sysdescr("xcu", "1.3.6.1.4.1.12356.101.1.30000")
     assert found is not None and found.platform == "fortinet"
-
-
-def test_discovery_rules_contract() -> None:
-    """Every rule of discovery.yaml is usable: groups named, platforms known, OIDs numeric."""
-    rules = discovery_rules()
-    known = set(PLATFORM_FAMILIES) | {"linux", "ups_snmp", "ups_nut"}
-    for entry in rules["sysdescr"]:
-        assert entry["platform"] in known
-        if "version_re" in entry:
-            assert any(g.startswith("version") for g in entry["version_re"].groupindex)
-        if "model_re" in entry:
-            assert "model" in entry["model_re"].groupindex
-    for platform, oids in rules["snmp_oids"].items():
-        assert platform in known
-        for key, oid in oids.items():
-            if key != "version_pattern":
-                assert all(p.isdigit() for p in oid.split(".")), oid
-    for platform, entry in rules["cli"].items():
-        assert platform in known and entry["command"]
-        assert "version_re" in entry or "field" in entry
-    assert set(rules["nut"]["platforms"]) <= known
 
 
 def test_parse_show_version_textfsm() -> None:

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opskit.firmware.versions import (
-    PLATFORM_FAMILIES,
     SCHEMES,
     UnknownVersion,
     Version,
@@ -221,10 +220,6 @@ def test_unknown_versions_are_explicit(platform: str, text: str) -> None:
 def test_versions_of_two_families_do_not_compare() -> None:
     with pytest.raises(TypeError):
         _ = parse_version("cisco_xe", "17.9.4") < parse_version("fortinet", "7.2.10")
-
-
-def test_every_platform_maps_to_a_scheme() -> None:
-    assert set(PLATFORM_FAMILIES.values()) <= set(SCHEMES)
 
 
 # --- properties -----------------------------------------------------------------------

@@ -1,0 +1,284 @@
+"""What opskit knows about each OS family, as data: one YAML file per family here.
+
+`resolve(name)` gives the `Platform` serving an inventory platform name: the family's own
+name (`cisco_ios`), one of its `aliases` (`cisco_ios_ssh`, `cisco_ios_telnet`), or, for any
+other name the inventory accepts (netmiko knows ~400), the `generic` family under that
+name. Backup, firmware and monitor all ask here, so they agree on what a name is.
+
+>>> p = resolve("cisco_ios_ssh")
+>>> p.name, p.family, p.firmware.scheme, p.monitor_checker
+('cisco_ios', 'cisco_ios', 'ios', 'snmp')
+>>> resolve("cisco_asa").family, resolve("cisco_asa").name
+('generic', 'cisco_asa')
+
+Platform file keys (this is the one place they are documented; `cisco_ios.yaml` shows
+most of them, `generic.yaml` serves every name without a file):
+
+``description``
+    One line.
+``extends``
+    Another family whose ``cli`` and ``backup`` sections this one inherits: mappings
+    merge key by key, ``KEY+:`` appends to an inherited list, anything else replaces.
+    Nothing else is inherited (aliases, firmware, sysdescr, monitor are the family's own).
+``aliases``
+    The other inventory names this family serves. netmiko's ``_ssh``/``_telnet``
+    variants of a served name must be listed (tests/platforms/ checks it); a name ending
+    in ``_telnet`` is reached over Telnet.
+``cli``
+    The CLI session (`opskit.transport.cli`): ``netmiko: {ssh, telnet}`` device types
+    (ssh null: the inventory name itself; telnet null: no Telnet, except ``*_telnet``
+    names), ``enable`` (enter enable mode after login), ``pre_commands`` (sent after
+    login: paging off, width).
+``backup``
+    The config backup model (`opskit.backup`); a family without it is not backed up.
+    ``commands``; ``files`` + ``file_command`` (files read with a shell command,
+    ``{file}`` filled in); ``header`` (lines dropped only at the very top); ``end_marker``
+    (the config's last line); ``errors`` (output that means the command failed);
+    ``volatile`` (lines that change on every read); ``secrets`` (``{regex, resalted}``:
+    group ``s``, and ``s2``, hold the secret; ``resalted`` for values the device
+    re-encrypts on every read); ``blocks`` (``{begin, end}``: multi-line secrets);
+    ``tftp_push``/``tftp_pull``/``ping`` (dialogs: ``command``, ``prompts: [[question
+    regex, answer]]``, ``success``, ``error``; ``{host}``/``{file}`` filled in);
+    ``restore`` (``config_enter``, ``config_exit``, ``save``).
+``firmware``
+    ``check`` (false: never judged); ``scheme`` (the version scheme's name);
+    ``version`` (the scheme's definition, in the one file that owns it: ``regex`` with
+    named groups, ``key: [[group, kind]]`` with kinds int/str/natural/release/rank,
+    ``ranks: {group: {value: n}}``, ``format``/``train``/``line`` templates,
+    ``aliases: {group: {spelling: canonical}}``; see `opskit.firmware.versions`);
+    ``siblings`` (platforms whose scheme is tried when this one rejects a running
+    version); ``show_version`` (``command``, ``field``/``model_field``/``template`` for
+    ntc-templates, ``version``/``model`` regexes as the fallback); ``snmp`` (``version``,
+    ``model`` OIDs and a ``version_pattern``, for agents whose sysDescr has none);
+    ``nut`` (``version_vars``, ``model_vars``: the family is asked over NUT).
+``sysdescr``
+    A list of ``{order, match, object_id, version, model}``: SNMP sysDescr (and
+    sysObjectID) patterns naming the family; every family's entries are tried together,
+    lowest ``order`` first, so a more specific pattern gets a lower number.
+``monitor``
+    ``checker``: the monitor checker (``snmp``, the default: an SNMP device when it has
+    an ``snmp:`` section; ``server``; ``ups_nut``; ``ups_snmp``; null: not monitored).
+``syslog``
+    Reserved: regexes of log messages that mean "the config changed".
+``audit``
+    Reserved: the family's audit rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+from opskit.errors import InputError
+from opskit.platforms.model import (
+    CliSpec,
+    Dialog,
+    FirmwareSpec,
+    NutVersionVars,
+    Platform,
+    Profile,
+    SecretBlock,
+    SecretRule,
+    ShowVersion,
+    SnmpVersionOids,
+    SysDescrRule,
+    build_platform,
+    build_profile,
+    build_sysdescr,
+)
+
+__all__ = [
+    "GENERIC",
+    "CliSpec",
+    "Dialog",
+    "FirmwareSpec",
+    "NutVersionVars",
+    "Platform",
+    "Profile",
+    "SecretBlock",
+    "SecretRule",
+    "ShowVersion",
+    "SnmpVersionOids",
+    "SysDescrRule",
+    "accepted_names",
+    "backup_profile",
+    "family_names",
+    "resolve",
+    "sysdescr_rules",
+    "version_schemes",
+]
+
+GENERIC = "generic"
+FILE_KEYS = (
+    "description",
+    "extends",
+    "aliases",
+    "cli",
+    "backup",
+    "firmware",
+    "sysdescr",
+    "monitor",
+    "syslog",
+    "audit",
+)
+# The sections `extends` passes on.
+INHERITED = ("cli", "backup")
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    files: Mapping[str, Mapping[str, Any]]  # family -> its merged mapping
+    aliases: Mapping[str, str]  # alias -> family
+    netmiko: frozenset[str]  # netmiko's device types (netmiko_platforms.txt)
+
+
+def _merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if key.endswith("+"):
+            out[key[:-1]] = [*(out.get(key[:-1]) or []), *value]
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _inherit(
+    name: str, raw: Mapping[str, Mapping[str, Any]], seen: tuple[str, ...]
+) -> dict[str, Any]:
+    data = dict(raw[name])
+    parent = data.pop("extends", None)
+    if not parent:
+        return data
+    if parent not in raw or parent in seen:
+        raise InputError(f"platform file {name}.yaml: extends unknown or circular '{parent}'")
+    base = _inherit(str(parent), raw, (*seen, name))
+    for section in INHERITED:
+        if section in base or section in data:
+            data[section] = _merge(base.get(section) or {}, data.get(section) or {})
+    return data
+
+
+@lru_cache(maxsize=1)
+def _table() -> _Table:
+    """Every platform file, read once (yaml-rs: about a millisecond for all of them)."""
+    import yaml_rs
+
+    folder = resources.files(__name__)
+    raw: dict[str, Mapping[str, Any]] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        name = entry.name[: -len(".yaml")]
+        try:
+            data = yaml_rs.loads(entry.read_text(encoding="utf-8")) or {}
+        except yaml_rs.YAMLDecodeError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else "bad YAML"
+            raise InputError(f"platform file {entry.name}: {first}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"platform file {entry.name}: not a mapping")
+        unknown = sorted(set(data) - set(FILE_KEYS))
+        if unknown:
+            raise InputError(f"platform file {entry.name}: unknown key '{unknown[0]}'")
+        raw[name] = data
+    files = {name: _inherit(name, raw, ()) for name in raw}
+    aliases: dict[str, str] = {}
+    for family, data in files.items():
+        for alias in data.get("aliases") or ():
+            alias = str(alias)
+            if alias in files or aliases.get(alias, family) != family:
+                raise InputError(f"platform file {family}.yaml: alias '{alias}' is taken")
+            aliases[alias] = family
+    text = folder.joinpath("netmiko_platforms.txt").read_text(encoding="utf-8")
+    netmiko = frozenset(
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")
+    )
+    return _Table(files, aliases, netmiko)
+
+
+def family_names() -> tuple[str, ...]:
+    """The families with a platform file, sorted."""
+    return tuple(sorted(_table().files))
+
+
+def accepted_names() -> frozenset[str]:
+    """Every platform name the inventory accepts: netmiko's device types, the families
+    and their aliases."""
+    t = _table()
+    return t.netmiko | frozenset(t.files) | frozenset(t.aliases)
+
+
+def family_of(name: str) -> str:
+    """The family serving a platform name (`generic` for a name without a file).
+
+    >>> family_of("juniper"), family_of("server"), family_of("f5_ltm")
+    ('juniper_junos', 'linux', 'generic')
+    """
+    t = _table()
+    if name in t.files:
+        return name
+    return t.aliases.get(name, GENERIC)
+
+
+@cache
+def _family(family: str) -> Platform:
+    return build_platform(family, _table().files[family])
+
+
+@lru_cache(maxsize=1024)
+def resolve(name: str) -> Platform:
+    """The platform serving an inventory platform name (never raises for a name).
+
+    Args:
+        name: `cisco_ios`, an alias such as `cisco_ios_telnet`, or any other name (served
+            by the `generic` family, under its own name).
+
+    Returns:
+        The family's `Platform`; for names served by `generic`, one whose `name` is the
+        name given.
+    """
+    family = family_of(name)
+    platform = _family(family)
+    if family == GENERIC and name != GENERIC:
+        return replace(platform, name=name)
+    return platform
+
+
+@cache
+def _profile(family: str) -> Profile | None:
+    data = _table().files[family]
+    return build_profile(family, data) if data.get("backup") else None
+
+
+def backup_profile(name: str) -> Profile | None:
+    """The backup model of the family serving `name` (None when it has none)."""
+    return _profile(family_of(name))
+
+
+@lru_cache(maxsize=1)
+def sysdescr_rules() -> tuple[SysDescrRule, ...]:
+    """Every family's sysDescr patterns, in the order they are tried."""
+    rules = [r for name, data in _table().files.items() for r in build_sysdescr(name, data)]
+    return tuple(sorted(rules, key=lambda r: (r.order, r.platform)))
+
+
+@lru_cache(maxsize=1)
+def version_schemes() -> Mapping[str, Mapping[str, Any]]:
+    """Version scheme name -> its definition (`firmware.version` of the owning file)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for name, data in _table().files.items():
+        fw = data.get("firmware") or {}
+        if fw.get("version"):
+            scheme = str(fw.get("scheme") or name)
+            if scheme in out:
+                raise InputError(f"platform file {name}.yaml: scheme '{scheme}' is defined twice")
+            out[scheme] = fw["version"]
+    for name, data in _table().files.items():
+        scheme = str((data.get("firmware") or {}).get("scheme") or GENERIC)
+        if scheme not in out:
+            raise InputError(f"platform file {name}.yaml: unknown version scheme '{scheme}'")
+    return out
