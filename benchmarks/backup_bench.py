@@ -112,9 +112,9 @@ def phases(sw: FakeSwitch, telnet: bool) -> dict[str, float]:
     """One device's session, phase by phase, netmiko stock vs opskit's reader."""
     import netmiko  # noqa: F401  (loaded before the clock starts)
 
-    from opskit.backup.fetch_ssh import connect, quick_prompt, read_until_prompt
     from opskit.backup.profiles import load_profile
-    from opskit.inventory import Credentials, Device, Secret, Settings
+    from opskit.inventory import Secret
+    from opskit.transport.cli import CliTarget, connect, quick_prompt, read_until_prompt
 
     out: dict[str, float] = {}
     t = time.perf_counter()
@@ -131,24 +131,19 @@ def phases(sw: FakeSwitch, telnet: bool) -> dict[str, float]:
     out["netmiko disconnect()"] = time.perf_counter() - t
 
     profile = load_profile("cisco_ios")
-    dev = Device(
-        name=sw.name,
-        site="lab",
+    target = CliTarget(
+        device=sw.name,
         host=sw.host,
         platform="cisco_ios_telnet" if telnet else "cisco_ios",
+        method="telnet" if telnet else "ssh",
         port=sw.telnet_port if telnet else sw.ssh_port,
-    )
-    creds = Credentials(
-        name="fake",
         username=sw.username,
         password=Secret(sw.password),
         enable_password=Secret(sw.enable_secret),
+        timeout=60,
     )
-    settings = Settings(base_dir=Path("."), backup_repo=Path("."), state_dir=Path("."),
-                        firmware_catalog=Path("."))  # fmt: skip
     t = time.perf_counter()
-    with connect(dev, creds, profile, settings, method="telnet" if telnet else "ssh",
-                 timeout=60) as (c, wd):  # fmt: skip
+    with connect(target) as (c, wd):
         out["opskit login + enable"] = time.perf_counter() - t
         t = time.perf_counter()
         prompt = quick_prompt(c, wd)

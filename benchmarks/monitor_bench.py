@@ -167,8 +167,8 @@ def decode_cost(port: int, rounds: int = 30) -> tuple[int, float, float]:
     from pyasn1.codec.ber import decoder
     from pysnmp.proto import api
 
-    from opskit.monitor import snmp_wire
-    from opskit.monitor.snmp import _convert_value
+    from opskit.transport.snmp import wire as snmp_wire
+    from opskit.transport.snmp.client import _convert_value
 
     cols = [(1, 3, 6, 1, 2, 1, 2, 2, 1, c) for c in (2, 5, 7, 8, 10, 13, 14, 16, 19, 20)]
     msg = snmp_wire.encode_request(1, b"public", snmp_wire.GET_BULK, 1, cols, 0, 25)

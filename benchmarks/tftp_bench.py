@@ -54,7 +54,7 @@ def serve(root: Path, names: list[str]) -> None:
     move each complete upload to ROOT/out/NAME for the benchmark to check."""
     import asyncio
 
-    from opskit.backup.tftp import ReceivedFile, TftpServer
+    from opskit.transport.tftp import ReceivedFile, TftpServer
 
     out = root / "out"
     out.mkdir(parents=True, exist_ok=True)

@@ -1,92 +1,39 @@
-"""The fetcher registry: how a device's raw config text is obtained, by method name.
+"""What a fetcher gets (`FetchRequest`), and which method fetches a device.
 
 A fetcher takes a `FetchRequest` and returns the raw text the device printed (the pipeline
 then checks, cleans, scrubs and stores it), or raises `DeviceError` with a one-line reason
-that names no secret. `opskit.backup.fetch_ssh` registers `ssh` and `telnet`;
-`opskit.backup.fetch_tftp` registers `tftp`. Register more with `register_fetcher`.
+that names no secret. The fetchers by method name are in `opskit.backup.fetchers`.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from opskit.backup.profiles import Profile
 from opskit.errors import InputError
-from opskit.inventory import Credentials, Device, Settings
-
-log = logging.getLogger(__name__)
-
-# Modules imported on first look-up so their fetchers register themselves.
-FETCHER_MODULES = ("opskit.backup.fetch_ssh", "opskit.backup.fetch_tftp")
+from opskit.inventory import Device, Inventory, Settings
+from opskit.platforms import Profile
+from opskit.targets import CLI_METHODS, CliTarget, cli_target
 
 
 @dataclass(frozen=True)
 class FetchRequest:
     """Everything a fetcher needs for one device.
 
-    `options` is the device's merged `backup:` section (method, timeout, files, ...);
-    `timeout` the overall seconds this fetch may take (the fetcher enforces it);
-    `inventory` the whole inventory for fetchers that need more (the tftp method).
-    Credentials hold `Secret`s: call `.get_secret_value()` only at the login.
+    `target` is the CLI session (for `tftp`, the one the copy command is sent over);
+    `options` the device's merged `backup:` section (method, files, ...); `timeout` the
+    seconds this fetch may take (the runner's deadline; the session enforces it).
+    Credentials stay `Secret`s inside the target until the login.
     """
 
     device: Device
-    credentials: Credentials
     profile: Profile
+    target: CliTarget
     settings: Settings
     options: Mapping[str, Any] = field(default_factory=dict)
     timeout: float = 120.0
-    inventory: Any = field(default=None, repr=False)
-
-    @property
-    def method(self) -> str:
-        """The fetch method (`ssh`, `telnet`, `tftp`, ...)."""
-        return fetch_method(self.device)
-
-
-Fetcher = Callable[[FetchRequest], str]
-FETCHERS: dict[str, Fetcher] = {}
-_loaded = False
-_load_lock = threading.Lock()
-
-
-def register_fetcher(method: str, fetcher: Fetcher) -> None:
-    """Make `fetcher` the one for `backup: {method: <method>}`."""
-    FETCHERS[method] = fetcher
-
-
-def _load_builtin() -> None:
-    global _loaded
-    with _load_lock:  # worker threads look fetchers up at the same time
-        if _loaded:
-            return
-        for module in FETCHER_MODULES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:  # the module exists but a dependency is missing
-                    raise
-                log.debug("fetcher module %s not present", module)
-        _loaded = True
-
-
-def get_fetcher(method: str) -> Fetcher:
-    """The fetcher registered for `method`.
-
-    Raises:
-        InputError: no fetcher has that name.
-    """
-    _load_builtin()
-    try:
-        return FETCHERS[method]
-    except KeyError:
-        known = ", ".join(sorted(FETCHERS)) or "none"
-        raise InputError(f"unknown backup method '{method}' (known: {known})") from None
+    method: str = "ssh"
 
 
 def fetch_method(device: Device) -> str:
@@ -96,3 +43,48 @@ def fetch_method(device: Device) -> str:
     if method:
         return str(method)
     return "telnet" if device.platform.endswith("_telnet") else "ssh"
+
+
+def session_method(device: Device, method: str) -> str:
+    """The CLI method a fetch by `method` logs in with: itself for ssh/telnet, else
+    `backup.via` (telnet by default: the runbook's `copy running-config tftp:`).
+
+    Raises:
+        InputError: a `via` that is not ssh or telnet.
+    """
+    if method in CLI_METHODS:
+        return method
+    via = str((device.backup or {}).get("via") or "telnet")
+    if via not in CLI_METHODS:
+        raise InputError(f"backup.via must be ssh or telnet, not {via!r}")
+    return via
+
+
+def fetch_request(
+    inventory: Inventory,
+    device: Device,
+    profile: Profile,
+    *,
+    timeout: float,
+    method: str | None = None,
+    session: str | None = None,
+) -> FetchRequest:
+    """The request for one device's fetch (`method` defaults to `fetch_method`; `session`
+    overrides the CLI method the fetch logs in with).
+
+    Raises:
+        InputError: a bad `backup.via`, `ssh:` section or credential set.
+    """
+    chosen = method or fetch_method(device)
+    target = cli_target(
+        inventory, device, method=session or session_method(device, chosen), timeout=timeout
+    )
+    return FetchRequest(
+        device=device,
+        profile=profile,
+        target=target,
+        settings=inventory.settings,
+        options=dict(device.backup or {}),
+        timeout=timeout,
+        method=chosen,
+    )

@@ -3,8 +3,9 @@
 `backup: {method: tftp, via: telnet|ssh, ping: true}`: log in over Telnet or SSH (netmiko),
 optionally check that the router can ping the TFTP server, send the profile's `tftp_push`
 command, answer its host and file name questions, and wait until opskit's own TFTP server
-(`opskit.backup.tftp`) has the whole upload under a one-time name, from the device's
-address only. The text goes back to the shared pipeline (checks, clean, scrub, git).
+(`opskit.transport.tftp`) has the whole upload under a one-time name, from the device's
+address only (`opskit.transport.tftp`). The text goes back to the shared pipeline
+(checks, clean, scrub, git).
 
 Settings (`settings.tftp`): `listen` (where the server binds, `ADDR:PORT`), `address`
 (what the router is told; defaults to the listen address when that is not a wildcard),
@@ -27,14 +28,17 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opskit.backup.fetch import FetchRequest, register_fetcher
-from opskit.backup.profiles import Dialog, Profile
-from opskit.backup.tftp import (
+from opskit.backup.fetch import FetchRequest
+from opskit.backup.profiles import Profile, load_profile
+from opskit.errors import DeviceError, DeviceTimeout, InputError, OpskitError
+from opskit.inventory import Device, Inventory, Settings
+from opskit.transport.cli import dialog_error, open_cli, run_dialog
+from opskit.transport.tftp import (
     DEFAULT_MAX_SIZE,
     DEFAULT_TIMEOUT,
     BackgroundTftpServer,
@@ -45,8 +49,6 @@ from opskit.backup.tftp import (
     check_name,
     parse_listen,
 )
-from opskit.errors import DeviceError, DeviceTimeout, InputError, OpskitError
-from opskit.inventory import Device, Settings
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +146,7 @@ def upload_name(device: Device) -> str:
     return f"{base[:60]}-{secrets.token_hex(6)}.cfg"
 
 
-def device_address(device: Device, options: Any) -> str | None:
+def device_address(device: Device, options: Mapping[str, Any] | None) -> str | None:
     """The address the device's TFTP packets come from, or None to accept any.
 
     `backup.tftp_source` overrides it (a router behind NAT, or one that sources TFTP from
@@ -167,66 +169,6 @@ def device_address(device: Device, options: Any) -> str | None:
         return None
 
 
-def run_dialog(conn: Any, dialog: Dialog, host: str, file: str, timeout: float) -> str:
-    """Send `dialog.command`, answer its questions, return everything the device printed.
-
-    The exchange ends when the device's prompt comes back (the prompt is not part of the
-    returned text). Each question is answered once, in any order; the answers fill in
-    `{host}` and `{file}`. Messages do not name the device: the caller's report does.
-
-    Raises:
-        DeviceTimeout: no prompt within `timeout` seconds.
-    """
-    values = {"host": host, "file": file}
-    command = dialog.command.format(**values)
-    prompt = re.compile(re.escape(conn.base_prompt) + r"[>#]\s*$")
-    pending = [(re.compile(q), a.format(**values)) for q, a in dialog.prompts]
-    conn.clear_buffer()
-    conn.write_channel(command + conn.RETURN)
-    output = ""
-    unread = ""  # what came since the last answer
-    chunk: str
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        chunk = str(conn.read_channel())
-        if not chunk:
-            time.sleep(0.05)
-            continue
-        output += chunk
-        unread += chunk
-        for i, (question, answer) in enumerate(pending):
-            if question.search(unread):
-                conn.write_channel(answer + conn.RETURN)
-                del pending[i]
-                unread = ""
-                break
-        else:
-            if prompt.search(unread):
-                end = prompt.search(output)
-                return output[: end.start()] if end else output
-    raise DeviceTimeout(
-        f"no prompt after {command!r} within {timeout:.0f}s (last output: {_last_line(output)!r})"
-    )
-
-
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n") if ln.strip()]
-    return lines[-1][:120] if lines else ""
-
-
-def dialog_error(dialog: Dialog, output: str) -> str | None:
-    """The device's error line when the dialog failed (error regex, or no success)."""
-    lines = [ln.strip() for ln in output.replace("\r", "\n").split("\n") if ln.strip()]
-    if dialog.error:
-        pattern = re.compile(dialog.error)
-        for line in lines:
-            if pattern.search(line):
-                return line[:200]
-    if dialog.success and not re.search(dialog.success, output):
-        return f"no {dialog.success!r} in the device's answer ({_last_line(output)!r})"
-    return None
-
-
 def preflight_ping(conn: Any, profile: Profile, address: str, timeout: float) -> None:
     """The runbook's `ping <tftp server>` from the router.
 
@@ -237,9 +179,11 @@ def preflight_ping(conn: Any, profile: Profile, address: str, timeout: float) ->
         raise InputError(f"platform {profile.name} has no ping command in its profile")
     output = run_dialog(conn, profile.ping, address, "", timeout)
     if profile.ping.success and not re.search(profile.ping.success, output):
+        lines = [ln.strip() for ln in output.replace("\r", "\n").split("\n") if ln.strip()]
+        last = lines[-1][:120] if lines else ""
         raise DeviceError(
             f"preflight failed: the router cannot ping the TFTP server {address}"
-            f" ({_last_line(output)!r}); check its route/ACL to {address}"
+            f" ({last!r}); check its route/ACL to {address}"
         )
 
 
@@ -251,13 +195,8 @@ def fetch_tftp(request: FetchRequest) -> str:
         DeviceTimeout: the upload did not arrive within the device's timeout.
     """
     device, profile, options = request.device, request.profile, request.options or {}
-    via = str(options.get("via") or "telnet")
     if profile.tftp_push is None:
         raise InputError(f"platform {profile.name} has no tftp_push in its profile")
-    from opskit.backup.connect import open_cli  # netmiko: imported on use
-
-    if via not in ("ssh", "telnet"):
-        raise InputError(f"backup.via must be ssh or telnet, not {via!r}")
     cfg = tftp_settings(request.settings)
     server = shared_server(cfg)
     name = upload_name(device)
@@ -266,7 +205,7 @@ def fetch_tftp(request: FetchRequest) -> str:
     upload = server.expect_upload(name, peer=peer, max_size=cfg.max_size)
     received: ReceivedFile | None = None
     try:
-        with open_cli(request.inventory, device, method=via, timeout=request.timeout) as conn:
+        with open_cli(request.target) as conn:
             if options.get("ping"):
                 preflight_ping(conn, profile, cfg.address, 30.0)
             remaining = max(deadline - time.monotonic(), 5.0)
@@ -297,9 +236,6 @@ def fetch_tftp(request: FetchRequest) -> str:
     finally:
         received.discard()
     return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
-
-
-register_fetcher("tftp", fetch_tftp)
 
 
 # --- tftp-serve: configs the routers push on their own schedule --------------------------
@@ -337,7 +273,7 @@ def push_names(device: Device) -> tuple[str, ...]:
 
 
 def receive_pushes(
-    inventory: Any,
+    inventory: Inventory,
     *,
     listen: str | None = None,
     on_event: Callable[[PushEvent], None] | None = None,
@@ -362,7 +298,7 @@ def receive_pushes(
     asyncio.run(_receive(inventory, listen, on_event, on_ready, stop, drain))
 
 
-def _push_allow_list(inventory: Any) -> set[str] | None:
+def _push_allow_list(inventory: Inventory) -> set[str] | None:
     """`settings.tftp.allow`: the devices that may push (default: every device)."""
     raw = (inventory.settings.raw.get("tftp") or {}).get("allow")
     if raw is None:
@@ -377,15 +313,14 @@ def _push_allow_list(inventory: Any) -> set[str] | None:
 
 
 async def _receive(
-    inventory: Any,
+    inventory: Inventory,
     listen: str | None,
     on_event: Callable[[PushEvent], None] | None,
     on_ready: Callable[[str], None] | None,
     stop: asyncio.Event | None,
     drain: float,
 ) -> None:
-    from opskit.backup.profiles import load_profile
-    from opskit.backup.service import store_fetched
+    from opskit.backup.service import store_fetched  # the service imports the fetchers
 
     cfg = tftp_settings(inventory.settings, listen)
     allowed = _push_allow_list(inventory)

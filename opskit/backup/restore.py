@@ -10,7 +10,6 @@ and keys. Shops that restore from history back up with `keep_secrets: true`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import difflib
 import logging
 import re
@@ -19,19 +18,16 @@ import time
 from dataclasses import dataclass, field
 
 from opskit.backup.clean import prepare, scrub
-from opskit.backup.fetch import FetchRequest, fetch_method, get_fetcher
-from opskit.backup.fetch_tftp import (
-    device_address,
-    dialog_error,
-    run_dialog,
-    shared_server,
-    tftp_settings,
-)
+from opskit.backup.fetch import fetch_method, fetch_request
+from opskit.backup.fetch_tftp import device_address, shared_server, tftp_settings
+from opskit.backup.fetchers import get_fetcher
 from opskit.backup.profiles import SALTED_MARKER, SECRET_MARKER, Profile, load_profile
-from opskit.backup.service import device_credentials, device_path, device_timeout, open_store
-from opskit.backup.tftp import TftpError
+from opskit.backup.service import device_path, device_timeout, open_store
 from opskit.errors import DeviceError, DeviceTimeout, InputError
 from opskit.inventory import Device, Inventory
+from opskit.targets import cli_target
+from opskit.transport.cli import dialog_error, open_cli, run_dialog
+from opskit.transport.tftp import TftpError
 
 log = logging.getLogger(__name__)
 
@@ -145,17 +141,8 @@ def fetch_running(inventory: Inventory, device: Device, profile: Profile) -> str
         DeviceError: the fetch failed.
     """
     method = _cli_method(device)
-    options = {**(device.backup or {}), "method": method}
-    # The fetchers read the method from the device: hand them one that says ssh/telnet.
-    cli_device = dataclasses.replace(device, backup=options)
-    request = FetchRequest(
-        device=cli_device,
-        credentials=device_credentials(inventory, device),
-        profile=profile,
-        settings=inventory.settings,
-        options=options,
-        timeout=device_timeout(inventory, device),
-        inventory=inventory,
+    request = fetch_request(
+        inventory, device, profile, method=method, timeout=device_timeout(inventory, device)
     )
     raw = get_fetcher(method)(request)
     return prepare(raw, profile, keep_secrets=True)
@@ -299,8 +286,6 @@ def push_restore(inventory: Inventory, plan: RestorePlan, timeout: float = 120.0
 def _push_tftp(
     inventory: Inventory, device: Device, profile: Profile, plan: RestorePlan, timeout: float
 ) -> None:
-    from opskit.backup.connect import open_cli
-
     dialog = profile.tftp_pull
     if dialog is None:
         raise InputError(f"{device.name}: platform {profile.name} has no tftp_pull in its profile")
@@ -311,7 +296,8 @@ def _push_tftp(
         name, plan.stored.encode(), peer=device_address(device, device.backup)
     )
     try:
-        with open_cli(inventory, device, method=_cli_method(device), timeout=timeout) as conn:
+        target = cli_target(inventory, device, method=_cli_method(device), timeout=timeout)
+        with open_cli(target) as conn:
             output = run_dialog(conn, dialog, cfg.address, name, timeout)
         error = dialog_error(dialog, output)
         if error:
@@ -327,11 +313,10 @@ def _push_tftp(
 def _push_ssh(
     inventory: Inventory, device: Device, profile: Profile, plan: RestorePlan, timeout: float
 ) -> None:
-    from opskit.backup.connect import open_cli
-
     lines = config_lines(plan.stored)
     # Config mode over the device's CLI login (SSH; Telnet for devices only reachable so).
-    with open_cli(inventory, device, method=_cli_method(device), timeout=timeout) as conn:
+    target = cli_target(inventory, device, method=_cli_method(device), timeout=timeout)
+    with open_cli(target) as conn:
         try:
             output = conn.send_config_set(lines, cmd_verify=False, read_timeout=timeout)
         except Exception as exc:

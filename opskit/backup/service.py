@@ -8,6 +8,9 @@ Public entry points:
   server's router-pushed uploads);
 * `device_path(device)`, `open_store(inventory)`: where a device's config lives.
 
+The CLI session is `opskit.transport.cli`'s; its target (credentials, timeouts) comes from
+`opskit.targets`.
+
 Services never print; they return frozen dataclasses and call `progress` callbacks.
 """
 
@@ -25,12 +28,14 @@ from typing import Any
 
 from opskit.backup.checks import check_output, check_shrink
 from opskit.backup.clean import clean, normalize, prepare, scrub
-from opskit.backup.fetch import FetchRequest, fetch_method, get_fetcher
+from opskit.backup.fetch import fetch_method, fetch_request
+from opskit.backup.fetchers import get_fetcher
 from opskit.backup.profiles import Profile, load_profile
 from opskit.backup.state import DeviceState, load_state, save_state
 from opskit.backup.store_git import GitStore
 from opskit.errors import OpskitError
-from opskit.inventory import Credentials, Device, Inventory, resolve_credentials
+from opskit.inventory import Device, Inventory
+from opskit.targets import cli_timeout
 
 log = logging.getLogger(__name__)
 
@@ -161,17 +166,7 @@ def _keep_secrets(device: Device, run_flag: bool) -> bool:
 
 def device_timeout(inventory: Inventory, device: Device) -> float:
     """Seconds one device's fetch may take: `backup.timeout`, else connect + command."""
-    s = inventory.settings
-    value = (device.backup or {}).get("timeout")
-    return float(value) if value else float(s.connect_timeout + s.command_timeout)
-
-
-def device_credentials(inventory: Inventory, device: Device) -> Credentials:
-    """The device's credential set for backups (`backup.credentials`, else its own)."""
-    name = (device.backup or {}).get("credentials") or device.credentials
-    if not name:
-        return Credentials(name="")
-    return resolve_credentials(inventory, str(name), device=device.name)
+    return cli_timeout(inventory, device)
 
 
 def _fetch_one(inventory: Inventory, device: Device, keep_secrets: bool, force: bool) -> _Prepared:
@@ -183,18 +178,11 @@ def _fetch_one(inventory: Inventory, device: Device, keep_secrets: bool, force: 
     try:
         profile = load_profile(device.platform)
         prepared.profile = profile
-        creds = device_credentials(inventory, device)
-        secrets = creds.secrets()
         fetcher = get_fetcher(method)
-        request = FetchRequest(
-            device=device,
-            credentials=creds,
-            profile=profile,
-            settings=inventory.settings,
-            options=dict(device.backup or {}),
-            timeout=device_timeout(inventory, device),
-            inventory=inventory,
+        request = fetch_request(
+            inventory, device, profile, method=method, timeout=device_timeout(inventory, device)
         )
+        secrets = request.target.secret_values()
         raw = fetcher(request)
         _check_and_prepare(prepared, raw, profile, keep_secrets)
     except OpskitError as exc:

@@ -50,7 +50,7 @@ def tftp_serve(
     inv = _load()
     if STATE.verbose == 0:
         # Each transfer gets its own line below; the server's log would say it twice.
-        logging.getLogger("opskit.backup.tftp").setLevel(logging.ERROR)
+        logging.getLogger("opskit.transport.tftp").setLevel(logging.ERROR)
 
     def emit(event: PushEvent) -> None:
         line = json.dumps(to_jsonable(event), sort_keys=False) if json_out else event.line()

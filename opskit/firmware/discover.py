@@ -21,6 +21,8 @@ from typing import Any
 from opskit.errors import DeviceError, InputError, OpskitError
 from opskit.firmware.state import Discovery
 from opskit.platforms import SnmpVersionOids, resolve, sysdescr_rules
+from opskit.targets import cli_target, nut_target, snmp_target
+from opskit.transport.cli import open_cli, send_command
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -195,7 +197,7 @@ async def _snmp_one(client: Any, target: Any, device: Any, now: dt.datetime) -> 
 async def _snmp_many(
     inventory: Any, devices: Sequence[Any], now: dt.datetime
 ) -> dict[str, Discovery | str]:
-    from opskit.monitor.snmp import SnmpClient, SnmpTarget
+    from opskit.transport.snmp import SnmpClient
 
     out: dict[str, Discovery | str] = {}
     client = SnmpClient()
@@ -203,7 +205,7 @@ async def _snmp_many(
 
         async def one(device: Any) -> None:
             async def attempt() -> Discovery:
-                target = SnmpTarget.from_device(inventory, device)
+                target = snmp_target(inventory, device)
                 return await _snmp_one(client, target, device, now)
 
             out[device.name] = await _guarded(device, "SNMP", attempt)
@@ -236,77 +238,6 @@ def discover_snmp(
 # --- CLI ------------------------------------------------------------------------------
 
 
-def _open_cli(inventory: Any, device: Any) -> Any:
-    """A logged-in CLI session: the backup capability's `open_cli` (same login, prompts
-    and timeouts as the backups) for platforms it has a profile for; a plain netmiko
-    session for the others (paloalto_panos, aruba_aoscx, ...)."""
-    try:
-        from opskit.backup import load_profile
-        from opskit.backup.connect import open_cli  # the package exports it lazily (untyped)
-    except ImportError:  # pragma: no cover - the backup capability is part of opskit
-        return _private_cli(inventory, device)
-    try:
-        load_profile(device.platform)
-    except InputError:
-        return _private_cli(inventory, device)
-    return open_cli(inventory, device)
-
-
-@dataclass
-class _PrivateCli:
-    """Thin netmiko session for platforms the backup capability has no profile for."""
-
-    inventory: Any
-    device: Any
-    conn: Any = None
-
-    def __enter__(self) -> Any:
-        from netmiko import ConnectHandler
-
-        from opskit.inventory import resolve_credentials
-
-        dev = self.device
-        creds = resolve_credentials(
-            self.inventory, (dev.ssh or {}).get("credentials") or dev.credentials, device=dev.name
-        )
-        settings = self.inventory.settings
-        params: dict[str, Any] = {
-            "device_type": dev.platform,
-            "host": dev.host,
-            "port": dev.port or 22,
-            "username": creds.username or "",
-            "timeout": settings.connect_timeout,
-            "conn_timeout": settings.connect_timeout,
-            "auth_timeout": settings.connect_timeout,
-            "banner_timeout": settings.connect_timeout,
-            "fast_cli": False,
-            "allow_agent": False,
-            "use_keys": False,
-        }
-        if creds.password is not None:
-            params["password"] = creds.password.get_secret_value()
-        if creds.enable_password is not None:
-            params["secret"] = creds.enable_password.get_secret_value()
-        try:
-            self.conn = ConnectHandler(**params)
-            if creds.enable_password is not None and hasattr(self.conn, "enable"):
-                self.conn.enable()
-        except Exception as exc:
-            raise DeviceError(f"{dev.label()}: CLI login failed: {type(exc).__name__}") from None
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.disconnect()
-            except Exception as err:  # the session is gone anyway
-                log.debug("%s: disconnect: %s", self.device.name, err)
-
-
-def _private_cli(inventory: Any, device: Any) -> Any:
-    return _PrivateCli(inventory, device)
-
-
 def discover_cli_one(inventory: Any, device: Any, now: dt.datetime | None = None) -> Discovery:
     """Discover one device's version with its version command over the CLI session.
 
@@ -320,15 +251,10 @@ def discover_cli_one(inventory: Any, device: Any, now: dt.datetime | None = None
         )
     if not device.host:
         raise DeviceError(f"{device.name}: no host to connect to")
-    timeout = float(getattr(inventory.settings, "command_timeout", 60.0))
-    with _open_cli(inventory, device) as conn:
-        try:
-            output = conn.send_command(command, read_timeout=timeout)
-        except Exception as exc:
-            raise DeviceError(
-                f"{device.label()}: '{command}' failed: {type(exc).__name__}"
-            ) from None
-    version, model = parse_cli_output(device.platform, str(output))
+    target = cli_target(inventory, device)
+    with open_cli(target) as conn:
+        output = send_command(conn, target, command)
+    version, model = parse_cli_output(device.platform, output)
     return Discovery(
         device=device.name,
         platform=device.platform,
@@ -377,11 +303,11 @@ def uses_nut(device: Any) -> bool:
 
 
 async def _nut_one(device: Any, inventory: Any, now: dt.datetime) -> Discovery:
-    from opskit.monitor.nut import NutClient, NutTarget
+    from opskit.transport.nut import NutClient
 
     rules = resolve(device.platform).firmware.nut
     assert rules is not None  # uses_nut chose this path
-    target = NutTarget.from_device(inventory, device)
+    target = nut_target(inventory, device)
     async with asyncio.timeout(target.timeout * 3 + 1):
         async with NutClient(
             target.host, target.port, timeout=target.timeout, label=target.label

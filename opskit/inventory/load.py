@@ -669,6 +669,7 @@ def _parse_settings(collector: _Collector, file: Path, raw: Any, base_dir: Path)
         command_timeout=number(timeouts.get("command"), ("settings", "timeouts", "command"), 60),
         snmp_timeout=number(timeouts.get("snmp"), ("settings", "timeouts", "snmp"), 2),
         snmp_retries=int(number(raw.get("snmp_retries"), ("settings", "snmp_retries"), 1)),
+        nut_timeout=number(timeouts.get("nut"), ("settings", "timeouts", "nut"), 5),
         raw=raw,
     )
 

@@ -214,6 +214,7 @@ class Settings:
     command_timeout: float = 60.0
     snmp_timeout: float = 2.0
     snmp_retries: int = 1
+    nut_timeout: float = 5.0
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 

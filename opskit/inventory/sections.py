@@ -3,7 +3,8 @@ name a typo (`methd: ssh`) instead of the capability silently ignoring it.
 
 The capabilities own what the keys mean; the lists are kept here, as data, so validation
 imports nothing heavy, and the capabilities take their own key lists from here
-(`opskit.monitor.snmp.SNMP_KEYS = SECTION_KEYS["snmp"]`, ...): one list per section.
+(`opskit.targets` reads snmp/nut/ssh, ...): one list per section, kept honest by
+tests/inventory/test_sections.py.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "enabled",
         "fast_telnet",
     ),
-    # opskit.monitor.snmp (SNMP_KEYS)
+    # opskit.targets.snmp_target
     "snmp": (
         "version",
         "credentials",
@@ -38,9 +39,9 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
         "max_rows",
         "context",
     ),
-    # opskit.monitor.nut (NUT_KEYS)
+    # opskit.targets.nut_target
     "nut": ("ups", "host", "port", "tls", "tls_verify", "ca_file", "credentials", "timeout"),
-    # opskit.backup.sshopts (SSH_KEYS: legacy algorithms for old devices)
+    # opskit.targets.ssh_options (legacy algorithms for old devices)
     "ssh": ("kex", "ciphers", "host_key_algorithms", "macs"),
     # opskit.firmware.service (FIRMWARE_KEYS: the device's own policy)
     "firmware": ("minimum", "target", "ignore"),

@@ -17,7 +17,7 @@ from opskit.monitor.thresholds import Thresholds, merge_thresholds
 
 if TYPE_CHECKING:
     from opskit.inventory import Device, Inventory
-    from opskit.monitor.snmp import SnmpClient
+    from opskit.transport.snmp import SnmpClient
 
 MONITOR_SETTINGS_KEYS = ("unreachable", "concurrency", "device_timeout", "cache_seconds")
 

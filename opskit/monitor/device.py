@@ -21,8 +21,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from opskit.monitor.model import DeviceHealth, Reading, Status, worst
-from opskit.monitor.snmp import SnmpClient, SnmpTarget, Value
 from opskit.monitor.thresholds import Limit, Thresholds
+from opskit.targets import snmp_target
+from opskit.transport.snmp import SnmpClient, SnmpTarget, Value
 
 if TYPE_CHECKING:
     from opskit.inventory import Device
@@ -129,7 +130,7 @@ async def poll_device(client: SnmpClient, target: SnmpTarget, *, now: float) -> 
     """Read what a health check needs from one agent.
 
     Raises:
-        SnmpError, SnmpTimeout, SnmpAuthError: the agent failed (see opskit.monitor.snmp).
+        SnmpError, SnmpTimeout, SnmpAuthError: the agent failed (see opskit.transport.snmp).
     """
     mibs = load_mibs()
     ifc = mibs.interfaces
@@ -734,7 +735,7 @@ def evaluate(
 
 async def check_snmp_device(ctx: CheckContext, device: Device) -> DeviceHealth:
     """The checker for routers and switches (registered as the SNMP fallback)."""
-    target = SnmpTarget.from_device(ctx.inventory, device)
+    target = snmp_target(ctx.inventory, device)
     th = ctx.thresholds(device)
     raw = await poll_device(ctx.snmp, target, now=ctx.now)
     health, state = evaluate(device.name, device.site, raw, ctx.previous(device), th)

@@ -18,8 +18,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from opskit.monitor.model import DeviceHealth, Reading, Status
-from opskit.monitor.snmp import SnmpTarget
 from opskit.monitor.thresholds import Limit, Thresholds, merge_thresholds
+from opskit.targets import snmp_target
 
 if TYPE_CHECKING:
     from opskit.inventory import Device
@@ -343,7 +343,7 @@ def snmp_facts(
 
 async def check_snmp_server(ctx: CheckContext, device: Device) -> DeviceHealth:
     """The checker for `platform: server` devices with an `snmp:` section."""
-    target = SnmpTarget.from_device(ctx.inventory, device)
+    target = snmp_target(ctx.inventory, device)
     oids = _server_oids()
     scalars_map: Mapping[str, str] = oids["scalars"]
     col_map: Mapping[str, str] = oids["columns"]

@@ -151,7 +151,8 @@ async def _check_all(
     settings: MonitorSettings,
     state: Mapping[str, Any],
 ) -> tuple[list[DeviceHealth], dict[str, Any]]:
-    from opskit.monitor.snmp import SnmpClient, SnmpTarget
+    from opskit.targets import snmp_target
+    from opskit.transport.snmp import SnmpClient
 
     chosen = [(d, c) for d in devices if (c := checker_for(d)) is not None]
     client = SnmpClient(max_in_flight=settings.concurrency)
@@ -170,7 +171,7 @@ async def _check_all(
         for d, _c in chosen:
             if str((d.snmp or {}).get("version", "2c")).lower().removeprefix("v") == "3":
                 with contextlib.suppress(OpskitError):  # the checker reports it
-                    v3.append(SnmpTarget.from_device(inventory, d))
+                    v3.append(snmp_target(inventory, d))
         if v3:
             await client.warm_up(v3)
         results = await asyncio.gather(*(_check_one(ctx, d, c, settings) for d, c in chosen))

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from opskit.errors import DeviceError, InputError
 from opskit.monitor.model import DeviceHealth, Status
-from opskit.monitor.nut import NutError, NutTarget, read_ups
-from opskit.monitor.snmp import SnmpTarget
 from opskit.monitor.ups import (
     LastSeen,
     health_from_reading,
@@ -21,6 +19,8 @@ from opskit.monitor.ups import (
     reading_from_nut,
 )
 from opskit.monitor.ups_snmp import read_snmp_ups, reading_from_snmp
+from opskit.targets import nut_target, snmp_target
+from opskit.transport.nut import NutError, read_ups
 
 if TYPE_CHECKING:
     from opskit.inventory import Device
@@ -45,7 +45,7 @@ async def check_nut(ctx: CheckContext, device: Device) -> DeviceHealth:
     Raises:
         InputError: a bad `nut:` or `thresholds.ups` section.
     """
-    target = NutTarget.from_device(ctx.inventory, device)
+    target = nut_target(ctx.inventory, device)
     thresholds = parse_thresholds(device)
     last = LastSeen.from_state(ctx.previous(device))
     info = {
@@ -88,7 +88,7 @@ async def check_snmp(ctx: CheckContext, device: Device) -> DeviceHealth:
     Raises:
         InputError: a bad `snmp:` or `thresholds.ups` section.
     """
-    target = SnmpTarget.from_device(ctx.inventory, device)
+    target = snmp_target(ctx.inventory, device)
     thresholds = parse_thresholds(device)
     last = LastSeen.from_state(ctx.previous(device))
     info: dict[str, Any] = {"source": "snmp", "target": f"{target.host}:{target.port}"}

@@ -2,7 +2,7 @@
 
 Vendor knowledge is data: the OID tables and value maps below. Decoders take a flat
 mapping "dotted OID -> value" (ints and strs, None for missing), so the same code reads a
-live agent (through `opskit.monitor.snmp`) and a `.snmprec` recording in a test.
+live agent (through `opskit.transport.snmp`) and a `.snmprec` recording in a test.
 
 Quirks met in real recordings (snmpsim-data's UPS/ set), handled here:
 
@@ -353,7 +353,7 @@ async def read_snmp_ups(client: Any, target: Any) -> tuple[str | None, dict[str,
     tables when that is the MIB it speaks.
 
     Args:
-        client: an `opskit.monitor.snmp.SnmpClient`.
+        client: an `opskit.transport.snmp.SnmpClient`.
         target: its `SnmpTarget`.
 
     Returns:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from opskit.backup.tftp import BackgroundTftpServer, TftpError, check_name, parse_listen
+from opskit.transport.tftp import BackgroundTftpServer, TftpError, check_name, parse_listen
 from tests.lab.tftp import LossyRelay, atftp_get, atftp_put, hpa_get, hpa_put
 
 
@@ -341,8 +341,8 @@ def test_doctests_of_the_tftp_modules():
 
     import opskit.backup.fetch_tftp
     import opskit.backup.restore
-    import opskit.backup.tftp
+    import opskit.transport.tftp
 
-    for module in (opskit.backup.tftp, opskit.backup.fetch_tftp, opskit.backup.restore):
+    for module in (opskit.transport.tftp, opskit.backup.fetch_tftp, opskit.backup.restore):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__

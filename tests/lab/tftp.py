@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from opskit.backup.tftp import BackgroundTftpServer
 from opskit.lab import Peer, free_port, wait_until
 from opskit.lab.fakeswitch import FakeSwitch, FakeSwitches
+from opskit.transport.tftp import BackgroundTftpServer
 from tests.lab.common import require_binary
 
 CLIENT_TIMEOUT = 120.0

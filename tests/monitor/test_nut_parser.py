@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opskit.monitor.nut import NutError, parse_list, parse_reply, quote, split_words
 from opskit.monitor.ups import evaluate, reading_from_nut
+from opskit.transport.nut import NutError, parse_list, parse_reply, quote, split_words
 
 UPS = "rack1"
 

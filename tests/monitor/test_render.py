@@ -65,9 +65,7 @@ def test_thresholds_merge_and_validation() -> None:
         merge_thresholds({"reboot": "loud"}, where="sw1")
 
 
-@pytest.mark.parametrize(
-    "module", ["render", "device", "thresholds", "snmp", "server", "service", "model"]
-)
+@pytest.mark.parametrize("module", ["render", "device", "thresholds", "server", "service", "model"])
 def test_docstring_examples_run(module: str) -> None:
     import doctest
     import importlib

@@ -12,7 +12,7 @@ import pytest
 from opskit.inventory.model import Secret
 from opskit.lab import free_port
 from opskit.lab.snmp import V3_AUTH, V3_PRIV, V3_USER
-from opskit.monitor.snmp import SnmpAuthError, SnmpClient, SnmpError, SnmpTarget, SnmpTimeout
+from opskit.transport.snmp import SnmpAuthError, SnmpClient, SnmpError, SnmpTarget, SnmpTimeout
 
 T = TypeVar("T")
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"

@@ -15,8 +15,8 @@ import pytest
 
 from opskit.inventory.model import Secret
 from opskit.lab import free_port
-from opskit.monitor import snmp_wire as w
-from opskit.monitor.snmp import SnmpClient, SnmpError, SnmpTarget, SnmpTimeout
+from opskit.transport.snmp import SnmpClient, SnmpError, SnmpTarget, SnmpTimeout
+from opskit.transport.snmp import wire as w
 
 T = TypeVar("T")
 SYSTEM = ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.1.5.0"]
@@ -287,7 +287,7 @@ def test_v2c_polling_never_imports_pysnmp(snmpd_agent: Any) -> None:
     code = (
         "import asyncio, sys\n"
         "from opskit.inventory.model import Secret\n"
-        "from opskit.monitor.snmp import SnmpClient, SnmpTarget\n"
+        "from opskit.transport.snmp import SnmpClient, SnmpTarget\n"
         "async def main():\n"
         "    async with SnmpClient() as c:\n"
         f"        t = SnmpTarget('d', '127.0.0.1', {snmpd_agent.port},\n"

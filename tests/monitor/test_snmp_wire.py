@@ -1,4 +1,4 @@
-"""The v1/v2c BER codec (`opskit.monitor.snmp_wire`): golden bytes from real agents,
+"""The v1/v2c BER codec (`opskit.transport.snmp.wire`): golden bytes from real agents,
 pysnmp/pyasn1 as an independent second decoder, and property tests."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opskit.monitor import snmp_wire as w
-from opskit.monitor.snmp import _convert_value
+from opskit.transport.snmp import wire as w
+from opskit.transport.snmp.client import _convert_value
 
 # Responses captured from net-snmp snmpd 5.9.3 and snmpsim 1.2.2 on loopback (request id
 # 4242). snmpd: GET sysObjectID/sysName/a missing object/a missing instance; GETBULK of

@@ -23,8 +23,8 @@ import pytest
 from opskit.inventory import load_inventory
 from opskit.lab.nut import NutLab
 from opskit.monitor.model import HealthReport, Status
-from opskit.monitor.nut import NutError, NutTarget, read_ups
 from opskit.monitor.service import check_devices
+from opskit.transport.nut import NutError, NutTarget, read_ups
 from tests.conftest import ROOT, run_opskit
 from tests.lab.nut import NUT_SECRETS, nut_device, ups_inventory
 

@@ -2,7 +2,7 @@
 
 Design points, each from a measured figure (see docs/notes/issue-5.md):
 
-* v1/v2c go through our own BER codec (`snmp_wire`) on one asyncio UDP socket per
+* v1/v2c go through our own BER codec (`wire`) on one asyncio UDP socket per
   address family (request id -> future, matched by id AND source address, retries resend
   the same id, a 4 MiB receive buffer): pysnmp spent ~150 us of pyasn1 per varbind, the
   codec a few. `OPSKIT_SNMP_ENGINE=pysnmp` (or `SnmpClient(fast=False)`) switches back.
@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opskit.errors import DeviceError, DeviceTimeout, InputError
-from opskit.inventory.sections import SECTION_KEYS, device_section
-from opskit.monitor import snmp_wire
-from opskit.monitor.snmp_wire import VarBind, WireValue
+from opskit.transport import SecretValue
+from opskit.transport.snmp import wire as snmp_wire
+from opskit.transport.snmp.wire import VarBind, WireValue
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -48,7 +48,6 @@ log.addHandler(logging.NullHandler())
 Value = int | str | None
 Oid = tuple[int, ...]
 
-SNMP_KEYS = SECTION_KEYS["snmp"]  # the keys of a device's `snmp:` section
 AUTH_PROTOCOLS = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 PRIV_PROTOCOLS = ("des", "3des", "aes", "aes128", "aes192", "aes256")
 SECURITY_LEVELS = ("noAuthNoPriv", "authNoPriv", "authPriv")
@@ -96,7 +95,8 @@ def oid_str(oid: Iterable[int]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SnmpTarget:
-    """Where and how to reach one agent. Secrets are kept out of repr and JSON."""
+    """Where and how to reach one agent (built by `opskit.targets.snmp_target`). Secrets
+    are kept out of repr and JSON."""
 
     device: str
     host: str
@@ -104,10 +104,10 @@ class SnmpTarget:
     version: str = "2c"  # "1", "2c" or "3"
     timeout: float = 2.0
     retries: int = 1
-    community: Any = field(default=None, repr=False)  # a Secret
+    community: SecretValue | None = field(default=None, repr=False)
     username: str | None = None
-    auth_password: Any = field(default=None, repr=False)  # a Secret
-    priv_password: Any = field(default=None, repr=False)  # a Secret
+    auth_password: SecretValue | None = field(default=None, repr=False)
+    priv_password: SecretValue | None = field(default=None, repr=False)
     auth_protocol: str = "sha"
     priv_protocol: str = "aes"
     security_level: str = "authPriv"
@@ -125,91 +125,10 @@ class SnmpTarget:
         """Seconds one request may take with all its retries."""
         return self.timeout * (self.retries + 1)
 
-    @classmethod
-    def from_device(cls, inventory: Any, device: Any) -> SnmpTarget:
-        """Build a target from an inventory device's `snmp:` section and credentials.
 
-        Args:
-            inventory: the loaded `opskit.inventory.Inventory`.
-            device: an `opskit.inventory.Device` with a host and an `snmp` section.
-
-        Returns:
-            The target; defaults come from the inventory settings (timeouts, retries).
-
-        Raises:
-            InputError: unknown keys, a bad version or protocol, missing community/user.
-        """
-        from opskit.inventory import resolve_credentials
-
-        snmp, where, host = device_section(device, "snmp")
-        version = str(snmp.get("version", "2c")).lower().removeprefix("v")
-        if version not in ("1", "2c", "3"):
-            raise InputError(f"{where}: snmp version must be 1, 2c or 3, not '{version}'")
-        settings = inventory.settings
-        try:
-            port = int(snmp.get("port", 161))
-            timeout = float(snmp.get("timeout", settings.snmp_timeout))
-            retries = int(snmp.get("retries", settings.snmp_retries))
-            max_rep = int(snmp.get("max_repetitions", DEFAULT_MAX_REPETITIONS))
-            max_rows = int(snmp.get("max_rows", DEFAULT_MAX_ROWS))
-        except (TypeError, ValueError):
-            raise InputError(f"{where}: snmp port/timeout/retries must be numbers") from None
-        if not (0 < port < 65536 and timeout > 0 and retries >= 0 and max_rep > 0):
-            raise InputError(f"{where}: snmp port/timeout/retries/max_repetitions out of range")
-        cred_name = snmp.get("credentials") or device.credentials
-        creds = resolve_credentials(inventory, cred_name, device=device.name)
-        common: dict[str, Any] = dict(
-            device=device.name,
-            host=str(host),
-            port=port,
-            version=version,
-            timeout=timeout,
-            retries=retries,
-            max_repetitions=max_rep,
-            max_rows=max_rows,
-            context=str(snmp.get("context") or creds.options.get("context") or ""),
-        )
-        if version != "3":
-            if creds.community is None:
-                raise InputError(
-                    f"{where}: SNMP v{version} needs a credential set with a community "
-                    f"(set snmp.credentials)"
-                )
-            return cls(community=creds.community, **common)
-        if not creds.username:
-            raise InputError(f"{where}: SNMPv3 needs a credential set with a username")
-        opts = creds.options
-        auth_proto = str(opts.get("auth_protocol", "sha")).lower().replace("-", "")
-        priv_proto = str(opts.get("priv_protocol", "aes")).lower().replace("-", "")
-        if auth_proto not in AUTH_PROTOCOLS:
-            raise InputError(f"{where}: auth_protocol must be one of {', '.join(AUTH_PROTOCOLS)}")
-        if priv_proto not in PRIV_PROTOCOLS:
-            raise InputError(f"{where}: priv_protocol must be one of {', '.join(PRIV_PROTOCOLS)}")
-        default_level = (
-            "authPriv"
-            if creds.priv_password
-            else "authNoPriv"
-            if creds.auth_password
-            else "noAuthNoPriv"
-        )
-        level = str(opts.get("security_level", default_level))
-        matches = [s for s in SECURITY_LEVELS if s.lower() == level.lower()]
-        if not matches:
-            raise InputError(f"{where}: security_level must be one of {', '.join(SECURITY_LEVELS)}")
-        level = matches[0]
-        if level != "noAuthNoPriv" and creds.auth_password is None:
-            raise InputError(f"{where}: SNMPv3 {level} needs auth_password")
-        if level == "authPriv" and creds.priv_password is None:
-            raise InputError(f"{where}: SNMPv3 authPriv needs priv_password")
-        return cls(
-            username=creds.username,
-            auth_password=creds.auth_password,
-            priv_password=creds.priv_password,
-            auth_protocol=auth_proto,
-            priv_protocol=priv_proto,
-            security_level=level,
-            **common,
-        )
+def _secret(value: SecretValue | None) -> str:
+    # The one place a target's secret is read: when a request is built.
+    return value.get_secret_value() if value is not None else ""
 
 
 def _auth_data(target: SnmpTarget) -> Any:
@@ -217,7 +136,7 @@ def _auth_data(target: SnmpTarget) -> Any:
 
     if target.version != "3":
         return hl.CommunityData(
-            target.community.get_secret_value(), mpModel=0 if target.version == "1" else 1
+            _secret(target.community), mpModel=0 if target.version == "1" else 1
         )
     auth = {
         "md5": hl.usmHMACMD5AuthProtocol,
@@ -237,13 +156,13 @@ def _auth_data(target: SnmpTarget) -> Any:
     }[target.priv_protocol]
     if target.security_level == "noAuthNoPriv":
         return hl.UsmUserData(target.username)
-    auth_key = target.auth_password.get_secret_value()
+    auth_key = _secret(target.auth_password)
     if target.security_level == "authNoPriv":
         return hl.UsmUserData(target.username, authKey=auth_key, authProtocol=auth)
     return hl.UsmUserData(
         target.username,
         authKey=auth_key,
-        privKey=target.priv_password.get_secret_value(),
+        privKey=_secret(target.priv_password),
         authProtocol=auth,
         privProtocol=priv,
     )
@@ -453,7 +372,7 @@ class SnmpClient:
         except OSError as exc:  # e.g. no IPv6 on this host
             raise SnmpError(f"{target.label}: cannot open a UDP socket: {exc}") from None
         version = snmp_wire.VERSION_1 if target.version == "1" else snmp_wire.VERSION_2C
-        community = str(target.community.get_secret_value()).encode()
+        community = _secret(target.community).encode()
         pdu = {"get": snmp_wire.GET, "next": snmp_wire.GET_NEXT, "bulk": snmp_wire.GET_BULK}
         rid = self._request_id()
         try:

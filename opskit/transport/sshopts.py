@@ -3,7 +3,8 @@
 paramiko 4+ dropped the SHA-1 key exchanges and `ssh-rsa` (SHA-1) host-key signatures that
 old IOS, ProCurve and ASA images still speak. opskit adds them back to paramiko as
 *disabled by default*: every connection passes `disabled_algorithms` listing the legacy
-algorithms, except those the device's inventory entry allows::
+algorithms, except those the device's inventory entry allows (`SshOptions`, built by
+`opskit.targets` from the device's `ssh:` section)::
 
     ssh: {kex: [diffie-hellman-group14-sha1], host_key_algorithms: [ssh-rsa],
           ciphers: [aes128-cbc]}
@@ -18,14 +19,10 @@ import contextlib
 import socket
 import struct
 import threading
+from dataclasses import dataclass
 from hashlib import sha1
 from typing import Any, ClassVar
 
-from opskit.errors import InputError
-from opskit.inventory import Device
-from opskit.inventory.sections import SECTION_KEYS
-
-SSH_KEYS = SECTION_KEYS["ssh"]  # the keys of a device's `ssh:` section
 LEGACY_KEX = (
     "diffie-hellman-group14-sha1",
     "diffie-hellman-group-exchange-sha1",
@@ -98,45 +95,38 @@ def install_legacy_algorithms() -> None:
         _installed = True
 
 
-def _allowed(device: Device, key: str) -> list[str]:
-    value = (device.ssh or {}).get(key) or []
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, list | tuple):
-        raise InputError(f"{device.name}: ssh.{key} must be a list of algorithm names")
-    return [str(v) for v in value]
+@dataclass(frozen=True, slots=True)
+class SshOptions:
+    """The legacy algorithms one device may use (everything else modern is always on)."""
+
+    kex: tuple[str, ...] = ()
+    host_key_algorithms: tuple[str, ...] = ()
+    ciphers: tuple[str, ...] = ()
+    macs: tuple[str, ...] = ()
 
 
-def validate(device: Device) -> None:
-    """Reject unknown keys in the device's `ssh:` section."""
-    for key in device.ssh or {}:
-        if key not in SSH_KEYS:
-            raise InputError(
-                f"{device.name}: unknown key ssh.{key} (allowed: {', '.join(SSH_KEYS)})"
-            )
+def disabled_algorithms(opts: SshOptions) -> dict[str, list[str]]:
+    """paramiko's `disabled_algorithms` for a device: the legacy ones it does not allow.
 
-
-def disabled_algorithms(device: Device) -> dict[str, list[str]]:
-    """paramiko's `disabled_algorithms` for this device: legacy ones it does not allow."""
-    validate(device)
-    kex, keys = _allowed(device, "kex"), _allowed(device, "host_key_algorithms")
-    ciphers, macs = _allowed(device, "ciphers"), _allowed(device, "macs")
+    >>> disabled_algorithms(SshOptions(kex=("diffie-hellman-group14-sha1",)))["kex"]
+    ['diffie-hellman-group-exchange-sha1', 'diffie-hellman-group1-sha1']
+    """
     return {
-        "kex": [k for k in LEGACY_KEX if k not in kex],
-        "keys": [k for k in LEGACY_HOST_KEYS if k not in keys],
-        "ciphers": [c for c in LEGACY_CIPHERS if c not in ciphers],
-        "macs": [m for m in LEGACY_MACS if m not in macs],
+        "kex": [k for k in LEGACY_KEX if k not in opts.kex],
+        "keys": [k for k in LEGACY_HOST_KEYS if k not in opts.host_key_algorithms],
+        "ciphers": [c for c in LEGACY_CIPHERS if c not in opts.ciphers],
+        "macs": [m for m in LEGACY_MACS if m not in opts.macs],
     }
 
 
-def netmiko_options(device: Device) -> dict[str, Any]:
-    """Extra netmiko ConnectHandler arguments for this device's SSH settings."""
+def netmiko_options(opts: SshOptions) -> dict[str, Any]:
+    """Extra netmiko ConnectHandler arguments for a device's SSH settings."""
     install_legacy_algorithms()
-    opts: dict[str, Any] = {"disabled_algorithms": disabled_algorithms(device)}
-    if _allowed(device, "host_key_algorithms") or _allowed(device, "kex"):
+    extra: dict[str, Any] = {"disabled_algorithms": disabled_algorithms(opts)}
+    if opts.host_key_algorithms or opts.kex:
         # old devices often cannot do the SHA-2 RSA signatures netmiko asks for
-        opts["disable_sha2_fix"] = True
-    return opts
+        extra["disable_sha2_fix"] = True
+    return extra
 
 
 def offered_algorithms(host: str, port: int, timeout: float = 5.0) -> dict[str, list[str]]:

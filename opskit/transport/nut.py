@@ -21,16 +21,14 @@ import logging
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from opskit.errors import DeviceError, DeviceTimeout, InputError
-from opskit.inventory.sections import SECTION_KEYS, device_section
+from opskit.errors import DeviceError, DeviceTimeout
+from opskit.transport import SecretValue
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 DEFAULT_PORT = 3493
-NUT_KEYS = SECTION_KEYS["nut"]  # the keys of a device's `nut:` section
 MAX_LINE = 65_536  # upsd's own lines are far shorter; a longer one means garbage
 MAX_LIST_LINES = 10_000  # a UPS has a few hundred variables at most
 
@@ -148,10 +146,10 @@ def raise_for_error(words: Sequence[str], context: str = "") -> None:
     """Raise NutError when a reply line is `ERR <CODE> ...`.
 
     >>> raise_for_error(["OK"])
-    >>> raise_for_error(["ERR", "UNKNOWN-UPS"], "ups 'x'")
+    >>> raise_for_error(["ERR", "UNKNOWN-UPS"], "ups 'x'")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    opskit.monitor.nut.NutError: ups 'x': ERR UNKNOWN-UPS: unknown UPS name on this upsd ...
+    opskit.transport.nut.NutError: ups 'x': ERR UNKNOWN-UPS: unknown UPS name on this upsd ...
     """
     if words and words[0] == "ERR":
         code = words[1] if len(words) > 1 else "UNKNOWN"
@@ -222,7 +220,8 @@ def _excerpt(line: str, limit: int = 60) -> str:
 
 @dataclass(frozen=True, slots=True)
 class NutTarget:
-    """Where and how to reach one UPS on a upsd. The password stays out of repr/JSON."""
+    """Where and how to reach one UPS on a upsd (built by `opskit.targets.nut_target`).
+    The password stays out of repr/JSON."""
 
     device: str
     host: str
@@ -233,58 +232,12 @@ class NutTarget:
     tls_verify: bool = True
     ca_file: str | None = None
     username: str | None = None
-    password: Any = field(default=None, repr=False)  # an opskit Secret
+    password: SecretValue | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
         """`device (ups@host:port)` for messages."""
         return f"{self.device} ({self.ups}@{self.host}:{self.port})"
-
-    @classmethod
-    def from_device(cls, inventory: Any, device: Any) -> NutTarget:
-        """Build a target from an inventory device's `nut:` section.
-
-        `nut: {ups: NAME, host: H, port: 3493, tls: true, tls_verify: true, ca_file: PATH,
-        credentials: SET, timeout: S}`; `ups` defaults to the device name, `host` to the
-        device's host, `credentials` to the device's; the timeout to
-        `settings.timeouts.nut` (5 s). With credentials that have a username and a password
-        the client logs in (USERNAME/PASSWORD/LOGIN), which needs an `upsmon` line for that
-        user in upsd.users; without, it reads anonymously as upsc does.
-
-        Raises:
-            InputError: an unknown key or a bad value, naming the device and its file.
-        """
-        from opskit.inventory import resolve_credentials
-
-        nut, where, host = device_section(device, "nut")
-        port = nut.get("port", device.port if device.port else DEFAULT_PORT)
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise InputError(f"{where}: nut.port must be a TCP port number, not {port!r}")
-        timeouts = inventory.settings.raw.get("timeouts") or {}
-        timeout = nut.get("timeout", timeouts.get("nut", 5.0))
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise InputError(f"{where}: nut.timeout must be a positive number of seconds")
-        for key in ("tls", "tls_verify"):
-            if key in nut and not isinstance(nut[key], bool):
-                raise InputError(f"{where}: nut.{key} must be true or false")
-        ca_file = nut.get("ca_file")
-        if ca_file is not None:
-            ca_file = str(inventory.settings.base_dir / str(ca_file))
-        creds = resolve_credentials(
-            inventory, nut.get("credentials") or device.credentials, device=device.name
-        )
-        return cls(
-            device=device.name,
-            host=str(host),
-            ups=str(nut.get("ups") or device.name),
-            port=port,
-            timeout=float(timeout),
-            tls=bool(nut.get("tls", False)),
-            tls_verify=bool(nut.get("tls_verify", True)),
-            ca_file=ca_file,
-            username=creds.username if creds.password is not None else None,
-            password=creds.password if creds.username else None,
-        )
 
 
 class NutClient:
