@@ -44,7 +44,9 @@ __all__ = [
     "cli_target",
     "cli_timeout",
     "nut_target",
+    "nut_timeout",
     "section_credentials",
+    "snmp_budget",
     "snmp_target",
     "ssh_options",
     "timeouts",
@@ -185,6 +187,28 @@ def cli_target(
 
 
 # --- SNMP --------------------------------------------------------------------------------
+
+
+def snmp_budget(inventory: Inventory, device: Device) -> float:
+    """Seconds one SNMP request to the device may take with all its retries (the
+    settings' values where the `snmp:` section's are not numbers: its target reports that).
+    """
+    snmp = device.snmp or {}
+    t = timeouts(inventory)
+    try:
+        timeout = float(snmp.get("timeout", t.snmp))
+        retries = int(snmp.get("retries", t.snmp_retries))
+    except (TypeError, ValueError):
+        timeout, retries = t.snmp, t.snmp_retries
+    return timeout * (retries + 1)
+
+
+def nut_timeout(inventory: Inventory, device: Device) -> float:
+    """Seconds each NUT read may take: `nut.timeout`, else `settings.timeouts.nut`."""
+    value = (device.nut or {}).get("timeout")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return timeouts(inventory).nut
 
 
 def snmp_target(inventory: Inventory, device: Device) -> SnmpTarget:

@@ -16,7 +16,6 @@ Services never print; they return frozen dataclasses and call `progress` callbac
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import datetime as dt
 import logging
 import re
@@ -33,8 +32,9 @@ from opskit.backup.fetchers import get_fetcher
 from opskit.backup.profiles import Profile, load_profile
 from opskit.backup.state import DeviceState, load_state, save_state
 from opskit.backup.store_git import GitStore
-from opskit.errors import OpskitError
+from opskit.errors import DeviceError, OpskitError
 from opskit.inventory import Device, Inventory
+from opskit.runner import Deadline, Result, run_threads
 from opskit.targets import cli_timeout
 
 log = logging.getLogger(__name__)
@@ -169,34 +169,58 @@ def device_timeout(inventory: Inventory, device: Device) -> float:
     return cli_timeout(inventory, device)
 
 
-def _fetch_one(inventory: Inventory, device: Device, keep_secrets: bool, force: bool) -> _Prepared:
-    """Fetch, check, clean and scrub one device (runs in a worker thread)."""
-    t0 = time.monotonic()
-    method = fetch_method(device)
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A device's config after fetch, checks, cleaning and scrubbing."""
+
+    profile: Profile
+    text: str
+
+
+def _fetch_one(
+    inventory: Inventory, device: Device, deadline: Deadline, keep_secrets: bool
+) -> _Fetched:
+    """Fetch, check, clean and scrub one device (runs in a runner thread).
+
+    Raises:
+        DeviceError: one line, no secret in it (reasons go to cron mail, --json and the
+            state file).
+    """
     secrets: list[str] = []
-    prepared = _Prepared(device=device, method=method, profile=None, force=force)
     try:
         profile = load_profile(device.platform)
-        prepared.profile = profile
+        method = fetch_method(device)
         fetcher = get_fetcher(method)
         request = fetch_request(
-            inventory, device, profile, method=method, timeout=device_timeout(inventory, device)
+            inventory, device, profile, method=method, timeout=deadline.remaining()
         )
         secrets = request.target.secret_values()
         raw = fetcher(request)
-        _check_and_prepare(prepared, raw, profile, keep_secrets)
-    except OpskitError as exc:
-        prepared.reason = str(exc)
-    except Exception as exc:  # a fetcher bug must not stop the other devices
-        log.debug("fetch of %s failed", device.name, exc_info=True)
-        prepared.reason = f"internal error: {type(exc).__name__}: {exc}"
-    if prepared.reason:
-        # one line, no secret: reasons go to cron mail, --json and the state file
-        first = next((ln.strip() for ln in prepared.reason.splitlines() if ln.strip()), "")
-        prepared.reason = redact(first or "failed", secrets)
-        prepared.text = None
-    prepared.duration = time.monotonic() - t0
-    return prepared
+        reason = check_output(raw, profile)
+        if reason:
+            raise DeviceError(reason)
+        return _Fetched(profile, prepare(raw, profile, keep_secrets=keep_secrets))
+    except Exception as exc:  # a fetcher bug must not stop the other devices either
+        if isinstance(exc, OpskitError):
+            message = str(exc)
+        else:
+            log.debug("fetch of %s failed", device.name, exc_info=True)
+            message = f"internal error: {type(exc).__name__}: {exc}"
+        first = next((ln.strip() for ln in message.splitlines() if ln.strip()), "")
+        raise DeviceError(redact(first or "failed", secrets)) from None
+
+
+def _prepared(device: Device, result: Result[_Fetched], force: bool) -> _Prepared:
+    fetched = result.value
+    return _Prepared(
+        device=device,
+        method=fetch_method(device),
+        profile=fetched.profile if fetched else None,
+        text=fetched.text if fetched else None,
+        reason=result.reason,
+        duration=result.duration,
+        force=force,
+    )
 
 
 def _check_and_prepare(prepared: _Prepared, raw: str, profile: Profile, keep_secrets: bool) -> None:
@@ -326,8 +350,10 @@ def run_backup(
 
     A device that fails (login, timeout, a check) is reported with a one-line reason and
     its stored config is left untouched; the others go on. `force` names devices whose
-    shrink check is skipped. `progress` is called (from worker threads) once per device
-    when its fetch is done, with a provisional result (not yet stored).
+    shrink check is skipped. `progress` is called once per device when its fetch is done
+    (in the calling thread, in completion order), with a provisional result (not yet
+    stored). The fetches fan out through `opskit.runner` (threads; per-device deadline
+    `device_timeout`).
 
     Raises:
         RepoLocked: another run held the repository lock for `lock_timeout` seconds.
@@ -337,35 +363,33 @@ def run_backup(
     store = open_store(inventory)
     store.ensure()
     n_workers = max(1, min(workers or inventory.settings.workers or DEFAULT_WORKERS, 256))
-    prepared: dict[str, _Prepared] = {}
     forced = set(force)
-    if devices:
-        with cf.ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="backup") as pool:
-            futures = {
-                pool.submit(
-                    _fetch_one,
-                    inventory,
-                    d,
-                    _keep_secrets(d, keep_secrets),
-                    d.name in forced,
-                ): d
-                for d in devices
-            }
-            for fut in cf.as_completed(futures):
-                item = fut.result()
-                prepared[item.device.name] = item
-                if progress is not None:
-                    progress(
-                        DeviceResult(
-                            device=item.device.name,
-                            site=item.device.site,
-                            method=item.method,
-                            status="failed" if item.reason else "ok",
-                            reason=item.reason,
-                            duration=item.duration,
-                        )
-                    )
-    items = [prepared[d.name] for d in devices]
+
+    def report(device: Device, result: Result[_Fetched]) -> None:
+        if progress is not None:
+            progress(
+                DeviceResult(
+                    device=device.name,
+                    site=device.site,
+                    method=fetch_method(device),
+                    status="ok" if result.ok else "failed",
+                    reason=result.reason,
+                    duration=result.duration,
+                )
+            )
+
+    fetched = run_threads(
+        devices,
+        lambda d, deadline: _fetch_one(inventory, d, deadline, _keep_secrets(d, keep_secrets)),
+        name=lambda d: d.name,
+        label=lambda d: d.label(),
+        seconds=lambda d: device_timeout(inventory, d),
+        workers=n_workers,
+        what="fetch",
+        on_result=report,
+        thread_name="backup",
+    )
+    items = [_prepared(d, r, d.name in forced) for d, r in zip(devices, fetched, strict=True)]
     results, commit = _store(
         store, inventory, items, lock_timeout=lock_timeout, title="opskit backup run"
     )

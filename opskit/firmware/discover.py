@@ -13,16 +13,28 @@ import asyncio
 import datetime as dt
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opskit.errors import DeviceError, InputError, OpskitError
+from opskit.errors import DeviceError, InputError
 from opskit.firmware.state import Discovery
 from opskit.platforms import SnmpVersionOids, resolve, sysdescr_rules
-from opskit.targets import cli_target, nut_target, snmp_target
+from opskit.runner import Deadline, Result, run_async, run_threads
+from opskit.targets import (
+    cli_target,
+    cli_timeout,
+    nut_target,
+    nut_timeout,
+    snmp_budget,
+    snmp_target,
+)
 from opskit.transport.cli import open_cli, send_command
+from opskit.transport.nut import NutClient
+from opskit.transport.snmp import SnmpClient
+
+if TYPE_CHECKING:
+    from opskit.inventory import Device, Inventory
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -148,25 +160,13 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0].strip() if text.strip() else ""
 
 
-async def _guarded(
-    device: Any, protocol: str, attempt: Callable[[], Awaitable[Discovery]]
-) -> Discovery | str:
-    """One device's SNMP or NUT discovery; its failure becomes its one-line message."""
-    try:
-        return await attempt()
-    except TimeoutError:
-        return f"{device.label()}: {protocol} timed out"
-    except OpskitError as exc:
-        return str(exc)
-    except Exception as exc:  # one broken agent or upsd must not stop the others
-        return f"{device.label()}: {protocol} failed: {type(exc).__name__}: {exc}"
-
-
-async def _snmp_one(client: Any, target: Any, device: Any, now: dt.datetime) -> Discovery:
+async def _snmp_one(
+    client: SnmpClient, inventory: Inventory, device: Device, now: dt.datetime
+) -> Discovery:
+    target = snmp_target(inventory, device)
     extra = snmp_oids_for(device.platform) or SnmpVersionOids()
     oids = [SYS_DESCR, SYS_OBJECT_ID, *(o for o in (extra.version, extra.model) if o)]
-    async with asyncio.timeout(target.budget * 2 + 1):
-        values = await client.get(target, oids)
+    values = await client.get(target, oids)
     descr = str(values.get(SYS_DESCR) or "")
     object_id = str(values.get(SYS_OBJECT_ID) or "") or None
     found = match_sysdescr(descr, object_id) if descr else None
@@ -194,51 +194,12 @@ async def _snmp_one(client: Any, target: Any, device: Any, now: dt.datetime) -> 
     )
 
 
-async def _snmp_many(
-    inventory: Any, devices: Sequence[Any], now: dt.datetime
-) -> dict[str, Discovery | str]:
-    from opskit.transport.snmp import SnmpClient
-
-    out: dict[str, Discovery | str] = {}
-    client = SnmpClient()
-    try:
-
-        async def one(device: Any) -> None:
-            async def attempt() -> Discovery:
-                target = snmp_target(inventory, device)
-                return await _snmp_one(client, target, device, now)
-
-            out[device.name] = await _guarded(device, "SNMP", attempt)
-
-        await asyncio.gather(*(one(d) for d in devices))
-    finally:
-        client.close()
-    return out
-
-
-def discover_snmp(
-    inventory: Any, devices: Sequence[Any], now: dt.datetime | None = None
-) -> dict[str, Discovery | str]:
-    """Discover versions over SNMP (GET sysDescr, sysObjectID and vendor OIDs).
-
-    Args:
-        inventory: the loaded inventory.
-        devices: devices with an `snmp:` section.
-        now: the time to stamp on the discoveries (default: now, UTC).
-
-    Returns:
-        device name -> Discovery, or an error message (one line, naming the device).
-    """
-    if not devices:
-        return {}
-    stamp = now or dt.datetime.now(dt.UTC)
-    return asyncio.run(_snmp_many(inventory, devices, stamp))
-
-
 # --- CLI ------------------------------------------------------------------------------
 
 
-def discover_cli_one(inventory: Any, device: Any, now: dt.datetime | None = None) -> Discovery:
+def discover_cli_one(
+    inventory: Inventory, device: Device, now: dt.datetime | None = None
+) -> Discovery:
     """Discover one device's version with its version command over the CLI session.
 
     Raises:
@@ -266,34 +227,6 @@ def discover_cli_one(inventory: Any, device: Any, now: dt.datetime | None = None
     )
 
 
-def discover_cli(
-    inventory: Any, devices: Sequence[Any], now: dt.datetime | None = None
-) -> dict[str, Discovery | str]:
-    """Discover versions over the CLI, several devices at once (settings.workers).
-
-    Returns:
-        device name -> Discovery, or an error message (one line, naming the device).
-    """
-    if not devices:
-        return {}
-    stamp = now or dt.datetime.now(dt.UTC)
-    out: dict[str, Discovery | str] = {}
-
-    def one(device: Any) -> tuple[str, Discovery | str]:
-        try:
-            return device.name, discover_cli_one(inventory, device, stamp)
-        except OpskitError as exc:
-            return device.name, str(exc)
-        except Exception as exc:  # one broken device must not stop the others
-            return device.name, f"{device.label()}: {type(exc).__name__}: {exc}"
-
-    workers = max(1, min(int(getattr(inventory.settings, "workers", 8)), len(devices)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for name, result in pool.map(one, devices):
-            out[name] = result
-    return out
-
-
 # --- NUT ------------------------------------------------------------------------------
 
 
@@ -302,17 +235,14 @@ def uses_nut(device: Any) -> bool:
     return resolve(device.platform).firmware.nut is not None
 
 
-async def _nut_one(device: Any, inventory: Any, now: dt.datetime) -> Discovery:
-    from opskit.transport.nut import NutClient
-
+async def _nut_one(inventory: Inventory, device: Device, now: dt.datetime) -> Discovery:
     rules = resolve(device.platform).firmware.nut
     assert rules is not None  # uses_nut chose this path
     target = nut_target(inventory, device)
-    async with asyncio.timeout(target.timeout * 3 + 1):
-        async with NutClient(
-            target.host, target.port, timeout=target.timeout, label=target.label
-        ) as nut:
-            values = await nut.list_var(target.ups)
+    async with NutClient(
+        target.host, target.port, timeout=target.timeout, label=target.label
+    ) as nut:
+        values = await nut.list_var(target.ups)
     version = next((values[v] for v in rules.version_vars if values.get(v)), None)
     model = next((values[v] for v in rules.model_vars if values.get(v)), None)
     return Discovery(
@@ -326,42 +256,71 @@ async def _nut_one(device: Any, inventory: Any, now: dt.datetime) -> Discovery:
     )
 
 
-def discover_nut(
-    inventory: Any, devices: Sequence[Any], now: dt.datetime | None = None
-) -> dict[str, Discovery | str]:
-    """Discover UPS firmware versions from NUT variables (`ups.firmware`).
-
-    Returns:
-        device name -> Discovery, or an error message (one line, naming the device).
-    """
-    if not devices:
-        return {}
-    stamp = now or dt.datetime.now(dt.UTC)
-
-    async def run() -> dict[str, Discovery | str]:
-        out: dict[str, Discovery | str] = {}
-
-        async def one(device: Any) -> None:
-            out[device.name] = await _guarded(
-                device, "NUT", lambda: _nut_one(device, inventory, stamp)
-            )
-
-        await asyncio.gather(*(one(d) for d in devices))
-        return out
-
-    return asyncio.run(run())
-
-
 def uses_snmp(device: Any) -> bool:
     """SNMP first: a device with an `snmp:` section is asked over SNMP."""
     return bool(device.snmp) and bool(device.host) and not uses_nut(device)
 
 
+# --- the fan-out --------------------------------------------------------------------
+# Per-device deadlines (the runner enforces them): a GET's whole retry budget twice over
+# for SNMP, three NUT reads for NUT, the CLI session's budget for the CLI.
+SNMP_IN_FLIGHT = 50
+
+
+async def _discover_async(
+    inventory: Inventory, snmp: Sequence[Device], nut: Sequence[Device], now: dt.datetime
+) -> tuple[list[Result[Discovery]], list[Result[Discovery]]]:
+    """SNMP and NUT discovery together, in the caller's one event loop."""
+    client = SnmpClient(max_in_flight=SNMP_IN_FLIGHT)
+
+    async def by_snmp(device: Device, _deadline: Deadline) -> Discovery:
+        return await _snmp_one(client, inventory, device, now)
+
+    async def by_nut(device: Device, _deadline: Deadline) -> Discovery:
+        return await _nut_one(inventory, device, now)
+
+    try:
+        return await asyncio.gather(
+            run_async(
+                snmp,
+                by_snmp,
+                name=_name,
+                label=_label,
+                seconds=lambda d: snmp_budget(inventory, d) * 2 + 1,
+                concurrency=SNMP_IN_FLIGHT,
+                what="SNMP",
+            ),
+            run_async(
+                nut,
+                by_nut,
+                name=_name,
+                label=_label,
+                seconds=lambda d: nut_timeout(inventory, d) * 3 + 1,
+                concurrency=SNMP_IN_FLIGHT,
+                what="NUT",
+            ),
+        )
+    finally:
+        client.close()
+
+
+def _name(device: Device) -> str:
+    return device.name
+
+
+def _label(device: Device) -> str:
+    return device.label()
+
+
 def discover_devices(
-    inventory: Any, devices: Sequence[Any], now: dt.datetime | None = None
+    inventory: Inventory, devices: Sequence[Device], now: dt.datetime | None = None
 ) -> Mapping[str, Discovery | str]:
     """Discover every device: NUT for UPSes behind upsd, SNMP for devices with an `snmp:`
-    section, the CLI for the rest.
+    section, the CLI for the rest (through `opskit.runner`: one event loop for SNMP and
+    NUT, a thread pool of `settings.workers` for the CLI).
+
+    Returns:
+        device name -> Discovery, or an error message (one line, naming the device).
 
     Raises:
         InputError: never for one device (its problem is its error message); only for
@@ -373,8 +332,24 @@ def discover_devices(
     nut = [d for d in devices if uses_nut(d)]
     snmp = [d for d in devices if uses_snmp(d)]
     cli = [d for d in devices if not uses_snmp(d) and not uses_nut(d)]
-    results: dict[str, Discovery | str] = {}
-    results.update(discover_nut(inventory, nut, stamp))
-    results.update(discover_snmp(inventory, snmp, stamp))
-    results.update(discover_cli(inventory, cli, stamp))
-    return results
+    results: list[tuple[Device, Result[Discovery]]] = []
+    if snmp or nut:
+        by_snmp, by_nut = asyncio.run(_discover_async(inventory, snmp, nut, stamp))
+        results += zip(snmp, by_snmp, strict=True)
+        results += zip(nut, by_nut, strict=True)
+    if cli:
+        by_cli = run_threads(
+            cli,
+            lambda d, _deadline: discover_cli_one(inventory, d, stamp),
+            name=_name,
+            label=_label,
+            seconds=lambda d: cli_timeout(inventory, d),
+            workers=max(1, min(inventory.settings.workers, len(cli))),
+            what="CLI",
+            thread_name="firmware",
+        )
+        results += zip(cli, by_cli, strict=True)
+    out: dict[str, Discovery | str] = {}
+    for device, result in results:
+        out[device.name] = result.value if result.value is not None else str(result.error)
+    return out

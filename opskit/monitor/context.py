@@ -6,7 +6,6 @@ the service that runs them.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -73,7 +72,6 @@ class CheckContext:
     settings: MonitorSettings = field(default_factory=lambda: MonitorSettings())
     state: Mapping[str, Any] = field(default_factory=dict)
     new_state: dict[str, Any] = field(default_factory=dict)
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(50))
 
     def previous(self, device: Device) -> Mapping[str, Any]:
         """What the checker saved for this device at the last poll ({} the first time)."""

@@ -39,6 +39,8 @@ from opskit.monitor.context import (
     parse_unreachable,
 )
 from opskit.monitor.model import Checker, DeviceHealth, HealthReport, Status
+from opskit.runner import Deadline, Result, run_async
+from opskit.targets import snmp_budget, snmp_target
 
 if TYPE_CHECKING:
     from opskit.inventory import Device, Inventory
@@ -83,66 +85,32 @@ def save_state(path: Path, data: Mapping[str, Any]) -> None:
 def _device_deadline(device: Device, inventory: Inventory, settings: MonitorSettings) -> float:
     if settings.device_timeout is not None:
         return settings.device_timeout
-    snmp = device.snmp or {}
-    try:
-        timeout = float(snmp.get("timeout", inventory.settings.snmp_timeout))
-        retries = int(snmp.get("retries", inventory.settings.snmp_retries))
-    except (TypeError, ValueError):
-        timeout, retries = inventory.settings.snmp_timeout, inventory.settings.snmp_retries
     # A health poll is a handful of sequential request rounds; a slow agent gets that
     # many full budgets and no more, so one bad device never holds up the run. A dead
     # device fails sooner, at its first request's timeout x tries. The floor leaves room
     # for a busy CPU: decoding is CPU-bound and 50 devices share it.
-    return max(30.0, 4 * timeout * (retries + 1) + 2)
+    return max(30.0, 4 * snmp_budget(inventory, device) + 2)
 
 
-def _failed(device: Device, status: Status, message: str, started: float) -> DeviceHealth:
+def _health(
+    device: Device, result: Result[DeviceHealth], settings: MonitorSettings
+) -> DeviceHealth:
+    """A device's health from its runner result: the checker's, or its failure."""
+    duration = round(result.duration, 3)
+    if result.value is not None:
+        health = result.value
+        return health if health.duration_s else dataclasses.replace(health, duration_s=duration)
+    if not result.internal:
+        log.info("%s", result.error)
     return DeviceHealth(
         device=device.name,
         site=device.site,
         kind="snmp" if device.snmp else "device",
-        status=status,
-        error=message,
-        duration_s=round(time.monotonic() - started, 3),
+        # a checker bug is UNKNOWN; a device that does not answer is `unreachable`
+        status=Status.UNKNOWN if result.internal else settings.unreachable,
+        error=result.error,
+        duration_s=duration,
     )
-
-
-async def _check_one(
-    ctx: CheckContext, device: Device, checker: Checker, settings: MonitorSettings
-) -> DeviceHealth:
-    # Devices wait for a slot before their deadline starts: with hundreds queued, the
-    # wait is not the device's fault. The slots also keep the requests in flight near
-    # `concurrency` (a poll is a few sequential requests).
-    async with ctx.slots:
-        return await _check_one_now(ctx, device, checker, settings)
-
-
-async def _check_one_now(
-    ctx: CheckContext, device: Device, checker: Checker, settings: MonitorSettings
-) -> DeviceHealth:
-    started = time.monotonic()
-    deadline = _device_deadline(device, ctx.inventory, settings)
-    try:
-        async with asyncio.timeout(deadline):
-            health: DeviceHealth = await checker(ctx, device)
-    except TimeoutError as exc:
-        message = str(exc) if isinstance(exc, OpskitError) else ""
-        message = message or f"{device.name}: check did not finish within {deadline:g} s"
-        log.info("%s", message)
-        return _failed(device, settings.unreachable, message, started)
-    except InputError:
-        raise  # a bad inventory stops the run: the user must fix it
-    except OpskitError as exc:
-        log.info("%s", exc)
-        return _failed(device, settings.unreachable, str(exc), started)
-    except Exception as exc:  # a checker bug must not hide the other devices
-        log.exception("%s: checker failed", device.name)
-        return _failed(
-            device, Status.UNKNOWN, f"{device.name}: internal error: {type(exc).__name__}", started
-        )
-    if not health.duration_s:
-        health = dataclasses.replace(health, duration_s=round(time.monotonic() - started, 3))
-    return health
 
 
 async def _check_all(
@@ -151,19 +119,19 @@ async def _check_all(
     settings: MonitorSettings,
     state: Mapping[str, Any],
 ) -> tuple[list[DeviceHealth], dict[str, Any]]:
-    from opskit.targets import snmp_target
     from opskit.transport.snmp import SnmpClient
 
     chosen = [(d, c) for d in devices if (c := checker_for(d)) is not None]
     client = SnmpClient(max_in_flight=settings.concurrency)
     ctx = CheckContext(
-        inventory=inventory,
-        snmp=client,
-        now=time.time(),
-        state=state,
-        settings=settings,
-        slots=asyncio.Semaphore(settings.concurrency),
+        inventory=inventory, snmp=client, now=time.time(), state=state, settings=settings
     )
+
+    async def check(pair: tuple[Device, Checker], _deadline: Deadline) -> DeviceHealth:
+        device, checker = pair
+        health: DeviceHealth = await checker(ctx, device)
+        return health
+
     try:
         # Engine discovery for every v3 agent first: a burst of first contacts makes
         # each agent answer a discovery per request, and some time out.
@@ -174,10 +142,21 @@ async def _check_all(
                     v3.append(snmp_target(inventory, d))
         if v3:
             await client.warm_up(v3)
-        results = await asyncio.gather(*(_check_one(ctx, d, c, settings) for d, c in chosen))
+        # The runner's slots also keep the requests in flight near `concurrency` (a poll
+        # is a few sequential requests); a bad inventory section stops the run.
+        results = await run_async(
+            chosen,
+            check,
+            name=lambda pair: pair[0].name,
+            seconds=lambda pair: _device_deadline(pair[0], inventory, settings),
+            concurrency=settings.concurrency,
+            what="check",
+            reraise=(InputError,),
+        )
     finally:
         client.close()
-    return list(results), ctx.new_state
+    healths = [_health(d, r, settings) for (d, _c), r in zip(chosen, results, strict=True)]
+    return healths, ctx.new_state
 
 
 async def check_devices_async(
