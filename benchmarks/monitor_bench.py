@@ -9,7 +9,7 @@ To give snmpd 48 interfaces without touching the host, the script re-runs itself
 new network namespace (`unshare -n`, needs root) with 24 veth pairs; without that it
 falls back to the host's interfaces and says so.
 
-    python benchmarks/monitor_bench.py [--agents 500] [--parallel 16] [--workers N] [--pysnmp]
+    python benchmarks/monitor_bench.py [--agents 500] [--parallel 16] [--pysnmp]
 
 Prints opskit's wall time, the baseline's (`snmpget` + `snmpbulkwalk` per table, 16 in
 parallel, as a shell loop would), their ratio, and `opskit monitor check` start-up time
@@ -111,22 +111,20 @@ def write_inventory(directory: Path, ports: list[int]) -> Path:
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process and its reaped children (workers, net-snmp tools)."""
+    """CPU time of this process and its reaped children (net-snmp tools)."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run_opskit(
-    inventory: Path, workers: int, limit: int | None = None
-) -> tuple[float, float, int, int, int]:
+def run_opskit(inventory: Path, limit: int | None = None) -> tuple[float, float, int, int, int]:
     from opskit.inventory import load_inventory, select_devices
     from opskit.monitor.service import check_devices
 
     inv = load_inventory(inventory)
     devices = select_devices(inv)[:limit]
     start, cpu = time.perf_counter(), cpu_seconds()
-    report = check_devices(inv, devices, workers=workers)
+    report = check_devices(inv, devices)
     elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     failed = sum(1 for d in report.devices if d.error)
     for why in sorted({str(d.error).split(": ", 1)[-1] for d in report.devices if d.error})[:3]:
@@ -208,7 +206,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=500)
     ap.add_argument("--parallel", type=int, default=16, help="baseline processes at once")
-    ap.add_argument("--workers", type=int, default=0, help="opskit processes (0: one per CPU)")
     ap.add_argument("--no-netns", action="store_true", help="do not use a network namespace")
     ap.add_argument(
         "--pysnmp",
@@ -230,7 +227,6 @@ def main() -> None:
     if os.environ.get("OPSKIT_BENCH_NETNS") == "1":
         interfaces = make_interfaces(24)
 
-    workers = args.workers or (os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="opskit-monbench-") as tmp:
         work = Path(tmp)
         ports = free_udp_ports(args.agents)
@@ -239,19 +235,19 @@ def main() -> None:
             inventory = write_inventory(work, ports)
             print(f"agents: {args.agents} on one snmpd; interfaces per agent: "
                   f"{interfaces or 'host'}; CPUs: {os.cpu_count()}")  # fmt: skip
-            run_opskit(inventory, 1, limit=20)  # warm-up: imports, snmpd's caches
-            o_time, o_cpu, o_failed, o_readings, o_ifaces = run_opskit(inventory, workers)
-            print(f"opskit ({workers} process{'es' if workers > 1 else ''}): {o_time:.2f} s "
+            run_opskit(inventory, limit=20)  # warm-up: imports, snmpd's caches
+            o_time, o_cpu, o_failed, o_readings, o_ifaces = run_opskit(inventory)
+            print(f"opskit (one process): {o_time:.2f} s "
                   f"({o_cpu:.1f} CPU s), {o_failed} failed, {o_readings} readings, "
                   f"{o_ifaces} interfaces")  # fmt: skip
             if args.pysnmp:
-                os.environ["OPSKIT_SNMP_ENGINE"] = "pysnmp"  # read by each worker's client
+                os.environ["OPSKIT_SNMP_ENGINE"] = "pysnmp"  # read by the client
                 try:
-                    p_time, p_cpu, p_failed, _, _ = run_opskit(inventory, workers)
+                    p_time, p_cpu, p_failed, _, _ = run_opskit(inventory)
                 finally:
                     del os.environ["OPSKIT_SNMP_ENGINE"]
                 print(
-                    f"opskit through pysnmp ({workers} processes): {p_time:.2f} s "
+                    f"opskit through pysnmp: {p_time:.2f} s "
                     f"({p_cpu:.1f} CPU s), {p_failed} failed; own codec is "
                     f"{p_time / o_time:.1f}x faster (wall), {p_cpu / o_cpu:.1f}x (CPU)"
                 )

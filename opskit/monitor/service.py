@@ -23,7 +23,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -176,35 +175,18 @@ async def check_devices_async(
     return HealthReport(devices=tuple(results))
 
 
-# Set in the parent just before forking workers; children read it (nothing to pickle).
-_FORK_JOB: tuple[Inventory, list[Device], MonitorSettings, Mapping[str, Any]] | None = None
-
-
-def _run_share(index: int, count: int) -> tuple[list[DeviceHealth], dict[str, Any]]:
-    assert _FORK_JOB is not None
-    inventory, devices, settings, state = _FORK_JOB
-    return asyncio.run(_check_all(inventory, devices[index::count], settings, state))
-
-
-def auto_workers(n_devices: int) -> int:
-    """Worker processes for a run: pysnmp decodes on one core, so big runs (hundreds of
-    devices) are split across the CPUs; small runs stay in one process.
-
-    >>> auto_workers(10)
-    1
-    """
-    return max(1, min(os.cpu_count() or 1, n_devices // 100))
-
-
 def check_devices(
     inventory: Inventory,
     devices: Iterable[Device],
     *,
     unreachable: Status | None = None,
     keep_state: bool = True,
-    workers: int | None = None,
 ) -> HealthReport:
     """Poll every device that has a checker, concurrently, and judge the readings.
+
+    One process, one event loop (`asyncio.run` here, the edge): the own v1/v2c codec
+    made decoding cheap enough that the forked worker pool of old no longer paid
+    (docs/notes/issue-12.md has the figures).
 
     Args:
         inventory: the loaded inventory (settings.monitor, thresholds, state_dir).
@@ -212,8 +194,6 @@ def check_devices(
         unreachable: the status of a device that cannot be polled (default from
             `settings.monitor.unreachable`, else UNKNOWN).
         keep_state: read and write the state file (rates, reboot detection).
-        workers: processes to poll in (forked; each has its own engine and share of the
-            devices); None picks by the number of devices (`auto_workers`).
 
     Returns:
         One DeviceHealth per polled device, in the order given.
@@ -221,34 +201,10 @@ def check_devices(
     Raises:
         InputError: a bad `settings.monitor`, `snmp:` or `thresholds:` section.
     """
-    global _FORK_JOB
     settings = MonitorSettings.from_inventory(inventory)
     if unreachable is not None:
-        settings = MonitorSettings(
-            unreachable, settings.concurrency, settings.device_timeout, settings.cache_seconds
-        )
+        settings = dataclasses.replace(settings, unreachable=unreachable)
     chosen = [d for d in devices if checker_for(d) is not None]
-    count = auto_workers(len(chosen)) if workers is None else max(1, workers)
-    if count == 1 or len(chosen) < 2:
-        return asyncio.run(
-            check_devices_async(inventory, chosen, settings=settings, keep_state=keep_state)
-        )
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    state_path = inventory.settings.state_dir / STATE_FILE
-    state = load_state(state_path) if keep_state else {}
-    _FORK_JOB = (inventory, chosen, settings, state)
-    try:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(count, mp_context=ctx) as pool:
-            shares = list(pool.map(_run_share, range(count), [count] * count))
-    finally:
-        _FORK_JOB = None
-    by_name = {h.device: h for results, _ in shares for h in results}
-    new_state: dict[str, Any] = {}
-    for _, st in shares:
-        new_state.update(st)
-    if keep_state and new_state:
-        save_state(state_path, {**state, **new_state})
-    return HealthReport(devices=tuple(by_name[d.name] for d in chosen if d.name in by_name))
+    return asyncio.run(
+        check_devices_async(inventory, chosen, settings=settings, keep_state=keep_state)
+    )
