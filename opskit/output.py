@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-JSON_SCHEMA_VERSION = 1
 # C0 controls (newline, tab, ESC ...), DEL and C1 controls (CSI U+009B ...): what a terminal
 # acts on instead of showing.
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -16,27 +16,24 @@ run`); it starts on first use and stops at exit.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import concurrent.futures
 import contextlib
 import ipaddress
 import logging
 import re
 import secrets
-import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from opskit.backup.fetch import FetchRequest
-from opskit.backup.profiles import Profile, load_profile
-from opskit.errors import DeviceError, DeviceTimeout, InputError, OpskitError
-from opskit.inventory import Device, Inventory, Settings
+from opskit.backup.profiles import Profile
+from opskit.errors import DeviceError, DeviceTimeout, InputError
+from opskit.inventory import Device, Settings
 from opskit.transport.cli import dialog_error, open_cli, run_dialog
 from opskit.transport.tftp import (
     DEFAULT_MAX_SIZE,
@@ -44,9 +41,6 @@ from opskit.transport.tftp import (
     BackgroundTftpServer,
     ReceivedFile,
     TftpError,
-    TftpServer,
-    TransferRecord,
-    check_name,
     parse_listen,
 )
 
@@ -236,173 +230,3 @@ def fetch_tftp(request: FetchRequest) -> str:
     finally:
         received.discard()
     return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
-
-
-# --- tftp-serve: configs the routers push on their own schedule --------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PushEvent:
-    """One transfer seen by `tftp-serve`: a refused/failed transfer, or a stored upload."""
-
-    name: str
-    peer: str
-    status: str  # "ok" (stored/unchanged) | "failed" (pipeline refused it) | "refused"
-    device: str | None = None
-    reason: str | None = None
-    changed: bool = False
-    commit: str | None = None
-    bytes: int = 0
-
-    def line(self) -> str:
-        """One log line."""
-        who = f"{self.device} " if self.device else ""
-        if self.status == "ok":
-            what = f"committed {self.commit[:10]}" if self.changed and self.commit else "unchanged"
-            return f"{who}{self.name!r} from {self.peer}: ok, {self.bytes} bytes, {what}"
-        return f"{who}{self.name!r} from {self.peer}: {self.status}: {self.reason}"
-
-
-def push_names(device: Device) -> tuple[str, ...]:
-    """The file names a device may push under: `<dev>`, `<dev>.cfg`, `<dev>-confg`.
-
-    >>> push_names(Device(name="core-r1", site="s", host=None, platform="cisco_ios"))
-    ('core-r1', 'core-r1.cfg', 'core-r1-confg')
-    """
-    return (device.name, f"{device.name}.cfg", f"{device.name}-confg")
-
-
-def receive_pushes(
-    inventory: Inventory,
-    *,
-    listen: str | None = None,
-    on_event: Callable[[PushEvent], None] | None = None,
-    on_ready: Callable[[str], None] | None = None,
-    stop: asyncio.Event | None = None,
-    drain: float = 30.0,
-) -> None:
-    """Run a TFTP receiver until `stop` is set (or SIGTERM/SIGINT when run in the main thread).
-
-    Every inventory device with a backup profile (or those listed in `settings.tftp.allow`)
-    may push `<dev>`, `<dev>.cfg` or `<dev>-confg`, from its own address only
-    (`backup.tftp_source` overrides it). A complete
-    upload goes through `store_fetched` (checks, clean, scrub, commit) in one worker thread;
-    anything else is refused by the server. `on_event` gets one `PushEvent` per transfer.
-    On stop, transfers in flight finish (up to `drain` seconds) and stored uploads are
-    committed before this returns.
-
-    Raises:
-        InputError: bad listen address.
-        DeviceError: the address cannot be bound.
-    """
-    asyncio.run(_receive(inventory, listen, on_event, on_ready, stop, drain))
-
-
-def _push_allow_list(inventory: Inventory) -> set[str] | None:
-    """`settings.tftp.allow`: the devices that may push (default: every device)."""
-    raw = (inventory.settings.raw.get("tftp") or {}).get("allow")
-    if raw is None:
-        return None
-    names = [raw] if isinstance(raw, str) else raw
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise InputError("settings.tftp.allow must be a list of device names")
-    unknown = [n for n in names if n not in inventory.devices]
-    if unknown:
-        raise InputError(f"settings.tftp.allow names unknown device(s): {', '.join(unknown)}")
-    return set(names)
-
-
-async def _receive(
-    inventory: Inventory,
-    listen: str | None,
-    on_event: Callable[[PushEvent], None] | None,
-    on_ready: Callable[[str], None] | None,
-    stop: asyncio.Event | None,
-    drain: float,
-) -> None:
-    from opskit.backup.service import store_fetched  # the service imports the fetchers
-
-    cfg = tftp_settings(inventory.settings, listen)
-    allowed = _push_allow_list(inventory)
-    loop = asyncio.get_running_loop()
-    emit = on_event or (lambda _e: None)
-
-    def record(rec: TransferRecord) -> None:
-        if rec.status != "ok" or rec.direction != "write":
-            emit(PushEvent(rec.name, rec.peer, rec.status, reason=rec.reason))
-
-    server = TftpServer(
-        cfg.root,
-        cfg.host,
-        cfg.port,
-        max_size=cfg.max_size,
-        timeout=cfg.timeout,
-        on_transfer=record,
-    )
-    try:
-        await server.start()
-    except OSError as exc:
-        raise DeviceError(
-            f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
-            " (port 69 needs root; another TFTP server may hold it)"
-        ) from None
-    # Git writes happen one at a time, off the event loop.
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tftp-store")
-    pending: set[concurrent.futures.Future[None]] = set()
-
-    def store(device: Device, received: ReceivedFile) -> None:
-        try:
-            text = received.read_bytes().decode("utf-8", errors="replace").replace("\r\n", "\n")
-        finally:
-            received.discard()
-        try:
-            result = store_fetched(inventory, device, text, method="tftp")
-            event = PushEvent(
-                received.name,
-                received.peer,
-                result.status,
-                device.name,
-                result.reason,
-                result.changed,
-                result.commit,
-                received.size,
-            )
-        except OpskitError as exc:
-            event = PushEvent(received.name, received.peer, "failed", device.name, str(exc))
-        emit(event)
-
-    def handler_for(device: Device) -> Callable[[ReceivedFile], None]:
-        def handle(received: ReceivedFile) -> None:
-            future = pool.submit(store, device, received)
-            pending.add(future)
-            future.add_done_callback(pending.discard)
-
-        return handle
-
-    for device in inventory.devices.values():
-        if allowed is not None and device.name not in allowed:
-            continue
-        try:
-            load_profile(device.platform)
-        except OpskitError:
-            continue  # patch panels, UPSes, servers without a profile: nothing to push
-        peer = device_address(device, device.backup)
-        for name in push_names(device):
-            if check_name(name) is None:
-                server.allow_uploads(name, handler_for(device), peer=peer)
-    stop = stop or asyncio.Event()
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-    if on_ready is not None:
-        on_ready(server.address)
-    try:
-        await stop.wait()
-    finally:
-        await server.close(drain)
-        pool.shutdown(wait=True)
-
-
-# `receive_pushes` as a coroutine, for a process serving TFTP beside other servers
-# (`backup listen --tftp`): serve_pushes(inventory, listen, on_event, on_ready, stop, drain)
-serve_pushes = _receive

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from opskit.backup.store_git import atomic_write
+from opskit.fileio import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -69,4 +69,10 @@ def save_state(state_dir: Path, states: dict[str, DeviceState]) -> None:
             for name, s in sorted(states.items())
         },
     }
-    atomic_write(state_path(state_dir), (json.dumps(payload, indent=1) + "\n").encode())
+    write_atomic(
+        state_path(state_dir),
+        json.dumps(payload, indent=1) + "\n",
+        mode=0o644,
+        sync_dir=True,
+        make_dirs=True,
+    )

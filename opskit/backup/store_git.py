@@ -63,15 +63,6 @@ class LogEntry:
     subject: str
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644, durable: bool = True) -> None:
-    """Write `path` via a temp file in the same directory, fsync, `os.replace`.
-
-    `durable=False` skips the fsyncs (still atomic against a killed process; for copies
-    whose source of truth is elsewhere, like the work tree of the config repository).
-    """
-    write_atomic(path, data, mode=mode, durable=durable, sync_dir=True, make_dirs=True)
-
-
 class GitStore:
     """A config repository at `root` (created on first use)."""
 
@@ -257,7 +248,8 @@ class GitStore:
         # The history (fsynced by git) is the source of truth; the work tree is a copy for
         # people who read files directly, so no fsync per file (200 of them cost ~3 s).
         for path, text in files.items():
-            atomic_write(self.root / path, text.encode(), durable=False)
+            # a copy whose truth is in git: atomic against a kill, no fsync
+            write_atomic(self.root / path, text.encode(), mode=0o644, durable=False, make_dirs=True)
         # The shared index follows HEAD so `git status` in the repo is clean.
         self._git("read-tree", REF, check=False)
 

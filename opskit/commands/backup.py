@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from opskit.cli import STATE
-from opskit.errors import InputError
+from opskit.commands.options import JsonOpt
+from opskit.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
     from opskit.backup.service import BackupReport
     from opskit.inventory import Device, Inventory
 
 app = typer.Typer(no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 
 
 def _load() -> Inventory:
@@ -105,7 +104,7 @@ def run(
         for line in notify_lines(sent, failed_only=not tty):
             (sys.stdout if tty else sys.stderr).write(("" if tty else "opskit: ") + line + "\n")
     if not report.ok or not sent.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _run_with_progress(

@@ -119,10 +119,10 @@ def listen_cmd(
 
     alongside = []
     if tftp:
-        from opskit.backup.fetch_tftp import PushEvent, serve_pushes
+        from opskit.backup.tftp_serve import PushEvent, serve_pushes
 
         if STATE.verbose == 0:
-            logging.getLogger("opskit.backup.tftp").setLevel(logging.ERROR)
+            logging.getLogger("opskit.transport.tftp").setLevel(logging.ERROR)
 
         def tftp_event(event: PushEvent) -> None:
             if json_out:

@@ -12,9 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from opskit.cli import STATE
+from opskit.commands.options import JsonOpt
 from opskit.errors import InputError
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 
 
 def _load() -> Any:
@@ -44,7 +43,7 @@ def tftp_serve(
     import json
     import logging
 
-    from opskit.backup.fetch_tftp import PushEvent, receive_pushes
+    from opskit.backup.tftp_serve import PushEvent, receive_pushes
     from opskit.output import to_jsonable
 
     inv = _load()

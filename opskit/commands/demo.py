@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from opskit.errors import ExitCode
+
 CHANGED_DEVICE = "access-sw1"
 CHANGED_INTERFACE = "FastEthernet0/1"
 CHANGED_TEXT = "uplink to pp-1 port 1 (changed by opskit demo)"
@@ -116,7 +118,7 @@ def demo(
         typer.echo("opskit demo: interrupted; stopping the simulated devices", err=True)
         if lab is not None:
             lab.stop()
-        raise typer.Exit(130) from None
+        raise typer.Exit(130) from None  # 128 + SIGINT, as a shell reports it
     finally:
         signal.signal(signal.SIGTERM, previous)
         if lab is not None and not keep:
@@ -173,7 +175,7 @@ def demo(
             "(this machine only until settings.web has users)"
         )
     sys.stdout.flush()
-    raise typer.Exit(0 if ok else 1)
+    raise typer.Exit(ExitCode.OK if ok else ExitCode.FAILED)
 
 
 def _opskit_command() -> str:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from opskit.cli import STATE
+from opskit.commands.options import JsonOpt
+from opskit.errors import ExitCode
+
+if TYPE_CHECKING:
+    from opskit.firmware.service import FirmwareReport
 
 app = typer.Typer(no_args_is_help=True)
 catalog_app = typer.Typer(no_args_is_help=True, help="The release catalogue (firmware.yaml).")
 app.add_typer(catalog_app, name="catalog")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 
 
 def _catalog_path(catalog: Path | None) -> Path:
@@ -53,10 +56,10 @@ def versions(
         for u in unknown:
             typer.echo(f"unknown: {u.raw} ({u.reason})", err=True)
     if unknown:
-        raise typer.Exit(3)
+        raise typer.Exit(ExitCode.INTERNAL)  # 3: an unknown version
 
 
-def _render_text(report: Any) -> None:
+def _render_text(report: FirmwareReport) -> None:
     from opskit.firmware.service import format_age
 
     header = ("DEVICE", "PLATFORM", "RUNNING", "TARGET", "TRAIN NEWEST", "NEWEST", "STATUS")
@@ -94,7 +97,7 @@ def _render_text(report: Any) -> None:
             typer.echo(line)
 
 
-def _render_nagios(report: Any) -> None:
+def _render_nagios(report: FirmwareReport) -> None:
     from opskit.firmware.evaluate import NAGIOS, severity
 
     code = report.exit_code
@@ -185,7 +188,7 @@ def catalog_validate(
         for p in problems:
             typer.echo(str(p), err=True)
     if cat is None:
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.BAD_INPUT)
 
 
 @catalog_app.command("import")
@@ -224,4 +227,4 @@ def catalog_import(
             + ("" if report.written else " (nothing written)")
         )
     if report.rejected:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from opskit.cli import STATE
+from opskit.commands.options import JsonOpt
+from opskit.errors import ExitCode
 
 if TYPE_CHECKING:
     from opskit.inventory.edit import EditResult
@@ -28,7 +30,6 @@ app = typer.Typer(no_args_is_help=True)
 cable_app = typer.Typer(no_args_is_help=True, help="Add, remove, relabel or move a cable.")
 app.add_typer(cable_app, name="cable")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the diff; write nothing.")]
 SideOpt = Annotated[
     str | None, typer.Option("--side", help="Patch-panel side: front or rear (default both).")
@@ -210,7 +211,7 @@ def validate(json_out: JsonOpt = False) -> None:
             )
         else:
             _echo(f"{inventory.path}: ok ({summary}{f', {warnings} warnings' if warnings else ''})")
-    raise typer.Exit(2 if errors else 0)
+    raise typer.Exit(ExitCode.BAD_INPUT if errors else ExitCode.OK)
 
 
 # -- show --------------------------------------------------------------------------
@@ -355,7 +356,7 @@ def find(
             typer.echo(f"... more matches (raise --limit above {limit})", err=True)
     if not result.matches:
         _echo(f"opskit: nothing matches '{text}'", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _port_or_fail(index: InventoryIndex, device: str, port: str, side: str | None) -> list[Any]:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from opskit.commands.options import JsonOpt
+
 if TYPE_CHECKING:
     from opskit.monitor.model import HealthReport
 
@@ -32,7 +34,6 @@ TagOpt = Annotated[
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", metavar="FORMAT", help="text | json | nagios | prometheus.")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 TextfileOpt = Annotated[
     Path | None,
     typer.Option(
@@ -79,8 +80,10 @@ def _emit(report: HealthReport, fmt: str, textfile: Path | None, show_all: bool)
 def _nagios_unknown(fmt: str, exc: Exception) -> None:
     # The plugin guidelines want UNKNOWN (3) for a plugin that cannot run at all.
     if fmt == "nagios":
+        from opskit.monitor.model import Status
+
         sys.stdout.write(f"OPSKIT UNKNOWN - {str(exc).replace('|', '/')}\n")
-        raise typer.Exit(3)
+        raise typer.Exit(int(Status.UNKNOWN))
 
 
 @app.command("check")

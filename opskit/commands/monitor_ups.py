@@ -14,6 +14,7 @@ import typer
 from opskit.cli import STATE
 
 if TYPE_CHECKING:
+    from opskit.inventory import Device, Inventory
     from opskit.monitor.model import HealthReport
 
 
@@ -139,7 +140,9 @@ def ups_table(report: HealthReport) -> list[str]:
     return lines + (["", *notes] if notes else [])
 
 
-def _watch(inventory: Any, devices: list[Any], every: float, count: int, as_json: bool) -> int:
+def _watch(
+    inventory: Inventory, devices: list[Device], every: float, count: int, as_json: bool
+) -> int:
     """Poll until `count` polls (or Ctrl-C); print transitions only. Returns the exit code
     of the last poll."""
     import datetime as dt

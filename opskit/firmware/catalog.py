@@ -213,7 +213,7 @@ def read_yaml(path: Path) -> Any:
     except FileNotFoundError:
         raise InputError(
             f"{path}: no firmware catalogue (set settings.firmware_catalog in the inventory, "
-            "or create it: see docs/firmware.md)"
+            'or create it: README, "The catalogue: firmware.yaml")'
         ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None

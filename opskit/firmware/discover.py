@@ -230,7 +230,7 @@ def discover_cli_one(
 # --- NUT ------------------------------------------------------------------------------
 
 
-def uses_nut(device: Any) -> bool:
+def uses_nut(device: Device) -> bool:
     """UPSes behind a NUT server are asked over NUT (`firmware.nut` in their platform)."""
     return resolve(device.platform).firmware.nut is not None
 
@@ -256,7 +256,7 @@ async def _nut_one(inventory: Inventory, device: Device, now: dt.datetime) -> Di
     )
 
 
-def uses_snmp(device: Any) -> bool:
+def uses_snmp(device: Device) -> bool:
     """SNMP first: a device with an `snmp:` section is asked over SNMP."""
     return bool(device.snmp) and bool(device.host) and not uses_nut(device)
 

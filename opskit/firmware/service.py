@@ -15,15 +15,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
 from opskit.firmware.catalog import Catalog, load_catalog
 from opskit.firmware.evaluate import NAGIOS, Evaluation, evaluate, worst_exit_code
 from opskit.firmware.state import Discovery, load_state, save_discoveries
 from opskit.firmware.versions import family_of, parse_version
-from opskit.inventory.sections import SECTION_KEYS
+from opskit.inventory import SECTION_KEYS
 from opskit.platforms import resolve
+
+if TYPE_CHECKING:
+    from opskit.inventory import Device, Inventory
 
 FIRMWARE_KEYS = SECTION_KEYS["firmware"]  # a device's own `firmware:` policy
 
@@ -111,7 +114,7 @@ class FirmwareReport:
         }
 
 
-def firmware_section(device: Any) -> dict[str, Any]:
+def firmware_section(device: Device) -> dict[str, Any]:
     """The device's `firmware:` inventory section, checked.
 
     Raises:
@@ -171,7 +174,7 @@ def _judged_platform(
 
 
 def judge_device(
-    device: Any,
+    device: Device,
     catalog: Catalog,
     discovery: Discovery | None,
     *,
@@ -229,8 +232,8 @@ def judge_device(
 
 
 def check_firmware(
-    inventory: Any,
-    devices: Sequence[Any],
+    inventory: Inventory,
+    devices: Sequence[Device],
     *,
     offline: bool = False,
     catalog: Catalog | None = None,

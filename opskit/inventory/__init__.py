@@ -32,12 +32,14 @@ if TYPE_CHECKING:
         Settings,
         Site,
     )
+    from opskit.inventory.sections import SECTION_KEYS, UPS_THRESHOLD_KEYS, device_section
 
 _WHERE = {
     **dict.fromkeys(
         (
             "Problem",
             "build_inventory",
+            "device_section",
             "expand_port_names",
             "known_platforms",
             "load_inventory",
@@ -62,9 +64,14 @@ _WHERE = {
         "opskit.inventory.model",
     ),
     "line_of": "opskit.inventory.lines",
+    **dict.fromkeys(
+        ("SECTION_KEYS", "UPS_THRESHOLD_KEYS", "device_section"), "opskit.inventory.sections"
+    ),
 }
 
 __all__ = [
+    "SECTION_KEYS",
+    "UPS_THRESHOLD_KEYS",
     "Cable",
     "Credentials",
     "Device",
@@ -76,6 +83,7 @@ __all__ = [
     "Settings",
     "Site",
     "build_inventory",
+    "device_section",
     "expand_port_names",
     "known_platforms",
     "line_of",

@@ -30,7 +30,7 @@ from opskit.errors import InputError
 from opskit.inventory.index import InventoryIndex, open_index, write_cached_index
 from opskit.inventory.lines import block_sequence, line_of_text
 from opskit.inventory.load import build_inventory, parse_yaml_fast, read_inventory_text
-from opskit.inventory.model import PATCH_PANEL, SIDES, Cable, Endpoint
+from opskit.inventory.model import PATCH_PANEL, SIDES, Cable, Endpoint, Inventory
 
 CABLE_FIELDS = ("color", "length_m", "type", "status", "note")
 LOCK_TIMEOUT = 120.0  # seconds to wait for another edit of the same inventory
@@ -494,7 +494,7 @@ def _add_cable(
             sep = "" if not old or old.endswith("\n") else nl
             new = f"{old}{sep}{nl}cables:{nl}{item}{nl}"
 
-    def check(inv: Any) -> None:
+    def check(inv: Inventory) -> None:
         got = inv.cables.get(label)
         if got is None or {got.a.key, got.b.key} != {end_a.key, end_b.key}:
             raise InputError(f"{main.name}: internal: the added cable did not read back")
@@ -544,7 +544,7 @@ def _remove_cable(main: Path, label: str, dry_run: bool) -> EditResult:
         # The last cable went: keep the key, as an empty list (null would read the same).
         new = new[: seq.key_start] + "cables: []" + new[seq.key_end :]
 
-    def check(inv: Any) -> None:
+    def check(inv: Inventory) -> None:
         if label in inv.cables:
             raise InputError(f"{file.name}: internal: the removed cable is still there")
 
@@ -585,7 +585,7 @@ def relabel_cable(
             raise InputError(f"{cable_location(taken)}: cable '{new_label}' already exists")
         item["label"] = _scalar(new_label, "", _is_flow(item))
 
-    def check(inv: Any) -> None:
+    def check(inv: Inventory) -> None:
         if new_label not in inv.cables:
             raise InputError(f"{main.name}: internal: the relabeled cable did not read back")
 
@@ -623,7 +623,7 @@ def move_cable(
         if ends["a"].key == ends["b"].key:
             raise InputError(f"cable '{label}': both ends would be {ends['a']}")
 
-    def check(inv: Any) -> None:
+    def check(inv: Inventory) -> None:
         got = inv.cables.get(label)
         if got is None or any(getattr(got, k).key != e.key for k, e in wanted.items()):
             raise InputError(f"{main.name}: internal: the moved cable did not read back")

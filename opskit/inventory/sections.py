@@ -10,7 +10,10 @@ tests/inventory/test_sections.py.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opskit.inventory.model import Device
 
 SECTION_KEYS: dict[str, tuple[str, ...]] = {
     # opskit.backup: fetch method and its options (fetch.py, fetch_ssh.py, fetch_tftp.py)
@@ -81,7 +84,7 @@ AUDIT_KEYS: tuple[str, ...] = ("waive",)
 WAIVER_KEYS: tuple[str, ...] = ("rule", "device", "site", "tag", "until", "reason")
 
 
-def device_section(device: Any, name: str) -> tuple[Mapping[str, Any], str, str]:
+def device_section(device: Device, name: str) -> tuple[Mapping[str, Any], str, str]:
     """A device's capability section, checked, with the words errors name it by.
 
     Returns `(section, where, host)`: the merged section (`{}` when absent), the

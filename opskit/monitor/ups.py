@@ -24,11 +24,14 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
-from opskit.inventory.sections import UPS_THRESHOLD_KEYS
+from opskit.inventory import UPS_THRESHOLD_KEYS
 from opskit.monitor.model import DeviceHealth, Reading, Status, worst
+
+if TYPE_CHECKING:
+    from opskit.inventory import Device
 
 PLATFORM_NUT = "ups_nut"
 PLATFORM_SNMP = "ups_snmp"
@@ -215,7 +218,7 @@ def _duration(value: Any) -> float | None:
     return float(match.group(1)) * unit
 
 
-def parse_thresholds(device: Any) -> UpsThresholds:
+def parse_thresholds(device: Device) -> UpsThresholds:
     """Read `thresholds: {ups: {...}}` of an inventory device (merged from defaults, site
     and role), over the runbook defaults.
 
@@ -505,7 +508,7 @@ class LastSeen:
 
 
 def health_from_reading(
-    device: Any,
+    device: Device,
     reading: UpsReading,
     thresholds: UpsThresholds,
     *,
@@ -522,7 +525,7 @@ def health_from_reading(
 
 
 def health_from_silence(
-    device: Any,
+    device: Device,
     error: str,
     last: LastSeen | None,
     *,

@@ -22,9 +22,12 @@ Quirks met in real recordings (snmpsim-data's UPS/ set), handled here:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.monitor.ups import UpsReading, order_flags, to_number
+
+if TYPE_CHECKING:
+    from opskit.transport.snmp import SnmpClient, SnmpTarget
 
 UPS_MIB = "1.3.6.1.2.1.33.1"
 POWERNET_UPS = "1.3.6.1.4.1.318.1.1.1"
@@ -348,7 +351,9 @@ def reading_from_snmp(values: Values) -> UpsReading | None:
     return None
 
 
-async def read_snmp_ups(client: Any, target: Any) -> tuple[str | None, dict[str, Any]]:
+async def read_snmp_ups(
+    client: SnmpClient, target: SnmpTarget
+) -> tuple[str | None, dict[str, Any]]:
     """Poll one UPS agent: GET both MIBs' scalars (one request), then walk the UPS-MIB
     tables when that is the MIB it speaks.
 

@@ -295,8 +295,8 @@ devices:
 def push_from_switch(sw: FakeSwitch, name: str) -> str:
     """Drive the switch's CLI: `copy running-config tftp://127.0.0.1/<name>`, as a person
     would (pressing Enter at the host and file name questions)."""
-    from opskit.backup.fetch_tftp import run_dialog
-    from opskit.backup.profiles import Dialog
+    from opskit.platforms import Dialog
+    from opskit.transport.cli import run_dialog
 
     dialog = Dialog(
         command=f"copy running-config tftp://127.0.0.1/{name}",
