@@ -3,8 +3,8 @@
 * `run_threads(items, work, ...)`: blocking work (netmiko sessions) in a bounded thread
   pool, one item per worker at a time;
 * `run_async(items, work, ...)`: asyncio work (SNMP, NUT) under a semaphore, awaited
-  inside the capability's one `asyncio.run` (its service edge), next to the clients the
-  items share.
+  inside the capability's one event loop (`run_edge`, at its service edge), next to the
+  clients the items share.
 
 Both return one `Result` per item, in the order given: the value, or an error line that
 names the device. One broken device never stops the others: its exception becomes its
@@ -25,9 +25,9 @@ import asyncio
 import concurrent.futures as cf
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from opskit.errors import OpskitError
 
@@ -238,3 +238,19 @@ async def run_async(
         return result
 
     return list(await asyncio.gather(*(one(item) for item in items)))
+
+
+def run_edge(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)`: a service's one event loop, started at its edge.
+
+    The result comes out of band: on its way out `asyncio.run` (Python 3.11) restores the
+    SIGINT handler and, doing so, formats the main task's repr, its result included. For
+    a 300-device health report that repr was 10-13% of the run's CPU.
+    """
+    box: list[T] = []
+
+    async def run() -> None:
+        box.append(await main)
+
+    asyncio.run(run())
+    return box[0]

@@ -16,29 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
 from opskit.inventory import Credentials, Device, Inventory, resolve_credentials
 from opskit.inventory.sections import SECTION_KEYS, device_section
-from opskit.transport.cli import CliTarget
-from opskit.transport.nut import DEFAULT_PORT as NUT_PORT
-from opskit.transport.nut import NutTarget
-from opskit.transport.snmp.client import (
-    AUTH_PROTOCOLS,
-    DEFAULT_MAX_REPETITIONS,
-    DEFAULT_MAX_ROWS,
-    PRIV_PROTOCOLS,
-    SECURITY_LEVELS,
-    SnmpTarget,
-)
 from opskit.transport.sshopts import SshOptions
+
+if TYPE_CHECKING:
+    from opskit.transport.cli import CliTarget
+    from opskit.transport.nut import NutTarget
+    from opskit.transport.snmp.client import SnmpTarget
 
 __all__ = [
     "CLI_METHODS",
-    "CliTarget",
-    "NutTarget",
-    "SnmpTarget",
     "Timeouts",
     "cli_method",
     "cli_target",
@@ -165,6 +156,8 @@ def cli_target(
     Raises:
         InputError: a bad method, `ssh:` section or credential set.
     """
+    from opskit.transport.cli import CliTarget  # the transports load on use
+
     chosen = method or cli_method(device)
     if chosen not in CLI_METHODS:
         raise InputError(f"{device.name}: CLI method must be ssh or telnet, not {chosen!r}")
@@ -219,6 +212,15 @@ def snmp_target(inventory: Inventory, device: Device) -> SnmpTarget:
     Raises:
         InputError: unknown keys, a bad version or protocol, missing community/user.
     """
+    from opskit.transport.snmp.client import (
+        AUTH_PROTOCOLS,
+        DEFAULT_MAX_REPETITIONS,
+        DEFAULT_MAX_ROWS,
+        PRIV_PROTOCOLS,
+        SECURITY_LEVELS,
+        SnmpTarget,
+    )
+
     snmp, where, host = device_section(device, "snmp")
     version = str(snmp.get("version", "2c")).lower().removeprefix("v")
     if version not in ("1", "2c", "3"):
@@ -303,8 +305,10 @@ def nut_target(inventory: Inventory, device: Device) -> NutTarget:
     Raises:
         InputError: an unknown key or a bad value, naming the device and its file.
     """
+    from opskit.transport.nut import DEFAULT_PORT, NutTarget
+
     nut, where, host = device_section(device, "nut")
-    port = nut.get("port", device.port if device.port else NUT_PORT)
+    port = nut.get("port", device.port if device.port else DEFAULT_PORT)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise InputError(f"{where}: nut.port must be a TCP port number, not {port!r}")
     timeout = nut.get("timeout", timeouts(inventory).nut)

@@ -159,3 +159,19 @@ def test_a_thread_is_handed_its_own_deadline() -> None:
     results = run_threads(["a", "bb"], work, name=_name, seconds=lambda i: float(len(i)), workers=1)
     assert [r.value for r in results] == [1.0, 2.0]
     assert run_threads([], work, name=_name, seconds=lambda i: 1.0, workers=4) == []
+
+
+def test_run_edge_returns_the_coroutine_s_value() -> None:
+    from opskit.runner import run_edge
+
+    async def main() -> list[int]:
+        await asyncio.sleep(0)
+        return [1, 2]
+
+    assert run_edge(main()) == [1, 2]
+    with pytest.raises(DeviceError):
+
+        async def fails() -> None:
+            raise DeviceError("x")
+
+        run_edge(fails())

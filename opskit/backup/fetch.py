@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
 from opskit.inventory import Device, Inventory, Settings
 from opskit.platforms import Profile
-from opskit.targets import CLI_METHODS, CliTarget, cli_target
+from opskit.targets import CLI_METHODS, cli_target
+
+if TYPE_CHECKING:
+    from opskit.transport.cli import CliTarget
 
 
 @dataclass(frozen=True)

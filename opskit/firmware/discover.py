@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from opskit.errors import DeviceError, InputError
 from opskit.firmware.state import Discovery
 from opskit.platforms import SnmpVersionOids, resolve, sysdescr_rules
-from opskit.runner import Deadline, Result, run_async, run_threads
+from opskit.runner import Deadline, Result, run_async, run_edge, run_threads
 from opskit.targets import (
     cli_target,
     cli_timeout,
@@ -29,12 +29,10 @@ from opskit.targets import (
     snmp_budget,
     snmp_target,
 )
-from opskit.transport.cli import open_cli, send_command
-from opskit.transport.nut import NutClient
-from opskit.transport.snmp import SnmpClient
 
 if TYPE_CHECKING:
     from opskit.inventory import Device, Inventory
+    from opskit.transport.snmp import SnmpClient
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -212,6 +210,8 @@ def discover_cli_one(
         )
     if not device.host:
         raise DeviceError(f"{device.name}: no host to connect to")
+    from opskit.transport.cli import open_cli, send_command  # netmiko on use
+
     target = cli_target(inventory, device)
     with open_cli(target) as conn:
         output = send_command(conn, target, command)
@@ -236,6 +236,8 @@ def uses_nut(device: Device) -> bool:
 
 
 async def _nut_one(inventory: Inventory, device: Device, now: dt.datetime) -> Discovery:
+    from opskit.transport.nut import NutClient
+
     rules = resolve(device.platform).firmware.nut
     assert rules is not None  # uses_nut chose this path
     target = nut_target(inventory, device)
@@ -271,6 +273,8 @@ async def _discover_async(
     inventory: Inventory, snmp: Sequence[Device], nut: Sequence[Device], now: dt.datetime
 ) -> tuple[list[Result[Discovery]], list[Result[Discovery]]]:
     """SNMP and NUT discovery together, in the caller's one event loop."""
+    from opskit.transport.snmp import SnmpClient
+
     client = SnmpClient(max_in_flight=SNMP_IN_FLIGHT)
 
     async def by_snmp(device: Device, _deadline: Deadline) -> Discovery:
@@ -334,7 +338,7 @@ def discover_devices(
     cli = [d for d in devices if not uses_snmp(d) and not uses_nut(d)]
     results: list[tuple[Device, Result[Discovery]]] = []
     if snmp or nut:
-        by_snmp, by_nut = asyncio.run(_discover_async(inventory, snmp, nut, stamp))
+        by_snmp, by_nut = run_edge(_discover_async(inventory, snmp, nut, stamp))
         results += zip(snmp, by_snmp, strict=True)
         results += zip(nut, by_nut, strict=True)
     if cli:

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 from opskit.monitor.model import DeviceHealth, Reading, Status, worst
 from opskit.monitor.thresholds import Limit, Thresholds
 from opskit.targets import snmp_target
-from opskit.transport.snmp import SnmpClient, SnmpTarget, Value
 
 if TYPE_CHECKING:
     from opskit.inventory import Device
     from opskit.monitor.context import CheckContext
+    from opskit.transport.snmp import SnmpClient, SnmpTarget, Value
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"

@@ -13,12 +13,12 @@ per-device deadline. `ctx.snmp` is the run's one SNMP engine; `ctx.previous(devi
 what the checker saved last poll and `ctx.save(device, data)` what it keeps for the next
 (JSON-able); `ctx.thresholds(device)` the merged thresholds.
 
-`asyncio.run` is called once, here, at the service edge (`check_devices`).
+The event loop is started once, here, at the service edge (`check_devices`, through
+`opskit.runner.run_edge`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -38,7 +38,7 @@ from opskit.monitor.context import (
     parse_unreachable,
 )
 from opskit.monitor.model import Checker, DeviceHealth, HealthReport, Status
-from opskit.runner import Deadline, Result, run_async
+from opskit.runner import Deadline, Result, run_async, run_edge
 from opskit.targets import snmp_budget, snmp_target
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def check_devices(
 ) -> HealthReport:
     """Poll every device that has a checker, concurrently, and judge the readings.
 
-    One process, one event loop (`asyncio.run` here, the edge): the own v1/v2c codec
+    One process, one event loop (`run_edge` here, the edge): the own v1/v2c codec
     made decoding cheap enough that the forked worker pool of old no longer paid
     (docs/notes/issue-12.md has the figures).
 
@@ -205,6 +205,6 @@ def check_devices(
     if unreachable is not None:
         settings = dataclasses.replace(settings, unreachable=unreachable)
     chosen = [d for d in devices if checker_for(d) is not None]
-    return asyncio.run(
+    return run_edge(
         check_devices_async(inventory, chosen, settings=settings, keep_state=keep_state)
     )

@@ -20,7 +20,6 @@ from opskit.monitor.ups import (
 )
 from opskit.monitor.ups_snmp import read_snmp_ups, reading_from_snmp
 from opskit.targets import nut_target, snmp_target
-from opskit.transport.nut import NutError, read_ups
 
 if TYPE_CHECKING:
     from opskit.inventory import Device
@@ -45,6 +44,8 @@ async def check_nut(ctx: CheckContext, device: Device) -> DeviceHealth:
     Raises:
         InputError: a bad `nut:` or `thresholds.ups` section.
     """
+    from opskit.transport.nut import NutError, read_ups
+
     target = nut_target(ctx.inventory, device)
     thresholds = parse_thresholds(device)
     last = LastSeen.from_state(ctx.previous(device))

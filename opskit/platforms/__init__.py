@@ -67,28 +67,26 @@ most of them, `generic.yaml` serves every name without a file):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from functools import cache, lru_cache
-from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opskit.errors import InputError
-from opskit.platforms.model import (
-    CliSpec,
-    Dialog,
-    FirmwareSpec,
-    NutVersionVars,
-    Platform,
-    Profile,
-    SecretBlock,
-    SecretRule,
-    ShowVersion,
-    SnmpVersionOids,
-    SysDescrRule,
-    build_platform,
-    build_profile,
-    build_sysdescr,
-)
+
+if TYPE_CHECKING:
+    from opskit.platforms.model import (
+        CliSpec,
+        Dialog,
+        FirmwareSpec,
+        NutVersionVars,
+        Platform,
+        Profile,
+        SecretBlock,
+        SecretRule,
+        ShowVersion,
+        SnmpVersionOids,
+        SysDescrRule,
+    )
 
 __all__ = [
     "GENERIC",
@@ -128,8 +126,7 @@ FILE_KEYS = (
 INHERITED = ("cli", "backup")
 
 
-@dataclass(frozen=True, slots=True)
-class _Table:
+class _Table(NamedTuple):
     files: Mapping[str, Mapping[str, Any]]  # family -> its merged mapping
     aliases: Mapping[str, str]  # alias -> family
     netmiko: frozenset[str]  # netmiko's device types (netmiko_platforms.txt)
@@ -168,11 +165,10 @@ def _table() -> _Table:
     """Every platform file, read once (yaml-rs: about a millisecond for all of them)."""
     import yaml_rs
 
-    folder = resources.files(__name__)
+    # the files beside this module (importlib.resources costs ~10 ms to import)
+    folder = Path(__file__).parent
     raw: dict[str, Mapping[str, Any]] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
-            continue
+    for entry in sorted(folder.glob("*.yaml")):
         name = entry.name[: -len(".yaml")]
         try:
             data = yaml_rs.loads(entry.read_text(encoding="utf-8")) or {}
@@ -193,7 +189,7 @@ def _table() -> _Table:
             if alias in files or aliases.get(alias, family) != family:
                 raise InputError(f"platform file {family}.yaml: alias '{alias}' is taken")
             aliases[alias] = family
-    text = folder.joinpath("netmiko_platforms.txt").read_text(encoding="utf-8")
+    text = (folder / "netmiko_platforms.txt").read_text(encoding="utf-8")
     netmiko = frozenset(
         ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")
     )
@@ -224,8 +220,37 @@ def family_of(name: str) -> str:
     return t.aliases.get(name, GENERIC)
 
 
+def __getattr__(name: str) -> Any:
+    # The typed model (a dozen dataclasses) loads on first use: `inventory validate`
+    # needs only the names (`accepted_names`), not the model.
+    if name in _MODEL_NAMES:
+        from opskit.platforms import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'opskit.platforms' has no attribute '{name}'")
+
+
+_MODEL_NAMES = frozenset(
+    (
+        "CliSpec",
+        "Dialog",
+        "FirmwareSpec",
+        "NutVersionVars",
+        "Platform",
+        "Profile",
+        "SecretBlock",
+        "SecretRule",
+        "ShowVersion",
+        "SnmpVersionOids",
+        "SysDescrRule",
+    )
+)
+
+
 @cache
 def _family(family: str) -> Platform:
+    from opskit.platforms.model import build_platform
+
     return build_platform(family, _table().files[family])
 
 
@@ -244,12 +269,16 @@ def resolve(name: str) -> Platform:
     family = family_of(name)
     platform = _family(family)
     if family == GENERIC and name != GENERIC:
+        from dataclasses import replace
+
         return replace(platform, name=name)
     return platform
 
 
 @cache
 def _profile(family: str) -> Profile | None:
+    from opskit.platforms.model import build_profile
+
     data = _table().files[family]
     return build_profile(family, data) if data.get("backup") else None
 
@@ -262,6 +291,8 @@ def backup_profile(name: str) -> Profile | None:
 @lru_cache(maxsize=1)
 def sysdescr_rules() -> tuple[SysDescrRule, ...]:
     """Every family's sysDescr patterns, in the order they are tried."""
+    from opskit.platforms.model import build_sysdescr
+
     rules = [r for name, data in _table().files.items() for r in build_sysdescr(name, data)]
     return tuple(sorted(rules, key=lambda r: (r.order, r.platform)))
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -295,10 +294,10 @@ class NutClient:
         try:
             writer.write(b"LOGOUT\n")
             await asyncio.wait_for(writer.drain(), 1.0)
-        except (OSError, TimeoutError, ssl.SSLError):
+        except (OSError, TimeoutError):  # ssl.SSLError is an OSError
             pass
         writer.close()
-        with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
+        with contextlib.suppress(OSError, TimeoutError):
             await asyncio.wait_for(writer.wait_closed(), 1.0)
 
     async def _send(self, line: str) -> None:
@@ -309,7 +308,7 @@ class NutClient:
             await asyncio.wait_for(self._writer.drain(), self.timeout)
         except TimeoutError:
             raise NutTimeout(f"{self.label}: send timed out after {self.timeout:g}s") from None
-        except (OSError, ssl.SSLError) as exc:
+        except OSError as exc:  # ssl.SSLError included
             raise NutError(f"{self.label}: connection lost: {exc}", "DISCONNECTED") from None
 
     async def _read_line(self) -> str:
@@ -321,7 +320,7 @@ class NutClient:
             raise NutTimeout(f"{self.label}: no reply within {self.timeout:g}s") from None
         except (asyncio.LimitOverrunError, ValueError):
             raise NutError(f"{self.label}: malformed reply (line too long)") from None
-        except (OSError, ssl.SSLError) as exc:
+        except OSError as exc:  # ssl.SSLError included
             raise NutError(f"{self.label}: connection lost: {exc}", "DISCONNECTED") from None
         if not raw.endswith(b"\n"):
             raise NutError(f"{self.label}: upsd closed the connection", "DISCONNECTED")
@@ -362,6 +361,8 @@ class NutClient:
                 or the TLS handshake failed (code TLS).
         """
         await self.command("STARTTLS", expect="OK")
+        import ssl  # only for STARTTLS (~14 ms to import)
+
         ctx = ssl.create_default_context(cafile=ca_file)
         if not verify:
             ctx.check_hostname = False
@@ -374,7 +375,7 @@ class NutClient:
             )
         except TimeoutError:
             raise NutTimeout(f"{self.label}: TLS handshake timed out") from None
-        except (ssl.SSLError, OSError) as exc:
+        except OSError as exc:
             reason = getattr(exc, "reason", None) or type(exc).__name__
             raise NutError(f"{self.label}: TLS handshake failed: {reason}", "TLS") from None
         self.tls_active = True
