@@ -5,8 +5,10 @@ The other commit is checked out with `git worktree add --detach` into a temp dir
 Each job runs as a process (`python -m opskit ...`) with PYTHONPATH pointing at one tree
 or the other, alternating (the order flips every round), so a busy machine slows both
 alike; the peers (fake switches, one snmpd serving many agents) are started once, from
-this tree's lab, and shared. Printed per job: the best and median wall time of each tree
-and the ratio this/base (below 1: this tree is faster).
+this tree's lab, and shared. Printed per job: the best and median wall time of each
+tree, the median CPU seconds of its processes (user + system, their children included:
+a busy machine disturbs it less than wall time), and the ratios this/base (below 1: this
+tree is faster).
 
 Jobs:
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -74,20 +77,27 @@ def git(*args: str) -> str:
     ).stdout.strip()
 
 
-def opskit(tree: Path, inventory: Path, *args: str) -> float:
-    """Wall time of one `opskit` process run from `tree`."""
+def cpu_seconds() -> float:
+    """CPU time of this script's finished children (the opskit processes and theirs)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def opskit(tree: Path, inventory: Path, *args: str) -> tuple[float, float]:
+    """Wall and CPU time of one `opskit` process run from `tree`."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    cpu = cpu_seconds()
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "opskit", "-i", str(inventory), *args],
         capture_output=True, text=True, env=env, cwd=inventory.parent, timeout=900,
     )  # fmt: skip
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, cpu_seconds() - cpu
     try:
         json.loads(proc.stdout)
     except ValueError:
         raise SystemExit(f"{tree}: opskit {' '.join(args)} failed: {proc.stderr[-500:]}") from None
-    return elapsed
+    return elapsed, cpu
 
 
 def backup_inventory(directory: Path, switches: list[object], telnet: int) -> Path:
@@ -125,10 +135,16 @@ def snmp_inventory(directory: Path, ports: list[int]) -> Path:
     return path
 
 
+Times = dict[str, list[tuple[float, float]]]  # tree -> [(wall, cpu)]
+
+
 def measure(
-    name: str, trees: dict[str, Path], rounds: int, run: Callable[[str, Path, int], float]
-) -> tuple[str, dict[str, list[float]]]:
-    times: dict[str, list[float]] = {label: [] for label in trees}
+    name: str,
+    trees: dict[str, Path],
+    rounds: int,
+    run: Callable[[str, Path, int], tuple[float, float]],
+) -> tuple[str, Times]:
+    times: Times = {label: [] for label in trees}
     for r in range(rounds):
         order = list(trees) if r % 2 == 0 else list(reversed(trees))
         for label in order:
@@ -136,13 +152,19 @@ def measure(
     return name, times
 
 
-def report(name: str, times: dict[str, list[float]]) -> None:
-    base, new = times["base"], times["this"]
+def _stats(runs: list[tuple[float, float]]) -> tuple[float, float, float]:
+    walls = [w for w, _ in runs]
+    return min(walls), statistics.median(walls), statistics.median(c for _, c in runs)
+
+
+def report(name: str, times: Times) -> None:
+    b_best, b_med, b_cpu = _stats(times["base"])
+    n_best, n_med, n_cpu = _stats(times["this"])
     print(
-        f"{name:<18} base best {min(base):7.2f} s median {statistics.median(base):7.2f} s | "
-        f"this best {min(new):7.2f} s median {statistics.median(new):7.2f} s | "
-        f"ratio this/base best {min(new) / min(base):.2f}, "
-        f"median {statistics.median(new) / statistics.median(base):.2f}",
+        f"{name:<18} wall best/median: base {b_best:.2f}/{b_med:.2f} s, this "
+        f"{n_best:.2f}/{n_med:.2f} s; CPU median: base {b_cpu:.2f} s, this {n_cpu:.2f} s | "
+        f"ratio this/base: best {n_best / b_best:.2f}, median {n_med / b_med:.2f}, "
+        f"CPU {n_cpu / b_cpu:.2f}",
         flush=True,
     )
 
@@ -194,7 +216,7 @@ def main() -> None:
                     switches = [sw for lab in labs for sw in lab.switches.values()]
                     print(f"backup: {len(switches)} fake switches ({args.telnet} Telnet)")
 
-                    def run_backup(label: str, tree: Path, r: int) -> float:
+                    def run_backup(label: str, tree: Path, r: int) -> tuple[float, float]:
                         inv = backup_inventory(work / f"backup-{label}-{r}", switches, args.telnet)
                         return opskit(tree, inv, "backup", "run", "--json")
 
@@ -213,7 +235,7 @@ def main() -> None:
                     print(f"snmp: {args.agents} agents, interfaces {interfaces or 'host'}")
                     if "monitor" in jobs:
 
-                        def run_monitor(label: str, tree: Path, r: int) -> float:
+                        def run_monitor(label: str, tree: Path, r: int) -> tuple[float, float]:
                             inv = snmp_inventory(work / f"mon-{label}-{r}", ports)
                             return opskit(tree, inv, "monitor", "check", "--format", "json")
 
@@ -221,7 +243,7 @@ def main() -> None:
                         report(*results[-1])
                     if "firmware-check" in jobs:
 
-                        def run_fw(label: str, tree: Path, r: int) -> float:
+                        def run_fw(label: str, tree: Path, r: int) -> tuple[float, float]:
                             inv = snmp_inventory(work / f"fw-{label}-{r}", ports)
                             return opskit(tree, inv, "firmware", "check", "--json")
 
@@ -231,13 +253,14 @@ def main() -> None:
                     agent.stop()
             if "firmware-versions" in jobs:
 
-                def run_versions(label: str, tree: Path, r: int) -> float:
+                def run_versions(label: str, tree: Path, r: int) -> tuple[float, float]:
                     env = {**os.environ, "PYTHONPATH": str(tree)}
                     out = subprocess.run(
                         [sys.executable, "-c", VERSIONS_SCRIPT],
                         capture_output=True, text=True, env=env, check=True, timeout=600,
                     )  # fmt: skip
-                    return float(out.stdout.strip())
+                    seconds = float(out.stdout.strip())  # one thread: CPU ~ wall
+                    return seconds, seconds
 
                 results.append(measure("firmware versions", trees, args.rounds, run_versions))
                 report(*results[-1])
@@ -247,9 +270,11 @@ def main() -> None:
                 capture_output=True,
             )
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work slows both)")
-        print("summary (ratio this/base of the best runs; below 1: this tree is faster):")
+        print("summary, ratio this/base (below 1: this tree is faster): wall best, CPU median")
         for name, times in results:
-            print(f"  {name:<18} {min(times['this']) / min(times['base']):.2f}")
+            b_best, _, b_cpu = _stats(times["base"])
+            n_best, _, n_cpu = _stats(times["this"])
+            print(f"  {name:<18} {n_best / b_best:.2f}  {n_cpu / b_cpu:.2f}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from opskit.platforms import GENERIC, resolve, version_schemes
 SCHEMES: Mapping[str, Mapping[str, Any]] = version_schemes()
 
 
+@lru_cache(maxsize=1024)  # called for every version parsed
 def family_of(platform: str) -> str:
     """The version scheme a platform uses ("generic" for platforms without their own).
 
