@@ -94,9 +94,10 @@ def _config(family: str, kind: str) -> str:
 
 def build(workdir: Path, n: int) -> tuple[Path, list[str]]:
     """An inventory of `n` devices and a repository holding each one's stored config."""
-    from opskit.backup import load_profile, open_store
-    from opskit.backup.clean import prepare
     from opskit.inventory import load_inventory
+    from opskit.platforms import load_profile
+    from opskit.platforms.clean import prepare
+    from opskit.store import open_store
 
     families = [f for f, (weight, _) in MIX.items() for _ in range(weight)]
     devices, files = {}, {}
@@ -142,8 +143,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from opskit.audit import run_audit
-    from opskit.backup import open_store
     from opskit.inventory import load_inventory
+    from opskit.store import open_store
 
     workdir = Path(tempfile.mkdtemp(prefix="opskit-audit-bench-"))
     try:

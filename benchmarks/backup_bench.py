@@ -112,8 +112,8 @@ def phases(sw: FakeSwitch, telnet: bool) -> dict[str, float]:
     """One device's session, phase by phase, netmiko stock vs opskit's reader."""
     import netmiko  # noqa: F401  (loaded before the clock starts)
 
-    from opskit.backup.profiles import load_profile
     from opskit.inventory import Secret
+    from opskit.platforms import load_profile
     from opskit.transport.cli import CliTarget, connect, quick_prompt, read_until_prompt
 
     out: dict[str, float] = {}

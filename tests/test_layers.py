@@ -3,12 +3,13 @@
 * No import cycle between opskit's modules. Module-level and function-level imports both
   count (a function-level import is a cycle that merely waits for its call); imports under
   `if TYPE_CHECKING:` do not (they never run).
-* Capabilities (backup, monitor, firmware, and any package added beside them) never
-  import each other, at any level, `TYPE_CHECKING` included: what two share moves down a
-  floor (platforms, transport, targets, runner).
+* Capabilities (backup, monitor, firmware, audit, notify, web, and any package added
+  beside them) never import each other, at any level, `TYPE_CHECKING` included: what two
+  share moves down a floor (platforms, transport, store, targets, runner).
 * The floors point down: transport imports only errors and platforms; platforms only
-  errors; targets, runner and the inventory import no capability; a capability reaches
-  the inventory through `opskit.inventory` itself.
+  errors; the stored configs (`store`) only the base and the inventory; targets, runner
+  and the inventory (with its import/export, `interop`) import no capability; a
+  capability reaches the inventory through `opskit.inventory` itself.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 OPSKIT = Path(__file__).resolve().parents[1] / "opskit"
 
 # Packages that are not capabilities; every other package under opskit/ is one.
-FLOORS = {"platforms", "transport", "inventory", "commands", "lab"}
+FLOORS = {"platforms", "transport", "store", "inventory", "interop", "commands", "lab"}
 BASE = {"opskit", "opskit.errors", "opskit.fileio", "opskit.output"}
 
 
@@ -99,10 +100,11 @@ def _package(module: str) -> str:
 
 
 def _capabilities() -> set[str]:
+    # a directory of modules is a package, with or without an __init__.py
     return {
         p.name
         for p in OPSKIT.iterdir()
-        if p.is_dir() and (p / "__init__.py").exists() and p.name not in FLOORS
+        if p.is_dir() and any(p.glob("*.py")) and p.name not in FLOORS
     }
 
 
@@ -114,7 +116,7 @@ def _where(edge: Edge) -> str:
 def test_the_walk_sees_the_code() -> None:
     """The rules below mean something only if the walk finds the imports."""
     caps = _capabilities()
-    assert {"backup", "monitor", "firmware"} <= caps
+    assert {"backup", "monitor", "firmware", "audit", "notify", "web"} <= caps
     targets = {e.target for e in _all_edges() if e.source == "opskit.backup.service"}
     assert {"opskit.runner", "opskit.targets", "opskit.inventory"} <= targets
 
@@ -185,6 +187,8 @@ ALLOWED = {
     "platforms": ("opskit.errors",),
     "transport": ("opskit.errors", "opskit.platforms"),
     "inventory": (*sorted(BASE), "opskit.platforms"),
+    "interop": (*sorted(BASE), "opskit.platforms", "opskit.inventory"),
+    "store": (*sorted(BASE), "opskit.inventory"),
 }
 
 

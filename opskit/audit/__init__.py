@@ -9,6 +9,8 @@ The public API:
 * `check_secret_values(platform, text, scrub) -> (ValueFinding, ...)`: the rules that need a
   secret's value, run by `backup run` on the fetched text before scrubbing, and
   `record_value_findings(state_dir, entries)` which keeps their result beside the backup;
+  `VALUE_INSPECTOR` holds the two for `opskit.backup` (`ValueInspector`), which the
+  commands hand it (backup imports no other capability);
 * `load_ruleset(family)`, `family_for(platform)`: the rules.
 """
 
@@ -18,7 +20,18 @@ from opskit.audit.service import audit_changes, run_audit
 from opskit.audit.store import record_value_findings
 from opskit.audit.values import ValueFinding, check_secret_values
 
+
+class _ValueInspector:
+    """`opskit.backup.ValueInspector`: audit's value rules, and where their results go."""
+
+    check = staticmethod(check_secret_values)
+    record = staticmethod(record_value_findings)
+
+
+VALUE_INSPECTOR = _ValueInspector()
+
 __all__ = [
+    "VALUE_INSPECTOR",
     "AuditReport",
     "DeviceAudit",
     "Finding",

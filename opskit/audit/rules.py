@@ -338,7 +338,7 @@ def family_for(platform: str) -> str | None:
     >>> family_for("cisco_ios_telnet"), family_for("linux")
     ('ios', None)
     """
-    from opskit.backup.profiles import profile_name_for
+    from opskit.platforms import profile_name_for
 
     profile = profile_name_for(platform) or platform
     return _family_by_profile().get(profile)

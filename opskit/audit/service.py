@@ -35,8 +35,8 @@ Scrub = Callable[[str], str]
 
 def _scrubber(platform: str) -> Scrub:
     """The backup profile's scrubber for one line, memoised (many devices share lines)."""
-    from opskit.backup import load_profile
-    from opskit.backup.clean import scrub
+    from opskit.platforms import load_profile
+    from opskit.platforms.clean import scrub
 
     profile = load_profile(platform)
     memo: dict[str, str] = {}
@@ -168,8 +168,8 @@ def run_audit(
         InputError: no backup repository yet, no such revision, or a waiver naming an
             unknown rule, device or site (with its inventory line).
     """
-    from opskit.backup import device_path, open_store
-    from opskit.backup.store_git import GitError
+    from opskit.store import device_path, open_store
+    from opskit.store.git import GitError
 
     store = open_store(inventory)
     if store.head() is None:
@@ -229,8 +229,8 @@ def audit_changes(
     For the `changes` notification after a backup run: pass the devices the run changed
     and its commit. A first commit (no parent) makes every finding new.
     """
-    from opskit.backup import open_store
-    from opskit.backup.store_git import GitError
+    from opskit.store import open_store
+    from opskit.store.git import GitError
 
     new = run_audit(inventory, devices, rev=commit, today=today)
     try:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from opskit.backup.clean import extract
-from opskit.backup.profiles import Profile
+from opskit.platforms import Profile
+from opskit.platforms.clean import extract
 
 # A line that is nothing but a CLI prompt: `core-r1#`, `sw1>`, `user@host:~$`, `[admin@mt] >`
 _PROMPT_LINE = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?[\w.@:/~()\-\[\]]{1,80}\s?[#>$%]\s*$")

@@ -26,8 +26,9 @@ class FetchRequest:
 
     `target` is the CLI session (for `tftp`, the one the copy command is sent over);
     `options` the device's merged `backup:` section (method, files, ...); `timeout` the
-    seconds this fetch may take (the runner's deadline; the session enforces it).
-    Credentials stay `Secret`s inside the target until the login.
+    seconds this fetch may take (the runner's deadline; the session enforces it);
+    `inventory` the whole inventory, for fetchers that need more. Credentials stay
+    `Secret`s inside the target until the login.
     """
 
     device: Device
@@ -37,6 +38,7 @@ class FetchRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
     timeout: float = 120.0
     method: str = "ssh"
+    inventory: Inventory | None = field(default=None, repr=False)
 
 
 def fetch_method(device: Device) -> str:
@@ -90,4 +92,5 @@ def fetch_request(
         options=dict(device.backup or {}),
         timeout=timeout,
         method=chosen,
+        inventory=inventory,
     )

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from opskit.backup.fetch import FetchRequest
-from opskit.backup.profiles import Profile
 from opskit.errors import DeviceError, DeviceTimeout, InputError
 from opskit.inventory import Device, Settings
+from opskit.platforms import Profile
 from opskit.transport.cli import dialog_error, open_cli, run_dialog
 from opskit.transport.tftp import (
     DEFAULT_MAX_SIZE,

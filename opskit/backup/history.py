@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opskit.backup.profiles import profile_name_for
 from opskit.backup.service import device_path, open_store
-from opskit.backup.state import DeviceState, load_state
-from opskit.backup.store_git import GitError, LogEntry
 from opskit.errors import InputError
 from opskit.inventory import Device, Inventory
+from opskit.platforms import profile_name_for
+from opskit.store.git import GitError, LogEntry
+from opskit.store.state import DeviceState, load_state
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

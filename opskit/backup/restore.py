@@ -17,14 +17,14 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from opskit.backup.clean import prepare, scrub
 from opskit.backup.fetch import fetch_method, fetch_request
 from opskit.backup.fetch_tftp import device_address, shared_server, tftp_settings
 from opskit.backup.fetchers import get_fetcher
-from opskit.backup.profiles import SALTED_MARKER, SECRET_MARKER, Profile, load_profile
 from opskit.backup.service import device_path, device_timeout, open_store
 from opskit.errors import DeviceError, DeviceTimeout, InputError
 from opskit.inventory import Device, Inventory
+from opskit.platforms import Profile, load_profile
+from opskit.platforms.clean import SALTED_MARKER, SECRET_MARKER, prepare, scrub
 from opskit.targets import cli_target
 from opskit.transport.cli import dialog_error, open_cli, run_dialog
 from opskit.transport.tftp import TftpError

@@ -18,30 +18,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from opskit.backup.checks import check_output, check_shrink
-from opskit.backup.clean import clean, normalize, prepare, scrub
 from opskit.backup.fetch import fetch_method, fetch_request
 from opskit.backup.fetchers import get_fetcher
-from opskit.backup.profiles import Profile, load_profile
-from opskit.backup.state import DeviceState, load_state, save_state
-from opskit.backup.store_git import GitStore
 from opskit.errors import DeviceError, OpskitError
 from opskit.inventory import Device, Inventory
+from opskit.platforms import Profile, load_profile
+from opskit.platforms.clean import clean, normalize, prepare, scrub
 from opskit.runner import Deadline, Result, run_threads
+from opskit.store import GitStore, device_path, open_store
+from opskit.store.state import DeviceState, load_state, save_state
 from opskit.targets import cli_timeout
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 16
 LOCK_TIMEOUT = 300.0
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,18 +135,6 @@ class _Prepared:
     audit: tuple[Any, ...] = ()  # opskit.audit's secret-value findings (never a value)
 
 
-def device_path(device: Device) -> str:
-    """The device's file in the repository: `<site>/<device>.cfg`."""
-    site = _UNSAFE.sub("_", device.site or "default").strip(".") or "default"
-    name = _UNSAFE.sub("_", device.name).strip(".") or "device"
-    return f"{site}/{name}.cfg"
-
-
-def open_store(inventory: Inventory) -> GitStore:
-    """The git store of `settings.backup_repo`."""
-    return GitStore(inventory.settings.backup_repo)
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
@@ -169,16 +155,55 @@ def device_timeout(inventory: Inventory, device: Device) -> float:
     return cli_timeout(inventory, device)
 
 
+class ValueInspector(Protocol):
+    """Looks at a fetched config before its secrets are scrubbed, and keeps what it found
+    beside the version stored. `opskit.audit.VALUE_INSPECTOR` is one (the rules that need
+    a secret's value); the commands hand it to `run_backup` / `store_fetched`, so backup
+    imports no other capability.
+    """
+
+    def check(
+        self, platform: str, text: str, scrub: Callable[[str], str]
+    ) -> tuple[Any, ...]:  # pragma: no cover - a protocol
+        """Findings for the cleaned, unscrubbed `text` (never a secret value in them)."""
+        ...
+
+    def record(
+        self, state_dir: Path, entries: Sequence[tuple[str, str, tuple[Any, ...]]]
+    ) -> object:  # pragma: no cover - a protocol
+        """Keep (device, stored text, findings) of the devices stored this run."""
+        ...
+
+
+def _inspect(
+    inspector: ValueInspector | None, device: Device, raw: str, profile: Profile
+) -> tuple[Any, ...]:
+    if inspector is None:
+        return ()
+    try:
+        return inspector.check(
+            device.platform, clean(raw, profile), lambda line: scrub(line, profile)
+        )
+    except Exception as exc:  # never fail a backup for its inspection (and name no value)
+        log.warning("%s: config inspection failed: %s", device.name, type(exc).__name__)
+        return ()
+
+
 @dataclass(frozen=True, slots=True)
 class _Fetched:
     """A device's config after fetch, checks, cleaning and scrubbing."""
 
     profile: Profile
     text: str
+    audit: tuple[Any, ...] = ()
 
 
 def _fetch_one(
-    inventory: Inventory, device: Device, deadline: Deadline, keep_secrets: bool
+    inventory: Inventory,
+    device: Device,
+    deadline: Deadline,
+    keep_secrets: bool,
+    inspector: ValueInspector | None,
 ) -> _Fetched:
     """Fetch, check, clean and scrub one device (runs in a runner thread).
 
@@ -199,7 +224,8 @@ def _fetch_one(
         reason = check_output(raw, profile)
         if reason:
             raise DeviceError(reason)
-        return _Fetched(profile, prepare(raw, profile, keep_secrets=keep_secrets))
+        text = prepare(raw, profile, keep_secrets=keep_secrets)
+        return _Fetched(profile, text, _inspect(inspector, device, raw, profile))
     except Exception as exc:  # a fetcher bug must not stop the other devices either
         if isinstance(exc, OpskitError):
             message = str(exc)
@@ -220,23 +246,23 @@ def _prepared(device: Device, result: Result[_Fetched], force: bool) -> _Prepare
         reason=result.reason,
         duration=result.duration,
         force=force,
+        audit=fetched.audit if fetched else (),
     )
 
 
-def _check_and_prepare(prepared: _Prepared, raw: str, profile: Profile, keep_secrets: bool) -> None:
+def _check_and_prepare(
+    prepared: _Prepared,
+    raw: str,
+    profile: Profile,
+    keep_secrets: bool,
+    inspector: ValueInspector | None,
+) -> None:
     reason = check_output(raw, profile)
     if reason:
         prepared.reason = reason
         return
     prepared.text = prepare(raw, profile, keep_secrets=keep_secrets)
-    from opskit.audit import check_secret_values  # rules that need a secret's value
-
-    try:
-        prepared.audit = check_secret_values(
-            prepared.device.platform, clean(raw, profile), lambda line: scrub(line, profile)
-        )
-    except Exception as exc:  # never fail a backup for its audit note (and name no value)
-        log.warning("%s: audit value check failed: %s", prepared.device.name, type(exc).__name__)
+    prepared.audit = _inspect(inspector, prepared.device, raw, profile)
 
 
 def _store(
@@ -246,6 +272,7 @@ def _store(
     *,
     lock_timeout: float,
     title: str,
+    inspector: ValueInspector | None = None,
 ) -> tuple[list[DeviceResult], str | None]:
     """Shrink checks, change detection, one commit and the state update (one thread)."""
     settings = inventory.settings
@@ -290,15 +317,14 @@ def _store(
             message = f"{title}: {len(changed)} changed: {names}\n\n{body}\n"
             commit = store.commit(changed, message)
         results = [replace(r, commit=commit) if r.changed else r for r in results]
-        from opskit.audit import record_value_findings  # beside the version stored
-
-        stored = zip(items, paths, results, strict=True)
-        checked = [
-            (i.device.name, changed.get(p) or previous[p] or "", i.audit)
-            for i, p, r in stored
-            if r.ok
-        ]
-        record_value_findings(settings.state_dir, checked)
+        if inspector is not None:  # beside the version stored, under the lock
+            stored = zip(items, paths, results, strict=True)
+            checked = [
+                (i.device.name, changed.get(p) or previous[p] or "", i.audit)
+                for i, p, r in stored
+                if r.ok
+            ]
+            inspector.record(settings.state_dir, checked)
         _update_state(inventory, results, commit)
     return results, commit
 
@@ -345,6 +371,7 @@ def run_backup(
     keep_secrets: bool = False,
     progress: Callable[[DeviceResult], None] | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    inspector: ValueInspector | None = None,
 ) -> BackupReport:
     """Back up `devices`: fetch in parallel, then store every good config in one commit.
 
@@ -380,7 +407,9 @@ def run_backup(
 
     fetched = run_threads(
         devices,
-        lambda d, deadline: _fetch_one(inventory, d, deadline, _keep_secrets(d, keep_secrets)),
+        lambda d, deadline: _fetch_one(
+            inventory, d, deadline, _keep_secrets(d, keep_secrets), inspector
+        ),
         name=lambda d: d.name,
         label=lambda d: d.label(),
         seconds=lambda d: device_timeout(inventory, d),
@@ -391,7 +420,12 @@ def run_backup(
     )
     items = [_prepared(d, r, d.name in forced) for d, r in zip(devices, fetched, strict=True)]
     results, commit = _store(
-        store, inventory, items, lock_timeout=lock_timeout, title="opskit backup run"
+        store,
+        inventory,
+        items,
+        lock_timeout=lock_timeout,
+        title="opskit backup run",
+        inspector=inspector,
     )
     return BackupReport(
         repo=store.root,
@@ -411,6 +445,7 @@ def store_fetched(
     force: bool = False,
     keep_secrets: bool | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    inspector: ValueInspector | None = None,
 ) -> DeviceResult:
     """Take a config someone else fetched through the same pipeline as `backup run`.
 
@@ -430,12 +465,17 @@ def store_fetched(
     profile = load_profile(device.platform)
     keep = _keep_secrets(device, bool(keep_secrets)) if keep_secrets is None else keep_secrets
     item = _Prepared(device=device, method=method, profile=profile, force=force)
-    _check_and_prepare(item, raw_text, profile, keep)
+    _check_and_prepare(item, raw_text, profile, keep, inspector)
     if item.reason:
         item.text = None
     item.duration = time.monotonic() - t0
     store = open_store(inventory)
     results, _commit = _store(
-        store, inventory, [item], lock_timeout=lock_timeout, title=f"opskit backup ({method})"
+        store,
+        inventory,
+        [item],
+        lock_timeout=lock_timeout,
+        title=f"opskit backup ({method})",
+        inspector=inspector,
     )
     return results[0]

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from opskit.backup.fetch_tftp import device_address, tftp_settings
-from opskit.backup.profiles import load_profile
-from opskit.backup.service import store_fetched
+from opskit.backup.service import ValueInspector, store_fetched
 from opskit.errors import DeviceError, InputError, OpskitError
 from opskit.inventory import Device, Inventory
+from opskit.platforms import load_profile
 from opskit.transport.tftp import ReceivedFile, TftpServer, TransferRecord, check_name
 
 
@@ -61,6 +61,7 @@ def receive_pushes(
     on_ready: Callable[[str], None] | None = None,
     stop: asyncio.Event | None = None,
     drain: float = 30.0,
+    inspector: ValueInspector | None = None,
 ) -> None:
     """Run a TFTP receiver until `stop` is set (or SIGTERM/SIGINT when run in the main thread).
 
@@ -70,13 +71,14 @@ def receive_pushes(
     upload goes through `store_fetched` (checks, clean, scrub, commit) in one worker thread;
     anything else is refused by the server. `on_event` gets one `PushEvent` per transfer.
     On stop, transfers in flight finish (up to `drain` seconds) and stored uploads are
-    committed before this returns.
+    committed before this returns. `inspector` sees each upload before it is scrubbed
+    (`store_fetched`).
 
     Raises:
         InputError: bad listen address.
         DeviceError: the address cannot be bound.
     """
-    asyncio.run(_receive(inventory, listen, on_event, on_ready, stop, drain))
+    asyncio.run(_receive(inventory, listen, on_event, on_ready, stop, drain, inspector))
 
 
 def _push_allow_list(inventory: Inventory) -> set[str] | None:
@@ -100,6 +102,7 @@ async def _receive(
     on_ready: Callable[[str], None] | None,
     stop: asyncio.Event | None,
     drain: float,
+    inspector: ValueInspector | None = None,
 ) -> None:
     cfg = tftp_settings(inventory.settings, listen)
     allowed = _push_allow_list(inventory)
@@ -135,7 +138,7 @@ async def _receive(
         finally:
             received.discard()
         try:
-            result = store_fetched(inventory, device, text, method="tftp")
+            result = store_fetched(inventory, device, text, method="tftp", inspector=inspector)
             event = PushEvent(
                 received.name,
                 received.peer,
@@ -183,5 +186,6 @@ async def _receive(
 
 
 # `receive_pushes` as a coroutine, for a process serving TFTP beside other servers
-# (`backup listen --tftp`): serve_pushes(inventory, listen, on_event, on_ready, stop, drain)
+# (`backup listen --tftp`): serve_pushes(inventory, listen, on_event, on_ready, stop, drain,
+# inspector)
 serve_pushes = _receive

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from opskit.errors import ExitCode
+
 if TYPE_CHECKING:
     from opskit.audit import AuditReport
     from opskit.inventory import Device, Inventory
@@ -105,7 +107,7 @@ def audit(
     except OpskitError as exc:
         if fmt == "nagios":  # a plugin that cannot run is UNKNOWN
             sys.stdout.write(f"AUDIT UNKNOWN - {str(exc).replace('|', '/')}\n")
-            raise typer.Exit(3) from None
+            raise typer.Exit(ExitCode.INTERNAL) from None  # Nagios UNKNOWN
         raise
     _emit(report, fmt, inv.path.parent)
     raise typer.Exit(report.nagios_status() if fmt == "nagios" else report.exit_code())

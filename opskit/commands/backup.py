@@ -79,6 +79,7 @@ def run(
             raise InputError(f"--force {name}: no such device in {inv.path.name}")
     if not devices:
         raise InputError("no devices selected for backup")
+    from opskit.audit import VALUE_INSPECTOR  # audit's rules that need a secret's value
     from opskit.notify import load_channels, notify_run
 
     channels = load_channels(inv)  # a bad notify: list stops the run before any fetch
@@ -88,7 +89,12 @@ def run(
         report = _run_with_progress(inv, devices, workers, force or [], keep_secrets)
     else:
         report = run_backup(
-            inv, devices, workers=workers, force=force or [], keep_secrets=keep_secrets
+            inv,
+            devices,
+            workers=workers,
+            force=force or [],
+            keep_secrets=keep_secrets,
+            inspector=VALUE_INSPECTOR,
         )
     sent = notify_run(inv, report, channels=channels, keep_secrets=keep_secrets)
     if json_out:
@@ -129,8 +135,16 @@ def _run_with_progress(
         def progress(r: DeviceResult) -> None:
             bar.update(task, advance=1, last=f"{r.device} {'ok' if r.ok else 'failed'}")
 
+        from opskit.audit import VALUE_INSPECTOR
+
         return run_backup(
-            inv, devices, workers=workers, force=force, keep_secrets=keep, progress=progress
+            inv,
+            devices,
+            workers=workers,
+            force=force,
+            keep_secrets=keep,
+            progress=progress,
+            inspector=VALUE_INSPECTOR,
         )
 
 

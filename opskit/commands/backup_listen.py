@@ -56,6 +56,7 @@ def listen_cmd(
     import json
     import logging
 
+    from opskit.audit import VALUE_INSPECTOR
     from opskit.backup import run_backup
     from opskit.backup.history import backup_devices
     from opskit.errors import InputError
@@ -92,7 +93,7 @@ def listen_cmd(
             sys.stdout.flush()
 
     def backup(batch: list[Any], changed_by: dict[str, str]) -> Mapping[str, Any]:
-        report = run_backup(inv, batch)
+        report = run_backup(inv, batch, inspector=VALUE_INSPECTOR)
         sent = notify_run(inv, report, channels=channels, changed_by=changed_by)
         changed = [r.device for r in report.changed]
         failed = [f"{r.device} ({r.reason})" for r in report.failed]
@@ -134,7 +135,11 @@ def listen_cmd(
         def tftp_ready(address: str) -> None:
             sys.stderr.write(f"opskit: backup listen: tftp on {address}\n")
 
-        alongside.append(lambda stop: serve_pushes(inv, None, tftp_event, tftp_ready, stop, 30.0))
+        alongside.append(
+            lambda stop: serve_pushes(
+                inv, None, tftp_event, tftp_ready, stop, 30.0, VALUE_INSPECTOR
+            )
+        )
     stats = listen(devices, settings, backup, on_event=emit, on_ready=ready, alongside=alongside)
     if json_out:
         emit_json("stopped", {"stats": stats.to_dict()})

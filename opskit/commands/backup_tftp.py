@@ -60,7 +60,9 @@ def tftp_serve(
         sys.stderr.write(f"opskit: tftp-serve listening on {address}\n")
         sys.stderr.flush()
 
-    receive_pushes(inv, listen=listen, on_event=emit, on_ready=ready)
+    from opskit.audit import VALUE_INSPECTOR
+
+    receive_pushes(inv, listen=listen, on_event=emit, on_ready=ready, inspector=VALUE_INSPECTOR)
 
 
 def restore(

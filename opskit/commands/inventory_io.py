@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from opskit.cli import STATE
+from opskit.commands.options import JsonOpt
+from opskit.errors import ExitCode
 
 if TYPE_CHECKING:
     from opskit.interop.export import ExportResult
@@ -27,7 +29,6 @@ export_app = typer.Typer(
     help="Write the inventory for NetBox, Oxidized, RANCID or Prometheus.",
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
 ]
@@ -58,7 +59,7 @@ def _run_import(
     report = apply_import(STATE.inventory_path, imported, into=into, dry_run=dry_run, force=force)
     _render_report(report, json_out)
     if report.conflicts and not force:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _render_report(report: ImportReport, json_out: bool) -> None:

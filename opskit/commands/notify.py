@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from opskit.cli import STATE
+from opskit.commands.options import JsonOpt
+from opskit.errors import ExitCode
+
+if TYPE_CHECKING:
+    from opskit.notify.service import NotifyReport
 
 app = typer.Typer(no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 
 
 @app.command("test")
@@ -39,7 +42,7 @@ def test_cmd(
             else:
                 typer.echo(f"{d.channel} ({d.format}): FAILED: {d.error}")
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command("status")
@@ -96,10 +99,10 @@ def status_cmd(json_out: JsonOpt = False) -> None:
                 f"outbox: {w.channel}: queued {w.queued}, {w.attempts} attempt(s), "
                 f"last error: {w.last_error}"
             )
-    raise typer.Exit(1 if waiting else 0)
+    raise typer.Exit(ExitCode.FAILED if waiting else ExitCode.OK)
 
 
-def notify_lines(report: Any, failed_only: bool = False) -> list[str]:
+def notify_lines(report: NotifyReport, failed_only: bool = False) -> list[str]:
     """Human lines for a run's `NotifyReport` (used by `backup run`): one per message
     (`failed_only`: only those not sent, for cron's quiet mode)."""
     lines = []

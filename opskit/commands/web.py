@@ -8,10 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from opskit.cli import STATE
+from opskit.commands.options import JsonOpt
 
 app = typer.Typer(no_args_is_help=False, invoke_without_command=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 
 
 @app.callback(invoke_without_command=True)

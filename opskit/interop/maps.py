@@ -71,22 +71,10 @@ def check_platforms(overrides: dict[str, str], option: str) -> None:
 
 
 def canonical_platform(name: str) -> str | None:
-    """The opskit platform a name stands for (None when opskit does not know it).
-
-    Uses the platform table (`opskit.platforms.resolve`) when it is installed, so an alias
-    such as `ios` comes back as `cisco_ios`; otherwise the inventory's list of names.
+    """The opskit platform a name stands for: itself when the inventory accepts it (an
+    alias such as `cisco_ios_telnet` is kept: it also says how the device is reached),
+    None otherwise.
     """
-    try:
-        from opskit.platforms import resolve  # type: ignore[attr-defined,import-not-found,unused-ignore]
-    except ImportError:
-        resolve = None
-    if resolve is not None:
-        try:
-            found = resolve(name)
-        except (KeyError, LookupError, ValueError):
-            found = None
-        if found is not None:
-            return str(getattr(found, "name", found))
     from opskit.inventory import known_platforms
 
     return name if name in known_platforms() else None

@@ -10,6 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from opskit.inventory.index import InventoryIndex, open_index
     from opskit.inventory.lines import line_of
     from opskit.inventory.load import (
         Problem,
@@ -33,17 +34,28 @@ if TYPE_CHECKING:
         Site,
     )
     from opskit.inventory.sections import SECTION_KEYS, UPS_THRESHOLD_KEYS, device_section
+    from opskit.inventory.views import (
+        LabelRow,
+        cable_dict,
+        device_payload,
+        device_ports,
+        exact_label_paths,
+        find_payload,
+        label_rows,
+        labels_payload,
+        sheet_payload,
+    )
 
 _WHERE = {
     **dict.fromkeys(
         (
             "Problem",
             "build_inventory",
-            "device_section",
             "expand_port_names",
             "known_platforms",
             "load_inventory",
             "locate_problems",
+            "open_index",
             "resolve_credentials",
             "select_devices",
         ),
@@ -67,6 +79,22 @@ _WHERE = {
     **dict.fromkeys(
         ("SECTION_KEYS", "UPS_THRESHOLD_KEYS", "device_section"), "opskit.inventory.sections"
     ),
+    **dict.fromkeys(("InventoryIndex", "open_index"), "opskit.inventory.index"),
+    # the JSON shapes the CLI and the web pages share
+    **dict.fromkeys(
+        (
+            "LabelRow",
+            "cable_dict",
+            "device_payload",
+            "device_ports",
+            "exact_label_paths",
+            "find_payload",
+            "label_rows",
+            "labels_payload",
+            "sheet_payload",
+        ),
+        "opskit.inventory.views",
+    ),
 }
 
 __all__ = [
@@ -77,20 +105,31 @@ __all__ = [
     "Device",
     "Endpoint",
     "Inventory",
+    "InventoryIndex",
+    "LabelRow",
     "Port",
     "Problem",
     "Secret",
     "Settings",
     "Site",
     "build_inventory",
+    "cable_dict",
+    "device_payload",
+    "device_ports",
     "device_section",
+    "exact_label_paths",
     "expand_port_names",
+    "find_payload",
     "known_platforms",
+    "label_rows",
+    "labels_payload",
     "line_of",
     "load_inventory",
     "locate_problems",
+    "open_index",
     "resolve_credentials",
     "select_devices",
+    "sheet_payload",
 ]
 
 

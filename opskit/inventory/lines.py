@@ -170,7 +170,7 @@ def duplicate_key_lines(text: str, key: str | None = None) -> tuple[int, int] | 
 
 
 def _read_text(path: Path) -> str:
-    from opskit.inventory.load import read_inventory_text
+    from opskit.inventory.files import read_inventory_text
 
     return read_inventory_text(path)[1]
 

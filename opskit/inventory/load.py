@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from opskit.errors import InputError
+from opskit.inventory import files
+from opskit.inventory.files import BOM, MAX_INVENTORY_BYTES
 from opskit.inventory.model import (
     INHERITED_SCALARS,
     INHERITED_SECTIONS,
@@ -106,10 +108,6 @@ _CABLE_KEY_SET = frozenset(CABLE_KEYS)
 END_KEYS = ("device", "port", "side")
 RACK_KEYS = ("name", "unit", "height")
 MAX_RANGE = 10_000
-# All the files of one inventory together (5,000 devices and 100,000 cables are 9.3 MB):
-# a cap, so `-i /dev/zero` or a runaway include cannot run memory out.
-MAX_INVENTORY_BYTES = 64 << 20
-_BOM = "\ufeff"
 # Credential values that are never shown anywhere: not checked for control characters
 # (a message about them would say something about a secret).
 _UNSHOWN_KEYS = frozenset(SECRET_FIELDS)
@@ -193,7 +191,7 @@ def parse_yaml_fast(text: str, path: Path) -> Any:
         InputError: the text is not valid YAML, or repeats a key in one mapping (the
             message names both lines).
     """
-    if text.startswith(_BOM):
+    if text.startswith(BOM):
         text = text[1:]
     try:
         import yaml_rs
@@ -303,21 +301,9 @@ class _DuplicateKey(Exception):
 
 
 def read_inventory_text(path: Path) -> tuple[bytes, str]:
-    """The bytes of an inventory file and its text (UTF-8, a byte-order mark dropped).
-
-    Only a regular file of at most `MAX_INVENTORY_BYTES` is read (a FIFO or `/dev/zero`
-    is refused before any read).
-
-    Raises:
-        OSError: cannot be read (`opskit.fileio.FileRefusedError`: not a regular file, or
-            too large).
-        UnicodeDecodeError: not UTF-8.
-    """
-    from opskit.fileio import read_regular_file
-
-    raw = read_regular_file(path, MAX_INVENTORY_BYTES)
-    text = raw.decode("utf-8")
-    return raw, text[1:] if text.startswith(_BOM) else text
+    """The bytes and text of an inventory file, at most `MAX_INVENTORY_BYTES` (see
+    `opskit.inventory.files.read_inventory_text`)."""
+    return files.read_inventory_text(path, MAX_INVENTORY_BYTES)
 
 
 def file_signature(path: Path) -> str:

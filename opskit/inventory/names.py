@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-# Kept equal to `opskit.backup.service.device_path` (tests/inventory/test_names.py checks
+# Kept equal to `opskit.store.device_path` (tests/inventory/test_names.py checks
 # it) until backup calls `backup_file_name` itself.
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 NAME_MAX = 255  # bytes in one path component (Linux, and most file systems)

@@ -27,9 +27,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
+
+if TYPE_CHECKING:
+    from opskit.inventory import Inventory
 
 EVENTS = ("changes", "failures", "recoveries")
 FORMATS = ("slack", "mattermost", "teams", "generic")
@@ -201,7 +204,7 @@ class _Problems:
         raise InputError(f"{where}: {message}{more}")
 
 
-def load_channels(inventory: Any) -> tuple[Channel, ...]:
+def load_channels(inventory: Inventory) -> tuple[Channel, ...]:
     """The inventory's notification channels (empty when it has no `notify:`).
 
     Args:

@@ -64,8 +64,8 @@ def scrubbed_diff(repo: Path, commit: str, path: str, platform: str) -> str:
     """
     try:
         # backup owns the scrubbing rules (they move to opskit.platforms)
-        from opskit.backup.clean import scrub
-        from opskit.backup.profiles import load_profile
+        from opskit.platforms import load_profile
+        from opskit.platforms.clean import scrub
 
         profile = load_profile(platform)
     except Exception as exc:  # no profile: never send the unscrubbed text

@@ -19,11 +19,14 @@ import socket
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.errors import DeviceError, InputError
 from opskit.notify.config import parse_duration
 from opskit.notify.syslog import DeviceFinder, load_patterns, match_change, parse_syslog
+
+if TYPE_CHECKING:
+    from opskit.inventory import Device, Inventory
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ def split_address(value: str, what: str) -> tuple[str, int]:
 
 
 def listen_settings(
-    inventory: Any,
+    inventory: Inventory,
     *,
     syslog: str | None = None,
     quiet: float | None = None,
@@ -163,7 +166,7 @@ class Listener:
 
     def __init__(
         self,
-        devices: Sequence[Any],
+        devices: Sequence[Device],
         settings: ListenSettings,
         backup: BackupFn,
         on_event: Callable[[ListenEvent], None] | None = None,
@@ -354,7 +357,7 @@ class Listener:
 
 
 def listen(
-    devices: Sequence[Any],
+    devices: Sequence[Device],
     settings: ListenSettings,
     backup: BackupFn,
     *,

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opskit.errors import InputError, OpskitError
 from opskit.notify.config import Channel, load_channels
@@ -31,6 +31,9 @@ from opskit.notify.state import (
     state_lock,
     update_attempt,
 )
+
+if TYPE_CHECKING:
+    from opskit.inventory import Inventory
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +237,7 @@ def build_digest(
 
 
 def _collect_diffs(
-    inventory: Any, run: RunOutcome, channels: Sequence[Channel], keep_secrets: bool
+    inventory: Inventory, run: RunOutcome, channels: Sequence[Channel], keep_secrets: bool
 ) -> dict[str, str]:
     from opskit.notify.gitdiff import commit_diffs, scrubbed_diff
 
@@ -308,7 +311,7 @@ def _retry_outbox(
 
 
 def notify_run(
-    inventory: Any,
+    inventory: Inventory,
     run: RunOutcome,
     *,
     channels: Sequence[Channel] | None = None,
@@ -386,7 +389,7 @@ def _send_or_queue(state_dir: Path, channel: Channel, digest: Digest, down: bool
     )
 
 
-def send_test(inventory: Any, name: str | None = None) -> NotifyReport:
+def send_test(inventory: Inventory, name: str | None = None) -> NotifyReport:
     """Send a test message to every channel (or the one named); nothing is queued.
 
     Raises:

@@ -12,7 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opskit.inventory import Device
 
 MAX_MESSAGE = 8192  # bytes of one message that are looked at (RFC 5426 suggests 2048+)
 
@@ -165,8 +168,8 @@ class DeviceFinder:
     the HOSTNAME among those devices.
     """
 
-    def __init__(self, devices: Iterable[Any]) -> None:
-        self.by_address: dict[str, list[Any]] = {}
+    def __init__(self, devices: Iterable[Device]) -> None:
+        self.by_address: dict[str, list[Device]] = {}
         self._keys: dict[str, str] = {}  # source address as received -> canonical form
         self.by_name: dict[str, Any] = {}
         for device in devices:

@@ -104,6 +104,9 @@ __all__ = [
     "accepted_names",
     "backup_profile",
     "family_names",
+    "load_profile",
+    "profile_name_for",
+    "profile_names",
     "resolve",
     "sysdescr_rules",
     "version_schemes",
@@ -286,6 +289,30 @@ def _profile(family: str) -> Profile | None:
 def backup_profile(name: str) -> Profile | None:
     """The backup model of the family serving `name` (None when it has none)."""
     return _profile(family_of(name))
+
+
+def profile_names() -> tuple[str, ...]:
+    """The families with a backup model."""
+    return tuple(name for name in family_names() if _table().files[name].get("backup"))
+
+
+def profile_name_for(platform: str) -> str | None:
+    """The family whose backup model serves an inventory platform name, or None."""
+    family = family_of(platform)
+    return family if _table().files[family].get("backup") else None
+
+
+def load_profile(platform: str) -> Profile:
+    """The backup model for an inventory platform (`cisco_ios`, `cisco_ios_telnet`, ...).
+
+    Raises:
+        InputError: no model serves this platform.
+    """
+    profile = backup_profile(platform)
+    if profile is None:
+        known = ", ".join(profile_names())
+        raise InputError(f"no backup profile for platform '{platform}' (known: {known})")
+    return profile
 
 
 @lru_cache(maxsize=1)

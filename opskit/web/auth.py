@@ -22,21 +22,16 @@ import ipaddress
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass
 
+from opskit.web.hashes import ScryptHash, parse_hash
 from opskit.web.settings import WebSettings, WebUser
 
 log = logging.getLogger(__name__)
 
 SCRYPT_LN, SCRYPT_R, SCRYPT_P = 16, 8, 1
-_HASH_RE = re.compile(
-    r"^\$scrypt\$ln=(?P<ln>\d+),r=(?P<r>\d+),p=(?P<p>\d+)\$(?P<salt>[A-Za-z0-9+/.]+)\$"
-    r"(?P<key>[A-Za-z0-9+/.]+)$"
-)
 COOKIE = "opskit_session"
 MAX_FAILURES, WINDOW_S = 5, 300.0
 BASIC_CACHE_S = 300.0
@@ -47,10 +42,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode().rstrip("=")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text.replace(".", "+") + "=" * (-len(text) % 4))
-
-
 def _token(data: bytes) -> str:
     # cookie-safe: no "/", "+" or "=" (which would make the cookie value quoted)
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
@@ -58,33 +49,6 @@ def _token(data: bytes) -> str:
 
 def _untoken(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-@dataclass(frozen=True, slots=True)
-class ScryptHash:
-    """The parts of a `$scrypt$` hash."""
-
-    ln: int
-    r: int
-    p: int
-    salt: bytes
-    key: bytes
-
-
-def parse_hash(text: str) -> ScryptHash:
-    """Read a `$scrypt$ln=..,r=..,p=..$salt$key` hash.
-
-    Raises:
-        ValueError: not such a hash, or cost parameters outside what we accept.
-    """
-    m = _HASH_RE.match(text.strip())
-    if not m:
-        raise ValueError("not a $scrypt$ln=N,r=R,p=P$salt$key hash (make one with "
-                         "'opskit web hash-password')")  # fmt: skip
-    ln, r, p = int(m["ln"]), int(m["r"]), int(m["p"])
-    if not (10 <= ln <= 20 and 1 <= r <= 32 and 1 <= p <= 4):
-        raise ValueError(f"scrypt cost ln={ln}, r={r}, p={p} is outside ln 10-20, r 1-32, p 1-4")
-    return ScryptHash(ln, r, p, _unb64(m["salt"]), _unb64(m["key"]))
 
 
 def _scrypt(password: str, h: ScryptHash) -> bytes:

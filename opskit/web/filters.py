@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from opskit.inventory.model import Cable, Endpoint
+from opskit.inventory import Cable, Endpoint
 
 # Cable colours the stylesheet has a swatch for (class `c-<name>`); others show as text.
 SWATCHES = {

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from opskit.inventory.views import LabelRow
+from opskit.inventory import LabelRow
 
 PAGE_W, PAGE_H = 210.0, 297.0
 COLS, ROWS = 3, 7

@@ -20,9 +20,9 @@ from typing import Any
 from urllib.parse import quote
 
 from opskit.errors import OpskitError
-from opskit.inventory.index import InventoryIndex, open_index
-from opskit.inventory.model import Device
-from opskit.inventory.views import (
+from opskit.inventory import (
+    Device,
+    InventoryIndex,
     cable_dict,
     device_payload,
     device_ports,
@@ -30,6 +30,7 @@ from opskit.inventory.views import (
     find_payload,
     label_rows,
     labels_payload,
+    open_index,
     sheet_payload,
 )
 from opskit.web import lastrun

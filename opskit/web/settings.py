@@ -24,9 +24,12 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
+
+if TYPE_CHECKING:
+    from opskit.inventory import Inventory
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 ROLES = ("technician", "admin")
@@ -116,14 +119,14 @@ def check_listen(host: str, settings: WebSettings) -> None:
         )
 
 
-def _where(inventory: Any, *keys: str | int) -> str:
+def _where(inventory: Inventory, *keys: str | int) -> str:
     from opskit.inventory import line_of
 
     line = line_of(inventory.path, ("settings", "web", *keys))
     return f"{inventory.path.name}:{line}" if line else inventory.path.name
 
 
-def _user(inventory: Any, name: str, raw: Any, trust_header: bool) -> WebUser:
+def _user(inventory: Inventory, name: str, raw: Any, trust_header: bool) -> WebUser:
     where = f"{_where(inventory, 'users', name)}: settings.web.users.{name}"
     if not isinstance(raw, Mapping):
         raise InputError(f"{where} must be a mapping (role and password_hash/_env/_file)")
@@ -142,7 +145,7 @@ def _user(inventory: Any, name: str, raw: Any, trust_header: bool) -> WebUser:
         raise InputError(f"{where}: no password_hash, password_env or password_file")
     kind, value = given[0], str(raw[given[0]])
     if kind == "password_hash":
-        from opskit.web.auth import parse_hash
+        from opskit.web.hashes import parse_hash
 
         try:
             parse_hash(value)
@@ -165,7 +168,7 @@ def _user(inventory: Any, name: str, raw: Any, trust_header: bool) -> WebUser:
     return WebUser(name, str(role), secret)
 
 
-def load_web_settings(inventory: Any) -> WebSettings:
+def load_web_settings(inventory: Inventory) -> WebSettings:
     """Parse `settings.web` of a loaded inventory (passwords are read now).
 
     Raises:
@@ -215,7 +218,7 @@ def load_web_settings(inventory: Any) -> WebSettings:
     )
 
 
-def labels_base_url(inventory: Any) -> tuple[str, bool]:
+def labels_base_url(inventory: Inventory) -> tuple[str, bool]:
     """The base URL the labels' QR codes use, and whether it was set: `base_url`, else
     `http://` + `listen` (which a phone on the network cannot reach: the caller warns).
     """

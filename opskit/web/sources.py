@@ -20,14 +20,14 @@ from opskit.inventory import Device
 
 def config_path(device: Device) -> str:
     """The device's file in the backup repository (`<site>/<device>.cfg`)."""
-    from opskit.backup import device_path
+    from opskit.store import device_path
 
     return device_path(device)
 
 
 @cache
 def _profiles(platform: str) -> tuple[Any, ...]:
-    from opskit.backup.profiles import load_profile, profile_name_for, profile_names
+    from opskit.platforms import load_profile, profile_name_for, profile_names
 
     if profile_name_for(platform) is not None:
         return (load_profile(platform),)
@@ -42,7 +42,7 @@ def scrub_config(text: str, platform: str) -> str:
     (`backup.keep_secrets`, `--keep-secrets`); the pages scrub every config again, so
     what they show never depends on how it was stored.
     """
-    from opskit.backup.clean import scrub
+    from opskit.platforms.clean import scrub
 
     for profile in _profiles(platform):
         text = scrub(text, profile)
@@ -51,7 +51,7 @@ def scrub_config(text: str, platform: str) -> str:
 
 def backup_state_file(state_dir: Path) -> Path:
     """`backup-state.json`: last attempt and last good backup per device."""
-    from opskit.backup.state import state_path
+    from opskit.store.state import state_path
 
     return state_path(state_dir)
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from opskit.audit import audit_changes, run_audit
+from opskit.audit import VALUE_INSPECTOR, audit_changes, run_audit
 from opskit.backup import store_fetched
 from opskit.inventory import load_inventory
 from opskit.lab.fakeswitch import FakeSwitches
@@ -80,14 +80,16 @@ def test_a_tftp_push_gets_the_same_check(tmp_path: Path) -> None:
         "snmp-server community FakeIosGoodCommunity RO SNMP",
         "snmp-server community private RO SNMP",
     )
-    assert store_fetched(inv, inv.devices["r1"], pushed).ok
+    assert store_fetched(inv, inv.devices["r1"], pushed, inspector=VALUE_INSPECTOR).ok
     report = run_audit(inv, [inv.devices["r1"]])
     assert [(f.rule, f.source, f.evidence) for f in report.findings] == [
         ("OPS-IOS-SNMP-1", "values", "snmp-server community <removed> RO SNMP")
     ]
     # The community is changed on the router: the stored (scrubbed) text is the same, so
     # nothing is committed, but the new check replaces the old one.
-    result = store_fetched(inv, inv.devices["r1"], golden("ios", "hardened.cfg"))
+    result = store_fetched(
+        inv, inv.devices["r1"], golden("ios", "hardened.cfg"), inspector=VALUE_INSPECTOR
+    )
     assert result.ok and not result.changed
     assert run_audit(inv, [inv.devices["r1"]]).findings == []
 

@@ -16,9 +16,9 @@ import yaml
 
 from opskit.audit import AuditReport, load_ruleset, run_audit
 from opskit.audit.rules import all_rulesets, parse_ruleset
-from opskit.backup import load_profile
 from opskit.errors import InputError
 from opskit.inventory import load_inventory
+from opskit.platforms import load_profile
 from tests.audit.helpers import CASES, FAMILIES, HERE, back_up, platform_of, write_inventory
 
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from opskit.audit import check_secret_values, load_ruleset, record_value_findings
 from opskit.audit.store import KEEP, blob_id, load_value_findings, store_path
 from opskit.audit.values import ValueFinding, decode_cisco7, evaluate_values
-from opskit.backup import load_profile
-from opskit.backup.clean import clean, scrub
+from opskit.platforms import load_profile
+from opskit.platforms.clean import clean, scrub
 from tests.audit.helpers import FAMILIES, golden, platform_of
 
 _KEY = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"

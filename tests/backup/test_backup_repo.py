@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from opskit.backup import store_fetched
-from opskit.backup.state import load_state, save_state
-from opskit.backup.store_git import GitStore, RepoLocked
 from opskit.inventory import load_inventory
 from opskit.lab.fakeswitch import FakeSwitch
+from opskit.store.git import GitStore, RepoLocked
+from opskit.store.state import load_state, save_state
 from tests.backup.helpers import commit_count, git, opskit, write_inventory
 from tests.lab.testdevice import TestDevice
 
@@ -33,7 +33,7 @@ CREDS = {
 
 COMMIT_LOOP = """
 import sys
-from opskit.backup.store_git import GitStore
+from opskit.store.git import GitStore
 store = GitStore(sys.argv[1])
 i = int(sys.argv[2])
 while True:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from opskit.backup import run_backup
-from opskit.backup.state import load_state
 from opskit.inventory import load_inventory
 from opskit.lab.testdevice import Options, canned_config, huge_config
+from opskit.store.state import load_state
 from tests.backup.helpers import commit_count, git, opskit, write_inventory
 from tests.lab.testdevice import TestDevice
 

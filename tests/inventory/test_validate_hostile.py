@@ -329,8 +329,8 @@ NAMES = ["core-r1", "schalter-ä1", "a/b", ".hidden", "...", "branch r1", "x:y",
 @pytest.mark.parametrize("site", ["hq", "Zürich Süd", "..", "", None])
 def test_backup_file_name_is_the_name_backup_uses(site: str | None) -> None:
     """Kept equal to backup's own mapping until backup calls `backup_file_name` itself."""
-    from opskit.backup.service import device_path
     from opskit.inventory.model import Device
+    from opskit.store import device_path
 
     for name in NAMES:
         device = Device(name=name, site=site or "", host=None, platform="cisco_ios")

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from opskit.backup.store_git import GitStore
 from opskit.inventory import load_inventory
 from opskit.lab.smtp import SmtpSink
 from opskit.notify import notify_run, send_test
 from opskit.notify.state import STATE_FILE, outbox_dir
+from opskit.store.git import GitStore
 from tests.lab.webhook import WebhookReceiver
 from tests.notify.helpers import (
     HOOK_KEY,

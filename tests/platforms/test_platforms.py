@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from opskit.backup.profiles import load_profile, profile_name_for
 from opskit.errors import InputError
 from opskit.firmware.discover import cli_command_for, snmp_oids_for, uses_nut
 from opskit.firmware.versions import SCHEMES, family_of, parse_version
@@ -17,6 +16,8 @@ from opskit.platforms import (
     accepted_names,
     backup_profile,
     family_names,
+    load_profile,
+    profile_name_for,
     resolve,
     sysdescr_rules,
     version_schemes,

@@ -185,8 +185,8 @@ class Shop:
 
 def make_shop(directory: Path, base_url: str, users: bool = True) -> Shop:
     """Write the shop into `directory`: inventory, three backup runs, state files."""
-    from opskit.backup.state import DeviceState, save_state
-    from opskit.backup.store_git import GitStore
+    from opskit.store.git import GitStore
+    from opskit.store.state import DeviceState, save_state
     from opskit.web.lastrun import record_last_run
 
     directory.mkdir(parents=True, exist_ok=True)

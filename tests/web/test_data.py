@@ -80,7 +80,7 @@ def test_health_and_firmware_twins_are_the_checks_entries(web: Server) -> None:
 def test_history_pages_cover_every_version_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from opskit.backup.store_git import GitStore
+    from opskit.store.git import GitStore
     from opskit.web.service import WebService
 
     shop = make_shop(tmp_path / "shop", "http://127.0.0.1:1")

@@ -7,8 +7,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from opskit.backup.checks import check_output, check_shrink
-from opskit.backup.clean import clean, normalize, prepare, scrub
-from opskit.backup.profiles import load_profile, profile_names
+from opskit.platforms import load_profile, profile_names
+from opskit.platforms.clean import clean, normalize, prepare, scrub
 
 # (platform, real-world line, expected after scrubbing)
 SCRUB_TABLE = [

@@ -1,4 +1,6 @@
-"""Pure text steps of the pipeline: extract the config, drop volatile lines, scrub secrets.
+"""Pure text steps over a config by its platform's rules: extract, drop volatile lines,
+scrub secrets (the backup pipeline's, and every reader's of stored configs: audit, notify,
+web).
 
 Every function here is idempotent (`f(f(x)) == f(x)`) and does no I/O:
 
@@ -19,7 +21,10 @@ from __future__ import annotations
 
 import re
 
-from opskit.backup.profiles import SALTED_MARKER, SECRET_MARKER, Profile
+from opskit.platforms.model import Profile
+
+SECRET_MARKER = "<removed>"
+SALTED_MARKER = "<salted>"
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]")
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -49,7 +54,7 @@ def _strip_header(lines: list[str], profile: Profile) -> str:
 def extract(text: str, profile: Profile) -> str:
     """The config part of what the device printed: the leading header lines dropped.
 
-    >>> from opskit.backup.profiles import load_profile
+    >>> from opskit.platforms import load_profile
     >>> extract("Building configuration...\n\nversion 15.2\n!\nend\n", load_profile("cisco_ios"))
     'version 15.2\n!\nend\n'
     """

@@ -1,0 +1,36 @@
+"""The stored configs: the git history backup writes and audit, notify and web read.
+
+A floor under the capabilities (they share it instead of importing backup):
+
+* `device_path(device)`: a device's file in the repository (`<site>/<device>.cfg`);
+* `open_store(inventory)`: the `GitStore` of `settings.backup_repo` (`opskit.store.git`:
+  crash-safe commits with the git CLI, a lock, reads of any version);
+* `opskit.store.state`: `backup-state.json`, the last attempt and last good backup per
+  device (what `backup status` and the web pages show).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from opskit.store.git import GitError, GitStore, LogEntry, RepoLocked
+
+if TYPE_CHECKING:
+    from opskit.inventory import Device, Inventory
+
+__all__ = ["GitError", "GitStore", "LogEntry", "RepoLocked", "device_path", "open_store"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def device_path(device: Device) -> str:
+    """The device's file in the repository: `<site>/<device>.cfg`."""
+    site = _UNSAFE.sub("_", device.site or "default").strip(".") or "default"
+    name = _UNSAFE.sub("_", device.name).strip(".") or "device"
+    return f"{site}/{name}.cfg"
+
+
+def open_store(inventory: Inventory) -> GitStore:
+    """The git store of `settings.backup_repo`."""
+    return GitStore(inventory.settings.backup_repo)
