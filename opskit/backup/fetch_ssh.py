@@ -13,9 +13,40 @@ from opskit.transport.cli import connect, quick_prompt, read_until_prompt
 _RC_MARKER = re.compile(r"### RC \d+")
 
 
+def _files(request: FetchRequest) -> list[str]:
+    profile = request.profile
+    files = request.options.get("files") or (profile.files if profile.file_command else ())
+    for path in files:
+        if "'" in str(path) or "\n" in str(path):
+            raise InputError(f"{request.device.name}: bad file name in backup.files")
+    return [str(p) for p in files]
+
+
+def fetch_exec(request: FetchRequest) -> str:
+    """The fetch of an `exec` platform (pfSense, OPNsense): each command in its own SSH
+    exec channel, no shell."""
+    from opskit.transport.ssh_exec import run_exec
+
+    if request.target.method != "ssh":
+        raise InputError(f"{request.device.name}: platform {request.profile.name} is SSH only")
+    profile = request.profile
+    commands = [str(c) for c in request.options.get("commands") or profile.commands]
+    files = _files(request) if profile.file_command else []
+    outputs = run_exec(
+        request.target, [*commands, *(str(profile.file_command).format(file=f) for f in files)]
+    )
+    parts = outputs[: len(commands)]
+    for path, out in zip(files, outputs[len(commands) :], strict=True):
+        parts.append(f"### FILE {path}\n{out.rstrip()}\n")
+    return "\n".join(parts)
+
+
 def fetch_cli(request: FetchRequest) -> str:
     """The `ssh`/`telnet` fetcher: log in, run the profile's commands, return their output."""
     profile = request.profile
+    if profile.cli.exec:
+        return fetch_exec(request)
+    prompt_re = profile.cli.prompt
     with connect(request.target) as (conn, wd):
         try:
             prompt = quick_prompt(conn, wd)
@@ -28,16 +59,21 @@ def fetch_cli(request: FetchRequest) -> str:
                 f"no prompt from the device after login ({type(exc).__name__})"
             ) from None
         for cmd in profile.cli.pre_commands:
-            read_until_prompt(conn, cmd, prompt, wd, quiet=0.0)
+            read_until_prompt(conn, cmd, prompt, wd, quiet=0.0, prompt_re=prompt_re)
         commands = [str(c) for c in request.options.get("commands") or profile.commands]
-        parts = [read_until_prompt(conn, c, prompt, wd, profile.end_marker) for c in commands]
-        files = request.options.get("files") or (profile.files if profile.file_command else ())
+        parts = [
+            read_until_prompt(conn, c, prompt, wd, profile.end_marker, prompt_re=prompt_re)
+            for c in commands
+        ]
         if profile.file_command:
-            for path in files:
-                if "'" in str(path) or "\n" in str(path):
-                    raise InputError(f"{request.device.name}: bad file name in backup.files")
+            for path in _files(request):
                 out = read_until_prompt(
-                    conn, profile.file_command.format(file=path), prompt, wd, _RC_MARKER
+                    conn,
+                    profile.file_command.format(file=path),
+                    prompt,
+                    wd,
+                    _RC_MARKER,
+                    prompt_re=prompt_re,
                 )
                 parts.append(f"### FILE {path}\n{out.rstrip()}\n")
         return "\n".join(parts)

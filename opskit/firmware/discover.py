@@ -210,11 +210,16 @@ def discover_cli_one(
         )
     if not device.host:
         raise DeviceError(f"{device.name}: no host to connect to")
-    from opskit.transport.cli import open_cli, send_command  # netmiko on use
-
     target = cli_target(inventory, device)
-    with open_cli(target) as conn:
-        output = send_command(conn, target, command)
+    if resolve(device.platform).cli.exec:  # no shell (pfSense, OPNsense): an exec channel
+        from opskit.transport.ssh_exec import run_exec
+
+        (output,) = run_exec(target, [command])
+    else:
+        from opskit.transport.cli import open_cli, send_command  # netmiko on use
+
+        with open_cli(target) as conn:
+            output = send_command(conn, target, command)
     version, model = parse_cli_output(device.platform, output)
     return Discovery(
         device=device.name,

@@ -57,6 +57,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from opskit.lab.dialect import Command, Dialect, load_dialect, run_sh
+
 MODES = (
     "ok",
     "wrong-password",
@@ -109,6 +111,9 @@ class Options:
     template: str
     shell: str = "ios"
     root: Path | None = None
+    dialect: Dialect | None = None
+    show_version: str | None = None  # --show-version: the version command's answer
+    config_text: str | None = None  # --config with --platform: the config's template
 
     def control_data(self) -> dict[str, Any]:
         if self.control is None:
@@ -284,8 +289,12 @@ async def linux_shell(io: CliIO, opts: Options) -> None:
             io.write(f"-bash: {cmd.split()[0]}: command not found\n")
 
 
-async def cli(io: CliIO, opts: Options) -> None:
-    """The IOS-like command loop after login (or the linux shell with `--shell linux`)."""
+async def cli(io: CliIO, opts: Options, user: str = "") -> None:
+    """The IOS-like command loop after login (the linux shell with `--shell linux`, a
+    dialect's with `--platform`)."""
+    if opts.dialect is not None:
+        await dialect_cli(io, opts, opts.dialect, user or opts.username)
+        return
     if opts.shell == "linux":
         await linux_shell(io, opts)
         return
@@ -342,6 +351,174 @@ async def cli(io: CliIO, opts: Options) -> None:
             io.write("Type escape sequence to abort.\n!!!!!\nSuccess rate is 100 percent (5/5)\n")
         else:
             io.write("                 ^\n% Invalid input detected at '^' marker.\n\n")
+
+
+# --- any platform: a dialect's session ------------------------------------------------
+_PIPE = re.compile(r"^(?P<head>.*?)\s+\|\s+(?P<filter>(?:grep|include|i|exclude|e|no-more)\b.*)$")
+
+
+def _apply_filter(text: str, spec: str) -> str:
+    """`| grep X`, `| include X`, `| exclude X`, `| no-more` on a reply."""
+    word, _, arg = spec.partition(" ")
+    arg = arg.strip().strip("'\"")
+    if word == "no-more" or not arg:
+        return text
+    keep = word in ("grep", "include", "i")
+    lines = [ln for ln in text.split("\n") if (arg in ln) == keep]
+    return "\n".join(lines)
+
+
+def dialect_reply(d: Dialect, opts: Options, line: str, user: str) -> tuple[Command, str] | None:
+    """The command row answering `line` and its text (None: an unknown command).
+
+    A line no row matches is tried without its `| grep ...`-like filters, which are then
+    applied to the answer."""
+    found = d.find(line)
+    spec = None
+    if found is None:
+        m = _PIPE.match(" ".join(line.split()))
+        if m:
+            found, spec = d.find(m.group("head")), m.group("filter")
+    if found is None:
+        return None
+    row, _match = found
+    if row.shell:
+        text = run_sh(line, d.files)
+    else:
+        text = d.render(
+            row.reply,
+            user=user,
+            command=line,
+            config=opts.config_text,
+            show_version=opts.show_version,
+        )
+    if spec:
+        text = _apply_filter(text, spec)
+    return row, text
+
+
+async def _write_paged(io: CliIO, text: str, d: Dialect, paging: bool) -> bool:
+    """Write a reply, a page at a time behind the dialect's pager while paging is on;
+    False when the client left at a pager prompt."""
+    if not text:
+        return True
+    if not text.endswith("\n"):
+        text += "\n"
+    pager = d.pager
+    lines = text.split("\n")
+    if not paging or pager is None or len(lines) <= pager.lines + 1:
+        io.write(text)
+        return True
+    for start in range(0, len(lines), pager.lines):
+        chunk = lines[start : start + pager.lines]
+        last = start + pager.lines >= len(lines)
+        io.write("\n".join(chunk) + ("" if last else "\n"))
+        if last:
+            break
+        io.write(pager.prompt)
+        await io.drain()
+        key = await io.read_key()
+        if key is None:
+            return False
+        io.write(pager.erase)
+        if key in ("q", "Q", "\x03"):
+            io.write("\n")
+            break
+    return True
+
+
+async def _shell_login(io: CliIO, opts: Options, d: Dialect) -> bool:
+    """A login inside the shell after SSH's (`login.shell`: Cisco WLC's `User:`)."""
+    for _attempt in range(3):
+        answers: dict[str, str] = {}
+        for question, what in d.shell_login:
+            io.write(question)
+            await io.drain()
+            got = await io.readline(echo=what != "password")
+            if got is None:
+                return False
+            answers[what] = got.strip() if what != "password" else got
+        if (
+            opts.current_mode() != "wrong-password"
+            and answers.get("username", opts.username) == opts.username
+            and answers.get("password", opts.password) == opts.password
+        ):
+            return True
+        io.write("\n" + d.error("login") + "\n")
+    return False
+
+
+async def dialect_cli(io: CliIO, opts: Options, d: Dialect, user: str) -> None:
+    """The command loop of a dialect: banner, prompts by mode, enable step, pager, the
+    command table (see `opskit.lab.dialect`)."""
+    if d.banner:
+        io.write(d.render(d.banner, user=user).rstrip("\n") + "\n")
+    if d.shell_login and not await _shell_login(io, opts, d):
+        io.close()
+        return
+    if d.press_key:
+        io.write(d.press_key)
+        await io.drain()
+        if await io.read_key() is None:
+            return
+        io.write("\n")
+    modes = [d.start]
+    paging = d.pager.on if d.pager is not None else False
+    counter = 1
+    while True:
+        line = await _read_command(io, d.prompt(modes[-1], user, counter))
+        if line is None:
+            return
+        counter += 1
+        if not line:
+            continue
+        answer = dialect_reply(d, opts, line, user)
+        if answer is None:
+            io.write(d.error("unknown", line) + "\n")
+            continue
+        row, text = answer
+        if row.modes and modes[-1] not in row.modes:
+            io.write(d.error("denied", line) + "\n")
+            continue
+        if row.exit:
+            modes.pop()
+            if not modes:
+                io.close()
+                return
+            continue
+        if row.enable is not None:
+            if row.ask:
+                io.write(row.ask)
+                await io.drain()
+                secret = await io.readline(echo=False)
+                io.write("\n")
+                if secret is None:
+                    return
+                if secret != opts.enable_secret:
+                    io.write(d.error("enable") + "\n")
+                    continue
+            modes.append(row.enable)
+            continue
+        if row.paging is not None:
+            paging = row.paging
+        if "{{config}}" in row.reply:
+            # the lab's log says whether paging was off when the config was asked for
+            print(f"served {d.platform} config paging={'on' if paging else 'off'}", flush=True)
+        if not await _write_paged(io, text, d, paging):
+            return
+        if row.to is not None:
+            modes.append(row.to)
+
+
+def dialect_exec(opts: Options, d: Dialect, command: str, user: str) -> tuple[str, int]:
+    """One SSH exec request (`ssh host COMMAND`): the answer and an exit status."""
+    answer = dialect_reply(d, opts, command, user)
+    if answer is None:
+        return d.error("unknown", command) + "\n", 127
+    text = answer[1]
+    if "{{config}}" in answer[0].reply:
+        print(f"served {d.platform} config exec", flush=True)
+    return (text if text.endswith("\n") or not text else text + "\n"), 0
 
 
 async def show_run(io: CliIO, opts: Options) -> bool:
@@ -423,15 +600,18 @@ async def telnet_session(
             await writer.drain()
 
     io = CliIO(read, writer.write, drain, writer.close, telnet=True)
+    d = opts.dialect
+    ask_user = d.telnet_username if d else "Username: "
+    ask_password = d.telnet_password if d else "Password: "
     try:
-        io.write("\r\nUser Access Verification\r\n\r\n")
+        io.write("\r\nUser Access Verification\r\n\r\n" if d is None else "\r\n")
         for _attempt in range(3):
-            io.write("Username: ")
+            io.write(ask_user)
             await io.drain()
             user = await io.readline()
             if user is None:
                 return
-            io.write("Password: ")
+            io.write(ask_password)
             await io.drain()
             pw = await io.readline(echo=False)
             if pw is None:
@@ -442,9 +622,9 @@ async def telnet_session(
                 and user.strip() == opts.username
                 and pw == opts.password
             ):
-                await cli(io, opts)
+                await cli(io, opts, user.strip())
                 return
-            io.write("% Authentication failed\r\n\r\n")
+            io.write(("% Authentication failed" if d is None else d.error("login")) + "\r\n\r\n")
         io.close()
     finally:
         if not io.closed:
@@ -452,6 +632,15 @@ async def telnet_session(
 
 
 # --- SSH ------------------------------------------------------------------------------
+def _login_name(opts: Options, username: str) -> str:
+    """The SSH user name without the console options some platforms allow after it
+    (RouterOS: `admin+ct511w4098h`)."""
+    d = opts.dialect
+    if d is not None and d.username_options is not None:
+        return d.username_options.sub("", username)
+    return username
+
+
 def make_ssh_server(opts: Options) -> Any:
     import asyncssh
 
@@ -463,13 +652,24 @@ def make_ssh_server(opts: Options) -> Any:
             return True
 
         def validate_password(self, username: str, password: str) -> bool:
+            if opts.dialect is not None and opts.dialect.shell_login:
+                return True  # the device asks again inside the shell (Cisco WLC)
             return bool(
                 opts.current_mode() != "wrong-password"
-                and username == opts.username
+                and _login_name(opts, username) == opts.username
                 and password == opts.password
             )
 
     async def handle(process: Any) -> None:
+        user = _login_name(opts, str(process.get_extra_info("username") or ""))
+        if opts.dialect is not None and process.command is not None:
+            text, status = dialect_exec(opts, opts.dialect, str(process.command), user)
+            with contextlib.suppress(asyncssh.Error, OSError):
+                process.stdout.write(text.encode())
+                await process.stdout.drain()
+                process.exit(status)
+            return
+
         async def read() -> bytes:
             try:
                 data = await process.stdin.read(4096)
@@ -489,7 +689,7 @@ def make_ssh_server(opts: Options) -> Any:
 
         io = CliIO(read, process.stdout.write, drain, close, telnet=False)
         try:
-            await cli(io, opts)
+            await cli(io, opts, user)
         finally:
             if not io.closed:
                 io.close()
@@ -497,81 +697,176 @@ def make_ssh_server(opts: Options) -> Any:
     return Server, handle
 
 
-async def serve(args: argparse.Namespace) -> None:
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """One served device: its platform (None: the IOS-like device) and ports (0: none)."""
+
+    platform: str | None
+    hostname: str
+    ssh_port: int
+    telnet_port: int
+
+
+def _port_of(server: Any) -> int:
+    sockets = getattr(server, "sockets", None) or server.get_extra_info("sockets") or ()
+    return int(sockets[0].getsockname()[1]) if sockets else 0
+
+
+async def start_device(
+    opts: Options, ssh_port: int | None, telnet_port: int | None, key: Any, extra: dict[str, Any]
+) -> tuple[list[Any], Listening]:
+    """Start one device's servers on 127.0.0.1 (port 0: any free port; None: none)."""
     import asyncssh
 
-    template = Path(args.config).read_text() if args.config else canned_config()
-    opts = Options(
-        hostname=args.hostname,
+    servers: list[Any] = []
+    telnet = ssh = 0
+    if telnet_port is not None:
+        server = await asyncio.start_server(
+            lambda r, w: telnet_session(r, w, opts), "127.0.0.1", telnet_port
+        )
+        servers.append(server)
+        telnet = _port_of(server)
+    if ssh_port is not None:
+        server_cls, handle = make_ssh_server(opts)
+        server = await asyncssh.create_server(
+            server_cls,
+            "127.0.0.1",
+            ssh_port,
+            server_host_keys=[key],
+            process_factory=handle,
+            encoding=None,
+            line_editor=False,
+            **extra,
+        )
+        servers.append(server)
+        ssh = _port_of(server)
+    platform = opts.dialect.platform if opts.dialect is not None else None
+    return servers, Listening(platform, opts.hostname, ssh, telnet)
+
+
+def build_options(args: argparse.Namespace, platform: str | None) -> Options:
+    """The options of one device from the command line (`platform`: its dialect)."""
+    dialect = load_dialect(platform) if platform else None
+    config = Path(args.config).read_text() if args.config else None
+    show_version = Path(args.show_version).read_text() if args.show_version else None
+    return Options(
+        hostname=args.hostname or (dialect.hostname if dialect else "core-r1"),
         username=args.username,
         password=args.password,
         enable_secret=args.enable_secret,
         mode=args.mode,
         control=Path(args.control) if args.control else None,
-        template=template,
+        template=config if config is not None and dialect is None else canned_config(),
         shell=args.shell,
         root=Path(args.root) if args.root else None,
+        dialect=dialect,
+        show_version=show_version,
+        config_text=config if dialect is not None else None,
     )
+
+
+def _telnet_wanted(args: argparse.Namespace, platform: str) -> int | None:
+    if args.telnet_port is not None:
+        return int(args.telnet_port)
+    from opskit.platforms import resolve
+
+    return 0 if resolve(platform).cli.netmiko_telnet else None
+
+
+async def serve(args: argparse.Namespace, announce: Any = None) -> None:
+    """Run the device(s) the arguments describe until SIGTERM/SIGINT.
+
+    `announce(listening)` is called once every server listens (default: print a
+    `DEVICE platform host ssh_port telnet_port` line per device, then `READY`).
+    """
+    import asyncssh
+
+    extra: dict[str, Any] = {}
+    if args.legacy:
+        key = asyncssh.generate_private_key("ssh-rsa", key_size=2048)
+        extra = {
+            "kex_algs": ["diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1"],
+            "encryption_algs": ["aes128-cbc", "3des-cbc"],
+            "signature_algs": ["ssh-rsa"],
+            "mac_algs": ["hmac-sha1"],
+        }
+    else:
+        key = asyncssh.generate_private_key("ssh-ed25519")
     servers: list[Any] = []
-    if args.telnet_port:
-        servers.append(
-            await asyncio.start_server(
-                lambda r, w: telnet_session(r, w, opts), "127.0.0.1", args.telnet_port
-            )
+    listening: list[Listening] = []
+    platforms: list[str | None] = list(args.platform or [None])
+    if len(platforms) == 1:
+        ssh = args.ssh_port if args.ssh_port is not None else (0 if platforms[0] else None)
+        telnet = args.telnet_port
+        if platforms[0] and args.telnet_port is None:
+            telnet = _telnet_wanted(args, platforms[0])
+        started, where = await start_device(
+            build_options(args, platforms[0]), ssh, telnet, key, extra
         )
-    if args.ssh_port:
-        server_cls, handle = make_ssh_server(opts)
-        extra: dict[str, Any] = {}
-        if args.legacy:
-            key = asyncssh.generate_private_key("ssh-rsa", key_size=2048)
-            extra = {
-                "kex_algs": ["diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1"],
-                "encryption_algs": ["aes128-cbc", "3des-cbc"],
-                "signature_algs": ["ssh-rsa"],
-                "mac_algs": ["hmac-sha1"],
-            }
-        else:
-            key = asyncssh.generate_private_key("ssh-ed25519")
-        servers.append(
-            await asyncssh.create_server(
-                server_cls,
-                "127.0.0.1",
-                args.ssh_port,
-                server_host_keys=[key],
-                process_factory=handle,
-                encoding=None,
-                line_editor=False,
-                **extra,
+        servers += started
+        listening.append(where)
+    else:  # a fleet: one device per platform, each on its own free ports
+        for platform in platforms:
+            telnet = 0 if args.telnet_port == 0 else None
+            started, where = await start_device(
+                build_options(args, platform), 0, telnet, key, extra
             )
-        )
+            servers += started
+            listening.append(where)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print("READY", flush=True)
+    if announce is not None:
+        announce(listening)
+    else:
+        for item in listening:
+            print(
+                f"DEVICE {item.platform or 'ios'} {item.hostname} {item.ssh_port} "
+                f"{item.telnet_port}",
+                flush=True,
+            )
+        print("READY", flush=True)
     await stop.wait()
     for s in servers:
         s.close()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse arguments and run the device until SIGTERM."""
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python -m opskit.lab.testdevice`."""
     p = argparse.ArgumentParser(prog="python -m opskit.lab.testdevice")
-    p.add_argument("--ssh-port", type=int, default=0)
-    p.add_argument("--telnet-port", type=int, default=0)
-    p.add_argument("--hostname", default="core-r1")
+    p.add_argument("--ssh-port", type=int, default=None, help="0: any free port")
+    p.add_argument("--telnet-port", type=int, default=None, help="0: any free port")
+    p.add_argument(
+        "--platform",
+        action="append",
+        help="serve this platform's dialect (opskit/lab/dialects/); repeat for a fleet "
+        "of one device per platform on free ports, or 'all'",
+    )
+    p.add_argument("--hostname", default=None)
     p.add_argument("--username", default=DEFAULT_USER)
     p.add_argument("--password", default=DEFAULT_PASSWORD)
     p.add_argument("--enable-secret", default=DEFAULT_ENABLE)
     p.add_argument("--mode", default="ok", choices=MODES)
     p.add_argument("--control", help="JSON file re-read per login/command: {mode, description}")
     p.add_argument("--config", help="running-config template instead of the canned one")
+    p.add_argument("--show-version", help="--platform: the version command's answer")
     p.add_argument("--legacy", action="store_true", help="SSH: only SHA-1 kex, ssh-rsa, CBC")
     p.add_argument("--shell", choices=("ios", "linux"), default="ios", help="what answers")
     p.add_argument("--root", help="--shell linux: the directory `cat` reads files from")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments and run the device until SIGTERM."""
+    p = parser()
     args = p.parse_args(argv)
-    if not args.ssh_port and not args.telnet_port:
-        p.error("give --ssh-port and/or --telnet-port")
+    if args.platform == ["all"]:
+        from opskit.lab.dialect import dialect_names
+
+        args.platform = list(dialect_names())
+    if not args.platform and args.ssh_port is None and args.telnet_port is None:
+        p.error("give --ssh-port and/or --telnet-port, or --platform")
     asyncio.run(serve(args))
 
 
@@ -581,3 +876,6 @@ if __name__ == "__main__":
     except OSError as exc:  # port in use
         sys.stderr.write(f"testdevice: {exc}\n")
         sys.exit(1)
+    except ValueError as exc:  # a bad dialect file
+        sys.stderr.write(f"testdevice: {exc}\n")
+        sys.exit(2)

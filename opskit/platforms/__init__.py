@@ -28,7 +28,9 @@ most of them, `generic.yaml` serves every name without a file):
     The CLI session (`opskit.transport.cli`): ``netmiko: {ssh, telnet}`` device types
     (ssh null: the inventory name itself; telnet null: no Telnet, except ``*_telnet``
     names), ``enable`` (enter enable mode after login), ``pre_commands`` (sent after
-    login: paging off, width).
+    login: paging off, width), ``prompt`` (a regex for the prompt line where it changes
+    from command to command, e.g. ExtremeXOS's counter ``sw1.5 #``), ``exec`` (true: no
+    interactive shell; each command runs in its own SSH exec channel, as ``ssh host CMD``).
 ``backup``
     The config backup model (`opskit.backup`); a family without it is not backed up.
     ``commands``; ``files`` + ``file_command`` (files read with a shell command,

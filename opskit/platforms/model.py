@@ -29,6 +29,8 @@ class CliSpec:
     netmiko_telnet: str | None = None
     enable: bool = False
     pre_commands: tuple[str, ...] = ()
+    prompt: re.Pattern[str] | None = None  # the prompt line, where it changes (EXOS `sw.5 #`)
+    exec: bool = False  # no shell: each command in its own SSH exec channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +208,8 @@ def build_cli(data: Mapping[str, Any], file: str) -> CliSpec:
         netmiko_telnet=netmiko.get("telnet"),
         enable=bool(cli.get("enable", False)),
         pre_commands=_strings(cli.get("pre_commands")),
+        prompt=_maybe(cli.get("prompt"), f"{file}: cli"),
+        exec=bool(cli.get("exec", False)),
     )
 
 

@@ -416,12 +416,15 @@ def read_until_prompt(
     wd: Watchdog,
     end_marker: re.Pattern[str] | None = None,
     quiet: float = QUIET_PLAIN,
+    prompt_re: re.Pattern[str] | None = None,
 ) -> str:
     """Send `command` and read its whole output up to the device's prompt.
 
     Returns the output without the echoed command line and the final prompt. With an
     `end_marker`, a prompt-like line is only taken as the end when the marker line comes
-    right before it (or when nothing more arrives for `QUIET_NO_MARKER` seconds).
+    right before it (or when nothing more arrives for `QUIET_NO_MARKER` seconds). With
+    `prompt_re` (the platform's `cli.prompt`), a last line it matches is the prompt, for
+    prompts that change from command to command.
     """
     conn.write_channel(command + conn.RETURN)
     chunks: list[str] = []
@@ -469,7 +472,7 @@ def read_until_prompt(
         if data and PAGER.search(tail[-120:]):
             conn.write_channel(" ")  # next page
             continue
-        if echo_seen and prompt_since is None and _prompt_at_end(tail, prompt_stripped):
+        if echo_seen and prompt_since is None and _prompt_at_end(tail, prompt_stripped, prompt_re):
             prompt_since = now
         if prompt_since is not None:
             if end_marker is None:
@@ -486,7 +489,7 @@ def read_until_prompt(
                 chunks.append(data)
                 received += len(data)
                 tail = (tail + data)[-4096:]
-                if _prompt_at_end(tail, prompt_stripped):
+                if _prompt_at_end(tail, prompt_stripped, prompt_re):
                     break
             raise DeviceError(
                 f"connection closed by the device in the middle of '{command}' "
@@ -496,7 +499,7 @@ def read_until_prompt(
             if wd.remaining() <= 0:
                 continue  # the watchdog fires and closes; the next read raises
             time.sleep(POLL)
-    return _strip_echo_and_prompt("".join(chunks), command, prompt_stripped)
+    return _strip_echo_and_prompt("".join(chunks), command, prompt_stripped, prompt_re)
 
 
 def _channel_closed(conn: Any) -> bool:
@@ -507,7 +510,10 @@ def _channel_closed(conn: Any) -> bool:
     return bool(getattr(chan, "closed", False) or getattr(chan, "eof_received", False))
 
 
-def _prompt_at_end(tail: str, prompt: str) -> bool:
+def _prompt_at_end(tail: str, prompt: str, prompt_re: re.Pattern[str] | None = None) -> bool:
+    if prompt_re is not None:
+        last = tail.replace("\r", "\n").rsplit("\n", 1)[-1]
+        return prompt_re.fullmatch(last.strip()) is not None
     t = tail.rstrip(" \t")
     if not t.endswith(prompt):
         return False
@@ -521,7 +527,9 @@ def _marker_before_prompt(tail: str, marker: re.Pattern[str]) -> bool:
     return bool(lines) and marker.fullmatch(lines[-1]) is not None
 
 
-def _strip_echo_and_prompt(text: str, command: str, prompt: str) -> str:
+def _strip_echo_and_prompt(
+    text: str, command: str, prompt: str, prompt_re: re.Pattern[str] | None = None
+) -> str:
     text = _PAGER_ERASE.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     echo = command.strip()
@@ -530,6 +538,10 @@ def _strip_echo_and_prompt(text: str, command: str, prompt: str) -> str:
         nl = text.find("\n", at)
         text = text[nl + 1 :] if nl >= 0 else ""
     stripped = text.rstrip()
+    if prompt_re is not None:
+        head, _, last = stripped.rpartition("\n")
+        if prompt_re.fullmatch(last.strip()):
+            return head + "\n"
     if stripped.endswith(prompt):
         text = stripped[: len(stripped) - len(prompt)]
     return text
