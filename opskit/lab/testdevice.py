@@ -501,7 +501,7 @@ async def dialect_cli(io: CliIO, opts: Options, d: Dialect, user: str) -> None:
             continue
         if row.paging is not None:
             paging = row.paging
-        if "{{config}}" in row.reply:
+        if "{{config}}" in row.reply or row.shell:
             # the lab's log says whether paging was off when the config was asked for
             print(f"served {d.platform} config paging={'on' if paging else 'off'}", flush=True)
         if not await _write_paged(io, text, d, paging):
@@ -516,7 +516,7 @@ def dialect_exec(opts: Options, d: Dialect, command: str, user: str) -> tuple[st
     if answer is None:
         return d.error("unknown", command) + "\n", 127
     text = answer[1]
-    if "{{config}}" in answer[0].reply:
+    if "{{config}}" in answer[0].reply or answer[0].shell:
         print(f"served {d.platform} config exec", flush=True)
     return (text if text.endswith("\n") or not text else text + "\n"), 0
 

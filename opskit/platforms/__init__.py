@@ -8,8 +8,8 @@ name. Backup, firmware and monitor all ask here, so they agree on what a name is
 >>> p = resolve("cisco_ios_ssh")
 >>> p.name, p.family, p.firmware.scheme, p.monitor_checker
 ('cisco_ios', 'cisco_ios', 'ios', 'snmp')
->>> resolve("cisco_asa").family, resolve("cisco_asa").name
-('generic', 'cisco_asa')
+>>> resolve("brocade_netiron").family, resolve("brocade_netiron").name
+('generic', 'brocade_netiron')
 
 Platform file keys (this is the one place they are documented; `cisco_ios.yaml` shows
 most of them, `generic.yaml` serves every name without a file):
@@ -216,7 +216,7 @@ def accepted_names() -> frozenset[str]:
 def family_of(name: str) -> str:
     """The family serving a platform name (`generic` for a name without a file).
 
-    >>> family_of("juniper"), family_of("server"), family_of("f5_ltm")
+    >>> family_of("juniper"), family_of("server"), family_of("f5_linux")
     ('juniper_junos', 'linux', 'generic')
     """
     t = _table()

@@ -280,6 +280,22 @@ STRINGS: dict[str, st.SearchStrategy[str]] = {
                    opt(cat(".post", i(small))),
                    opt(cat(st.sampled_from(["+", "-", "~"]),
                            st.sampled_from(["28-amd64", "el6.x86_64", "1", "ubuntu0.22.04"])))),
+    "iosxr": cat(i(small), ".", i(small), ".", i(), opt(cat(".", i()))),
+    "asa": cat(i(small), ".", i(small), "(", i(), ")", opt(i())),
+    "comware": cat(i(small), ".", i(small), ".", i(st.integers(0, 999), "03d"), ", ",
+                   st.sampled_from(["Release", "ESS", "Feature"]), " ",
+                   i(st.integers(1000, 9999)), opt(cat(st.sampled_from(["P", "L"]),
+                                                       i(st.integers(0, 99), "02d")))),
+    "ftos": cat(i(small), ".", i(small), "(", i(), ".", i(), opt(cat("P", i())), ")"),
+    "vrp": cat("V", i(st.integers(100, 900), "03d"), "R", i(st.integers(0, 30), "03d"), "C",
+               i(st.integers(0, 99), "02d"), opt(cat("SPC", i(st.integers(0, 999), "03d"))),
+               opt(cat("SPH", i()))),
+    "gaia": cat("R", i(st.integers(75, 82)), opt(cat(".", i(st.integers(0, 40))))),
+    "fastiron": cat(i(st.integers(7, 10), "02d"), ".", i(st.integers(0, 9)), ".",
+                    i(st.integers(0, 99), "02d"), st.sampled_from(["", "a", "b", "d", "ca"]),
+                    opt(cat("T", i(st.integers(200, 230))))),
+    "zynos": cat("V", i(st.integers(3, 5)), ".", i(st.integers(0, 99), "02d"), "(",
+                 st.sampled_from(["ABMJ", "AAOB", "ABBH"]), ".", i(st.integers(0, 9)), ")"),
 }  # fmt: skip
 
 

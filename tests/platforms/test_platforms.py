@@ -73,11 +73,17 @@ PINNED = {
     "juniper": ("juniper_junos", "junos"),
     "mikrotik_routeros_ssh": ("mikrotik_routeros", "routeros"),
     "hp_procurve_ssh": ("hp_procurve", "procurve"),
-    "aruba_osswitch": ("hp_procurve", "procurve"),
     "paloalto_panos_telnet": ("paloalto_panos", "panos"),
     "server": ("linux", "generic"),
     "generic": ("generic", "generic"),
-    "cisco_asa": ("generic", "generic"),
+    "cisco_asa": ("cisco_asa", "asa"),
+    "brocade_fastiron": ("ruckus_fastiron", "fastiron"),
+    "ubiquiti_edge": ("ubiquiti_edgeswitch", "generic"),
+    "ubiquiti_edgerouter_ssh": ("ubiquiti_edgerouter", "generic"),
+    "dell_os9": ("dell_force10", "ftos"),
+    "huawei_vrp": ("huawei", "vrp"),
+    "aruba_osswitch": ("hp_procurve", "procurve"),
+    "f5_linux": ("generic", "generic"),
 }
 
 
@@ -127,6 +133,14 @@ def test_every_scheme_parses_a_version_of_its_own() -> None:
         "aoscx": "FL.10.13.1000",
         "procurve": "WC.16.10.0009",
         "generic": "1.2.3",
+        "iosxr": "7.9.2",
+        "asa": "9.8(3)21",
+        "comware": "7.1.070, Release 3208P08",
+        "ftos": "9.14(2.4)",
+        "vrp": "V200R011C10SPC600",
+        "gaia": "R81.20",
+        "fastiron": "08.0.95dT213",
+        "zynos": "V4.50(ABBH.7)",
     }
     assert set(examples) == set(version_schemes())
     owner = {resolve(f).firmware.scheme: f for f in family_names() if f != "linux"}
