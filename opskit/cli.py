@@ -94,9 +94,11 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "web": ("opskit.commands.web", "Pages for the rack and the desk (phone and browser)."),
     "audit": ("opskit.commands.audit", ""),
     "demo": ("opskit.commands.demo", ""),
+    "platforms": ("opskit.commands.platforms", ""),
+    "lab": ("opskit.commands.lab", "Simulated devices of any platform, for trying things."),
 }
 # Single commands (no sub-commands): the module's function of the same name.
-_SINGLE = ("audit", "demo")
+_SINGLE = ("audit", "demo", "platforms")
 # Commands kept in their own modules and added onto a group.
 _EXTRAS = {
     "backup": ("opskit.commands.backup_tftp", "opskit.commands.backup_listen"),

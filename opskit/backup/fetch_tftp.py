@@ -33,7 +33,7 @@ from typing import Any
 from opskit.backup.fetch import FetchRequest
 from opskit.errors import DeviceError, DeviceTimeout, InputError
 from opskit.inventory import Device, Settings
-from opskit.platforms import Profile
+from opskit.platforms import Profile, not_supported
 from opskit.transport.cli import dialog_error, open_cli, run_dialog
 from opskit.transport.tftp import (
     DEFAULT_MAX_SIZE,
@@ -189,8 +189,9 @@ def fetch_tftp(request: FetchRequest) -> str:
         DeviceTimeout: the upload did not arrive within the device's timeout.
     """
     device, profile, options = request.device, request.profile, request.options or {}
-    if profile.tftp_push is None:
-        raise InputError(f"platform {profile.name} has no tftp_push in its profile")
+    refused = not_supported(profile, "tftp_push")
+    if refused or profile.tftp_push is None:
+        raise InputError(refused or "no tftp_push")
     cfg = tftp_settings(request.settings)
     server = shared_server(cfg)
     name = upload_name(device)

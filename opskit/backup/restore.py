@@ -23,7 +23,7 @@ from opskit.backup.fetchers import get_fetcher
 from opskit.backup.service import device_path, device_timeout, open_store
 from opskit.errors import DeviceError, DeviceTimeout, InputError
 from opskit.inventory import Device, Inventory
-from opskit.platforms import Profile, load_profile
+from opskit.platforms import Profile, load_profile, not_supported
 from opskit.platforms.clean import SALTED_MARKER, SECRET_MARKER, prepare, scrub
 from opskit.targets import cli_target
 from opskit.transport.cli import dialog_error, open_cli, run_dialog
@@ -168,6 +168,9 @@ def plan_restore(
     if chosen not in METHODS:
         raise InputError(f"restore method must be one of {', '.join(METHODS)}, not '{chosen}'")
     profile = load_profile(device.platform)
+    refused = not_supported(profile, "tftp_pull" if chosen == "tftp" else "restore")
+    if refused:
+        raise InputError(f"{device.name}: {refused}")
     store = open_store(inventory)
     path = device_path(device)
     if store.head() is None:
@@ -288,7 +291,7 @@ def _push_tftp(
 ) -> None:
     dialog = profile.tftp_pull
     if dialog is None:
-        raise InputError(f"{device.name}: platform {profile.name} has no tftp_pull in its profile")
+        raise InputError(f"{device.name}: {not_supported(profile, 'tftp_pull')}")
     cfg = tftp_settings(inventory.settings)
     server = shared_server(cfg)
     name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', device.name)[:60]}-restore-{secrets.token_hex(6)}.cfg"

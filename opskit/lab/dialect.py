@@ -274,6 +274,8 @@ def load_dialect(platform: str) -> Dialect:
     except yaml_rs.YAMLDecodeError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "bad YAML"
         raise DialectError(f"dialect file {path.name}: {first}") from None
+    if not isinstance(data, Mapping):
+        raise DialectError(f"dialect file {path.name}: not a mapping")
     return parse_dialect(platform, data, f"dialect file {path.name}")
 
 

@@ -728,7 +728,7 @@ async def start_device(
         telnet = _port_of(server)
     if ssh_port is not None:
         server_cls, handle = make_ssh_server(opts)
-        server = await asyncssh.create_server(
+        acceptor = await asyncssh.create_server(
             server_cls,
             "127.0.0.1",
             ssh_port,
@@ -738,8 +738,8 @@ async def start_device(
             line_editor=False,
             **extra,
         )
-        servers.append(server)
-        ssh = _port_of(server)
+        servers.append(acceptor)
+        ssh = _port_of(acceptor)
     platform = opts.dialect.platform if opts.dialect is not None else None
     return servers, Listening(platform, opts.hostname, ssh, telnet)
 
@@ -765,12 +765,17 @@ def build_options(args: argparse.Namespace, platform: str | None) -> Options:
     )
 
 
-def _telnet_wanted(args: argparse.Namespace, platform: str) -> int | None:
-    if args.telnet_port is not None:
-        return int(args.telnet_port)
+def telnet_default(platform: str) -> int | None:
+    """0 (any free port) when the platform is reached over Telnet too, else None."""
     from opskit.platforms import resolve
 
     return 0 if resolve(platform).cli.netmiko_telnet else None
+
+
+def _telnet_wanted(args: argparse.Namespace, platform: str) -> int | None:
+    if args.telnet_port is not None:
+        return int(args.telnet_port)
+    return telnet_default(platform)
 
 
 async def serve(args: argparse.Namespace, announce: Any = None) -> None:

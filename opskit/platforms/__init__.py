@@ -107,6 +107,7 @@ __all__ = [
     "backup_profile",
     "family_names",
     "load_profile",
+    "not_supported",
     "profile_name_for",
     "profile_names",
     "resolve",
@@ -315,6 +316,33 @@ def load_profile(platform: str) -> Profile:
         known = ", ".join(profile_names())
         raise InputError(f"no backup profile for platform '{platform}' (known: {known})")
     return profile
+
+
+def not_supported(profile: Profile, what: str) -> str | None:
+    """Why a platform cannot do `what` (`tftp_push`, `tftp_pull`, `restore`), in one line
+    for the device's report, or None when it can.
+
+    >>> not_supported(load_profile("juniper_junos"), "tftp_push")
+    'juniper_junos cannot push its config to TFTP (no tftp_push in its platform file): back it up with method ssh'
+    """  # noqa: E501
+    if what == "tftp_push" and profile.tftp_push is None:
+        return (
+            f"{profile.name} cannot push its config to TFTP (no tftp_push in its platform "
+            "file): back it up with method ssh"
+        )
+    if what == "tftp_pull" and profile.tftp_pull is None:
+        ssh = " (try --method ssh)" if profile.restore.get("config_enter") else ""
+        return (
+            f"{profile.name} cannot fetch a config from TFTP (no tftp_pull in its platform "
+            f"file){ssh}"
+        )
+    if what == "restore" and not profile.restore.get("config_enter"):
+        tftp = " (try --method tftp)" if profile.tftp_pull is not None else ""
+        return (
+            f"{profile.name} has no config-mode restore in its platform file (restore: "
+            f"config_enter, config_exit, save){tftp}"
+        )
+    return None
 
 
 @lru_cache(maxsize=1)

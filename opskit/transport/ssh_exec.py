@@ -37,7 +37,8 @@ def run_exec(target: CliTarget, commands: Sequence[str]) -> list[str]:
     connect_timeout = min(target.connect_timeout, target.timeout)
     sock = _open_socket(target.host, port, connect_timeout)
     client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # noqa: S507 - as netmiko's ssh_strict=False
+    # host keys are taken as they come, as the shell sessions' netmiko does (ssh_strict off)
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     password = target.password.get_secret_value() if target.password else ""
     options = sshopts.netmiko_options(target.ssh)
     try:
@@ -103,9 +104,9 @@ def _one(client: object, command: str, deadline: float, timeout: float) -> str:
             while channel.recv_stderr_ready():
                 err.append(channel.recv_stderr(READ_CHUNK))
                 got = True
-            if channel.exit_status_ready() and not channel.recv_ready():
-                if not channel.recv_stderr_ready():
-                    break
+            done = channel.exit_status_ready()
+            if done and not channel.recv_ready() and not channel.recv_stderr_ready():
+                break
             if not got:
                 time.sleep(0.005)
     finally:

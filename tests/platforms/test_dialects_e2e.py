@@ -65,9 +65,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     argv = [sys.executable, "-m", "opskit.lab.testdevice", "--platform", "all"]
     peer = Peer(argv, tmp / "lab.log")
     try:
-        wait_until(
-            lambda: "READY" in peer.log_text() or not peer.alive(), timeout=60, what="lab"
-        )
+        wait_until(lambda: "READY" in peer.log_text() or not peer.alive(), timeout=60, what="lab")
         assert peer.alive(), peer.log_text()[-600:]
         ports = _devices(peer.log_text())
         creds = {
@@ -86,9 +84,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             }
             for platform, port in ports.items()
         }
-        inv_path = write_inventory(
-            tmp, devices, credentials=creds, settings={"workers": 16}
-        )
+        inv_path = write_inventory(tmp, devices, credentials=creds, settings={"workers": 16})
         inv = load_inventory(inv_path)
         everything = list(inv.devices.values())
         repo = tmp / "configs"
@@ -137,9 +133,7 @@ def test_backup_end_to_end(fleet: Fleet, platform: str) -> None:
         assert secret not in fleet.history, f"{platform}: {secret!r} in git history"
     assert "<removed>" in stored
     # paging was off (or there is no shell) when the config was asked for
-    served = [
-        ln for ln in fleet.lab_log.splitlines() if ln.startswith(f"served {platform} config")
-    ]
+    served = [ln for ln in fleet.lab_log.splitlines() if ln.startswith(f"served {platform} config")]
     assert served and all(ln.endswith(("paging=off", "exec")) for ln in served), served
     # clean: what is stored is the golden config, to the byte
     golden = GOLDEN / f"{platform}.cfg"
@@ -170,3 +164,24 @@ def test_show_version_discovery(fleet: Fleet, platform: str) -> None:
     assert isinstance(found, Discovery), found
     assert found.source == "cli"
     assert found.version == load_dialect(platform).version
+
+
+def test_a_platform_without_tftp_push_says_so_before_any_login(tmp_path: Path) -> None:
+    from opskit.lab import free_port
+
+    devices = {
+        "mx1": {
+            "port": free_port(),  # nothing listens: the refusal comes before any login
+            "platform": "juniper_junos",
+            "credentials": "lab",
+            "backup": {"method": "tftp"},
+        }
+    }
+    creds = {"lab": {"username": "netops", "password": "Lab-Pw-2219"}}
+    inv = load_inventory(write_inventory(tmp_path, devices, credentials=creds))
+    (result,) = run_backup(inv, list(inv.devices.values())).results
+    assert result.status == "failed"
+    assert result.reason == (
+        "juniper_junos cannot push its config to TFTP (no tftp_push in its platform file): "
+        "back it up with method ssh"
+    )
