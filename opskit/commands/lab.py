@@ -49,8 +49,11 @@ def device(
     """Run one simulated device speaking PLATFORM's dialect until Ctrl-C: try a platform
     file before pointing opskit at the real box."""
     import asyncio
+    import warnings
     from pathlib import Path
 
+    # asyncssh's import warns that cryptography deprecates DSA: noise for this user
+    warnings.filterwarnings("ignore", message="DSA is deprecated")
     from opskit.lab import testdevice
     from opskit.lab.dialect import DialectError, dialect_names, load_dialect
     from opskit.output import print_json
