@@ -15,7 +15,7 @@ from opskit.platforms import backup_profile
 
 @pytest.mark.parametrize("platform", dialect_names())
 def test_every_dialect_plants_secrets_its_platform_file_scrubs(platform: str) -> None:
-    from opskit.backup.clean import prepare
+    from opskit.platforms.clean import prepare
 
     d = load_dialect(platform)
     profile = backup_profile(platform)
