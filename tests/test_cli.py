@@ -60,3 +60,22 @@ def test_error_lines_escape_control_characters(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "\\x1b]0;pwned" in proc.stderr
+
+
+def test_validate_checks_the_sections_other_commands_own(tmp_path: Path) -> None:
+    """A bad `notify:` entry is found by `inventory validate`, not first by `backup run`."""
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(
+        "sites: {hq: {}}\n"
+        "devices:\n"
+        "  r1: {site: hq, host: 127.0.0.1, platform: cisco_ios}\n"
+        "notify:\n"
+        "  - name: m\n"
+        "    type: email\n"
+        "    to: [a@example.com]\n"
+    )
+    proc = run_opskit("-i", str(inv), "inventory", "validate", "--json")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    (problem,) = doc["problems"]
+    assert problem["line"] == 5 and "notify channel 'm'" in problem["message"]

@@ -19,9 +19,10 @@ import typer
 
 from opskit.cli import STATE
 from opskit.commands.options import JsonOpt
-from opskit.errors import ExitCode
+from opskit.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
+    from opskit.inventory import Inventory, Problem
     from opskit.inventory.edit import EditResult
     from opskit.inventory.index import InventoryIndex, TracePath
     from opskit.inventory.model import Cable, Endpoint
@@ -171,6 +172,28 @@ def _device_or_fail(index: InventoryIndex, name: str) -> Any:
 
 
 # -- validate ----------------------------------------------------------------------
+def _section_problems(inventory: Inventory) -> list[Problem]:
+    """Problems in the sections other commands own (`notify:`, `settings.web`): each is
+    checked by its own parser, so `validate` finds what `backup run` or `web` would refuse.
+    """
+    import re
+
+    from opskit.inventory import Problem
+    from opskit.notify.config import load_channels
+    from opskit.web.settings import load_web_settings
+
+    found: list[Problem] = []
+    for check in (load_channels, load_web_settings):
+        try:
+            check(inventory)
+        except InputError as exc:
+            m = re.match(r"^(?P<file>[^:]+?)(?::(?P<line>\d+))?: (?P<message>.*)$", str(exc))
+            line = int(m["line"]) if m and m["line"] else 0
+            message = m["message"] if m else str(exc)
+            found.append(Problem("error", Path(inventory.path), (), message, line=line))
+    return found
+
+
 @app.command("validate")
 def validate(json_out: JsonOpt = False) -> None:
     """Check the inventory and list every problem (exit 2 if any error)."""
@@ -179,6 +202,8 @@ def validate(json_out: JsonOpt = False) -> None:
 
     inventory, problems = build_inventory(STATE.inventory_path)
     problems = locate_problems(problems)
+    if not any(p.severity == "error" for p in problems):
+        problems += _section_problems(inventory)
     errors = [p for p in problems if p.severity == "error"]
     if not errors and read_cached_index(STATE.inventory_path) is None:
         # The next find/trace starts from this.
