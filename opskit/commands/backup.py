@@ -96,7 +96,8 @@ def run(
             keep_secrets=keep_secrets,
             inspector=VALUE_INSPECTOR,
         )
-    sent = notify_run(inv, report, channels=channels, keep_secrets=keep_secrets)
+    findings = _finding_lines(inv, report) if channels else {}
+    sent = notify_run(inv, report, channels=channels, keep_secrets=keep_secrets, findings=findings)
     if json_out:
         print_json({**report.to_dict(), "notify": sent.to_dict()})
     elif tty:
@@ -305,3 +306,31 @@ def _colour(line: str) -> Any:
     if line.startswith("@@"):
         return typer.style(line, fg="cyan")
     return line
+
+
+def _finding_lines(inv: Inventory, report: BackupReport) -> dict[str, list[str]]:
+    """Hardening findings each changed config made new or fixed, for the `changes` digest.
+
+    Lines name the rule, its severity, title and `path:line`, never the evidence text (a
+    keep_secrets device's line may hold a secret). An audit that fails is logged and
+    leaves the digest without findings: it never fails the backup.
+    """
+    import logging
+
+    from opskit.audit import audit_changes
+
+    changed = [inv.devices[r.device] for r in report.changed if r.device in inv.devices]
+    if not changed or not report.commit:
+        return {}
+    try:
+        diff = audit_changes(inv, changed, report.commit)
+    except Exception as exc:
+        logging.getLogger(__name__).warning("audit of the changed configs failed: %s", exc)
+        return {}
+    lines: dict[str, list[str]] = {}
+    for label, items in (("new finding", diff.new), ("fixed", diff.fixed)):
+        for f in items:
+            lines.setdefault(f.device, []).append(
+                f"{label}: {f.rule} ({f.severity}) {f.title} at {f.where}"
+            )
+    return lines

@@ -22,6 +22,9 @@ class Change:
     path: str
     diff: str
     changed_by: str | None = None  # "admin on vty0 (10.0.0.1)", from the syslog message
+    # Hardening findings new or fixed by this change ("new finding OPS-IOS-PW-1 ..."),
+    # worked out by the caller (the audit is another capability); never a secret's value.
+    findings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,10 @@ class Digest:
             started=str(data.get("started", "")),
             commit=data.get("commit"),
             repo=str(data.get("repo", "")),
-            changes=tuple(Change(**c) for c in data.get("changes") or ()),
+            changes=tuple(
+                Change(**{**c, "findings": tuple(c.get("findings") or ())})
+                for c in data.get("changes") or ()
+            ),
             failures=tuple(Failure(**f) for f in data.get("failures") or ()),
             recoveries=tuple(Recovery(**r) for r in data.get("recoveries") or ()),
             note=str(data.get("note", "")),
@@ -169,6 +175,7 @@ def head_text(digest: Digest) -> str:
         for c in digest.changes:
             who = f": configured by {c.changed_by}" if c.changed_by else ""
             out.append(f"  {c.site}/{c.device}{who}")
+            out.extend(f"    {line}" for line in c.findings)
         out.append("")
     return "\n".join(out) + "\n"
 

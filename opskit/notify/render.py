@@ -92,7 +92,13 @@ def _generic(subj: str, text: str, digest: Digest) -> dict[str, Any]:
         "commit": digest.commit,
         "repo": digest.repo,
         "changes": [
-            {"device": c.device, "site": c.site, "path": c.path, "changed_by": c.changed_by}
+            {
+                "device": c.device,
+                "site": c.site,
+                "path": c.path,
+                "changed_by": c.changed_by,
+                "findings": list(c.findings),
+            }
             for c in digest.changes
         ],
         "failures": [

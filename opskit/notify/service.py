@@ -181,6 +181,7 @@ def build_digest(
     diffs: Mapping[str, str],
     now: dt.datetime,
     changed_by: Mapping[str, str] | None = None,
+    findings: Mapping[str, Sequence[str]] | None = None,
 ) -> Digest:
     """This run's digest for `channel`, updating its `failing` state in place.
 
@@ -223,6 +224,7 @@ def build_digest(
                     path=r.path,
                     diff=diffs.get(r.path, ""),
                     changed_by=(changed_by or {}).get(r.device),
+                    findings=tuple((findings or {}).get(r.device, ())),
                 )
             )
     return Digest(
@@ -317,6 +319,7 @@ def notify_run(
     channels: Sequence[Channel] | None = None,
     keep_secrets: bool = False,
     changed_by: Mapping[str, str] | None = None,
+    findings: Mapping[str, Sequence[str]] | None = None,
     lock_timeout: float = 120.0,
 ) -> NotifyReport:
     """Send this run's digest to every channel that has something to say; retry the outbox.
@@ -328,6 +331,8 @@ def notify_run(
         keep_secrets: the run stored secrets (`backup run --keep-secrets`): every diff is
             scrubbed before it is sent, as for a device with `backup.keep_secrets`.
         changed_by: device -> who configured it ("admin on vty0"), from syslog.
+        findings: device -> lines on hardening findings this change made new or fixed
+            (the caller runs the audit: `opskit.audit.audit_changes`).
         lock_timeout: how long to wait for another process sending notifications.
 
     Returns:
@@ -358,6 +363,7 @@ def notify_run(
                     diffs=diffs,
                     now=now,
                     changed_by=changed_by,
+                    findings=findings,
                 )
                 if digest.empty:
                     continue

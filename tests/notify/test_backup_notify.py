@@ -180,3 +180,26 @@ def test_bad_notify_list_stops_before_any_fetch(tmp_path: Path, test_device: Tes
     assert code == 2 and "format must be one of" in report["error"]["message"]
     assert report["error"]["message"].startswith("inventory.yaml:")
     assert commit_count(tmp_path / "configs") == 0
+
+
+def test_changes_digest_names_new_and_fixed_hardening_findings(
+    tmp_path: Path, test_device: TestDevice, smtp_server: Callable[..., SmtpSink]
+) -> None:
+    """A change that turns on the plain HTTP server is a "new finding" in the digest, and
+    turning it off again is "fixed": the audit of the changed config rides in the mail."""
+    smtp = smtp_server(tls=True, auth=("opskit", SMTP_PASSWORD))
+    inv = inventory(
+        tmp_path, test_device, [email_channel(smtp.port, tmp_path / "tls" / "lab-cert.pem")]
+    )
+    assert run(inv, ENV)[0] == 0
+    # the description is the device's one variable line: a newline in it adds a global line
+    test_device.set_mode("ok", description="web\nip http server")
+    code, _, stderr = run(inv, ENV)
+    assert code == 0, stderr
+    body = smtp.received[-1].message.get_content().replace("\r\n", "\n")
+    assert "    new finding: OPS-IOS-" in body and "(ip http server) at lab/core-r1.cfg:" in body
+    test_device.set_mode("ok", description="web")
+    assert run(inv, ENV)[0] == 0
+    body = smtp.received[-1].message.get_content().replace("\r\n", "\n")
+    assert "    fixed: OPS-IOS-" in body and "(ip http server)" in body
+    assert_no_secret(test_device, *(m.raw.decode() for m in smtp.received))
