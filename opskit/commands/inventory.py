@@ -239,6 +239,51 @@ def validate(json_out: JsonOpt = False) -> None:
     raise typer.Exit(ExitCode.BAD_INPUT if errors else ExitCode.OK)
 
 
+# -- shards ------------------------------------------------------------------------
+@app.command("shards")
+def shards(json_out: JsonOpt = False) -> None:
+    """How many devices each shard (poller) holds, from which sites, assigned how."""
+    from opskit.inventory import load_inventory, shard_summaries
+
+    inventory = load_inventory(STATE.inventory_path)
+    summaries = shard_summaries(inventory)
+    unsharded = sum(1 for d in inventory.devices.values() if d.shard is None)
+    if json_out:
+        _json(
+            {
+                "ok": True,
+                "count": inventory.settings.shard_count,
+                "unsharded": unsharded,
+                "shards": [
+                    {
+                        "shard": s.shard,
+                        "devices": s.devices,
+                        "sites": list(s.sites),
+                        "assigned_by": dict(s.assigned_by),
+                    }
+                    for s in summaries
+                ],
+            }
+        )
+        return
+    rows = [
+        [
+            s.shard,
+            str(s.devices),
+            _clip(", ".join(s.sites), 40),
+            ", ".join(f"{how} {n}" for how, n in s.assigned_by.items()),
+        ]
+        for s in summaries
+    ]
+    if unsharded:
+        rows.append(["(none)", str(unsharded), "", "no shard: and no settings.shards"])
+    _table(None, ["shard", "devices", "sites", "assigned by"], rows)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 # -- show --------------------------------------------------------------------------
 @app.command("show")
 def show(

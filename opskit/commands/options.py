@@ -8,3 +8,8 @@ import typer
 
 # Every command has it: one JSON object on stdout, nothing else (errors too).
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout (one object).")]
+
+# Every command that works on a set of devices: only the devices of one shard (poller).
+ShardOpt = Annotated[
+    str | None, typer.Option("--shard", metavar="SHARD", help="Only devices of this shard.")
+]

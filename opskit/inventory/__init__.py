@@ -16,11 +16,13 @@ if TYPE_CHECKING:
         Problem,
         build_inventory,
         expand_port_names,
+        inventory_shards,
         known_platforms,
         load_inventory,
         locate_problems,
         resolve_credentials,
         select_devices,
+        shard_summaries,
     )
     from opskit.inventory.model import (
         Cable,
@@ -34,6 +36,14 @@ if TYPE_CHECKING:
         Site,
     )
     from opskit.inventory.sections import SECTION_KEYS, UPS_THRESHOLD_KEYS, device_section
+    from opskit.inventory.shards import (
+        CoordinatorSpec,
+        RemoteSpec,
+        ScheduleSpec,
+        ShardSummary,
+        hash_bucket,
+        parse_duration,
+    )
     from opskit.inventory.views import (
         LabelRow,
         cable_dict,
@@ -52,12 +62,14 @@ _WHERE = {
             "Problem",
             "build_inventory",
             "expand_port_names",
+            "inventory_shards",
             "known_platforms",
             "load_inventory",
             "locate_problems",
             "open_index",
             "resolve_credentials",
             "select_devices",
+            "shard_summaries",
         ),
         "opskit.inventory.load",
     ),
@@ -76,6 +88,17 @@ _WHERE = {
         "opskit.inventory.model",
     ),
     "line_of": "opskit.inventory.lines",
+    **dict.fromkeys(
+        (
+            "CoordinatorSpec",
+            "RemoteSpec",
+            "ScheduleSpec",
+            "ShardSummary",
+            "hash_bucket",
+            "parse_duration",
+        ),
+        "opskit.inventory.shards",
+    ),
     **dict.fromkeys(
         ("SECTION_KEYS", "UPS_THRESHOLD_KEYS", "device_section"), "opskit.inventory.sections"
     ),
@@ -101,6 +124,7 @@ __all__ = [
     "SECTION_KEYS",
     "UPS_THRESHOLD_KEYS",
     "Cable",
+    "CoordinatorSpec",
     "Credentials",
     "Device",
     "Endpoint",
@@ -109,8 +133,11 @@ __all__ = [
     "LabelRow",
     "Port",
     "Problem",
+    "RemoteSpec",
+    "ScheduleSpec",
     "Secret",
     "Settings",
+    "ShardSummary",
     "Site",
     "build_inventory",
     "cable_dict",
@@ -120,6 +147,8 @@ __all__ = [
     "exact_label_paths",
     "expand_port_names",
     "find_payload",
+    "hash_bucket",
+    "inventory_shards",
     "known_platforms",
     "label_rows",
     "labels_payload",
@@ -127,8 +156,10 @@ __all__ = [
     "load_inventory",
     "locate_problems",
     "open_index",
+    "parse_duration",
     "resolve_credentials",
     "select_devices",
+    "shard_summaries",
     "sheet_payload",
 ]
 

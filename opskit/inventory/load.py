@@ -21,7 +21,7 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
 from opskit.inventory import files
@@ -45,6 +45,9 @@ from opskit.inventory.model import (
 )
 from opskit.inventory.names import backup_file_name, name_problem
 from opskit.inventory.panels import PanelMap, build_panel_map
+
+if TYPE_CHECKING:
+    from opskit.inventory.shards import ShardSummary
 
 KeyPath = tuple[str | int, ...]
 
@@ -72,6 +75,10 @@ SETTINGS_KEYS = (
     "monitor",
     "listen",  # backup listen (syslog): parsed by opskit.notify.listen
     "web",
+    "shards",
+    "backup_remote",
+    "coordinator",
+    "schedule",
 )
 TFTP_KEYS = ("listen", "address", "root", "max_size", "timeout", "allow")
 TIMEOUT_KEYS = ("connect", "command", "snmp", "nut", "tftp")
@@ -100,9 +107,12 @@ DEVICE_KEYS = (
     "description",
     "model",
     "serial",
+    "shard",
 )
 DEFAULTS_KEYS = (*INHERITED_SCALARS, *INHERITED_SECTIONS, "tags")
-SITE_KEYS = ("address", "description", "defaults")
+# `defaults` and a site's `defaults` may name a shard; a role may not (a role is not a place)
+SHARDED_DEFAULTS_KEYS = (*DEFAULTS_KEYS, "shard")
+SITE_KEYS = ("address", "description", "defaults", "shard")
 CABLE_KEYS = ("label", "a", "b", "color", "length_m", "type", "status", "note")
 _CABLE_KEY_SET = frozenset(CABLE_KEYS)
 END_KEYS = ("device", "port", "side")
@@ -657,7 +667,151 @@ def _parse_settings(collector: _Collector, file: Path, raw: Any, base_dir: Path)
         snmp_retries=int(number(raw.get("snmp_retries"), ("settings", "snmp_retries"), 1)),
         nut_timeout=number(timeouts.get("nut"), ("settings", "timeouts", "nut"), 5),
         raw=raw,
+        **_parse_cluster(collector, file, raw),
     )
+
+
+def _shard_name(collector: _Collector, file: Path, keypath: KeyPath, value: Any) -> str | None:
+    """A shard name as written (None when absent); a bad one is reported at its line."""
+    from opskit.inventory.shards import SHARD_NAME
+
+    if value is None:
+        return None
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not SHARD_NAME.match(text):
+        collector.error(
+            file,
+            keypath,
+            f"shard '{value}' is not a shard name (letters, digits, '.', '_', '-'; "
+            "up to 64, starting with a letter or digit)",
+        )
+        return None
+    return text
+
+
+def _device_shard(
+    collector: _Collector,
+    file: Path,
+    kp: KeyPath,
+    name: str,
+    entry: Mapping[str, Any],
+    site: Site | None,
+    defaults: Mapping[str, Any],
+    count: int,
+) -> tuple[str | None, str | None]:
+    """The device's shard and where it came from: device, site, defaults or hash."""
+    from opskit.inventory.shards import hash_bucket
+
+    if "shard" in entry:
+        return _shard_name(collector, file, (*kp, "shard"), entry["shard"]), "device"
+    if site is not None and site.shard is not None:
+        return site.shard, "site"
+    if defaults.get("shard") is not None:
+        # checked once per device: the defaults' own line is not known here
+        return _shard_name(collector, file, (*kp,), defaults["shard"]), "defaults"
+    if count:
+        return str(hash_bucket(name, count)), "hash"
+    return None, None
+
+
+def _parse_cluster(collector: _Collector, file: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`settings.shards`, `backup_remote`, `coordinator` and `schedule`, checked."""
+    from opskit.inventory import shards as sh
+
+    out: dict[str, Any] = {}
+
+    def duration(value: Any, keypath: KeyPath) -> float | None:
+        try:
+            return sh.parse_duration(value)
+        except ValueError as exc:
+            collector.error(file, keypath, f"{'.'.join(map(str, keypath))}: {exc}")
+            return None
+
+    def url_spec(key: str, allowed: tuple[str, ...]) -> dict[str, Any] | None:
+        value = raw.get(key)
+        kp: KeyPath = ("settings", key)
+        if value is None:
+            return None
+        spec = {"url": value} if isinstance(value, str) else value
+        if not isinstance(spec, dict):
+            collector.error(file, kp, f"settings.{key} must be a URL or a mapping with url")
+            return None
+        _check_keys(collector, file, kp, spec, allowed, f"settings.{key}")
+        url = spec.get("url")
+        if not isinstance(url, str) or not url.strip():
+            collector.error(file, kp, f"settings.{key} needs a url")
+            return None
+        if sh.url_has_password(url):
+            collector.error(
+                file,
+                kp,
+                f"settings.{key}: the URL holds a password; put it in a credential set "
+                f"({key}: {{url: ..., credentials: NAME}})",
+            )
+            return None
+        return spec
+
+    shards = raw.get("shards")
+    if shards is not None:
+        kp: KeyPath = ("settings", "shards")
+        count = shards.get("count") if isinstance(shards, dict) else None
+        if isinstance(shards, dict):
+            _check_keys(collector, file, kp, shards, sh.SHARDS_KEYS, "settings.shards")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 4096:
+            collector.error(file, kp, "settings.shards must be {count: N}, N from 1 to 4096")
+        else:
+            out["shard_count"] = count
+
+    remote = url_spec("backup_remote", sh.REMOTE_KEYS)
+    if remote is not None:
+        attempts = remote.get("attempts", sh.DEFAULT_PUSH_ATTEMPTS)
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
+            collector.error(
+                file, ("settings", "backup_remote", "attempts"), "attempts must be 1 to 100"
+            )
+            attempts = sh.DEFAULT_PUSH_ATTEMPTS
+        key_file = remote.get("ssh_key_file")
+        out["backup_remote"] = sh.RemoteSpec(
+            url=str(remote["url"]).strip(),
+            credentials=None if remote.get("credentials") is None else str(remote["credentials"]),
+            ssh_key_file=None if key_file is None else str(key_file),
+            attempts=attempts,
+        )
+
+    coordinator = url_spec("coordinator", sh.COORDINATOR_KEYS)
+    if coordinator is not None:
+        url = str(coordinator["url"]).strip()
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            collector.error(
+                file, ("settings", "coordinator"), "settings.coordinator must be a redis:// URL"
+            )
+        else:
+            ttl = sh.DEFAULT_TTL
+            if coordinator.get("ttl") is not None:
+                ttl = duration(coordinator["ttl"], ("settings", "coordinator", "ttl")) or ttl
+            cred = coordinator.get("credentials")
+            out["coordinator"] = sh.CoordinatorSpec(
+                url=url, credentials=None if cred is None else str(cred), ttl=ttl
+            )
+
+    schedule = raw.get("schedule")
+    if schedule is not None:
+        kp = ("settings", "schedule")
+        if not isinstance(schedule, dict):
+            collector.error(file, kp, "settings.schedule must be a mapping (backup: 1h, ...)")
+        else:
+            _check_keys(collector, file, kp, schedule, sh.SCHEDULE_KEYS, "settings.schedule")
+            jobs = {}
+            for job in sh.SCHEDULE_JOBS:
+                if schedule.get(job) is not None:
+                    seconds = duration(schedule[job], (*kp, job))
+                    if seconds is not None:
+                        jobs[job] = seconds
+            tick = sh.DEFAULT_TICK
+            if schedule.get("tick") is not None:
+                tick = duration(schedule["tick"], (*kp, "tick")) or tick
+            out["schedule"] = sh.ScheduleSpec(jobs=jobs, tick=tick)
+    return out
 
 
 def _parse_credentials(
@@ -892,7 +1046,9 @@ def _build_inventory(
         dflt = doc.data.get("defaults")
         if dflt is not None:
             if isinstance(dflt, dict):
-                _check_keys(collector, doc.path, ("defaults",), dflt, DEFAULTS_KEYS, "defaults")
+                _check_keys(
+                    collector, doc.path, ("defaults",), dflt, SHARDED_DEFAULTS_KEYS, "defaults"
+                )
                 _check_sections(collector, doc.path, ("defaults",), dflt, "defaults")
                 defaults = _merge(defaults, dflt)
             else:
@@ -935,18 +1091,22 @@ def _build_inventory(
                     doc.path,
                     (*kp, "defaults"),
                     site_defaults,
-                    DEFAULTS_KEYS,
+                    SHARDED_DEFAULTS_KEYS,
                     f"site '{name}' defaults",
                 )
                 _check_sections(
                     collector, doc.path, (*kp, "defaults"), site_defaults, f"site '{name}' defaults"
                 )
+            site_shard, shard_kp = entry.get("shard"), (*kp, "shard")
+            if site_shard is None and isinstance(site_defaults, dict):
+                site_shard, shard_kp = site_defaults.get("shard"), (*kp, "defaults", "shard")
             sites[str(name)] = Site(
                 name=str(name),
                 address=entry.get("address"),
                 description=entry.get("description"),
                 defaults=site_defaults if isinstance(site_defaults, dict) else {},
                 source=SourceRef(doc.path),
+                shard=_shard_name(collector, doc.path, shard_kp, site_shard),
             )
         devs = doc.data.get("devices") or {}
         if not isinstance(devs, dict):
@@ -961,6 +1121,16 @@ def _build_inventory(
             doc_cables = []
         for i, entry in enumerate(doc_cables):
             raw_cables.append((doc.path, i, entry))
+
+    specs = {"backup_remote": settings.backup_remote, "coordinator": settings.coordinator}
+    for setting, spec in specs.items():
+        cred = spec.credentials if spec is not None else None
+        if cred is not None and cred not in credential_refs:
+            collector.error(
+                main.path,
+                ("settings", setting, "credentials"),
+                f"settings.{setting} names unknown credential set '{cred}'",
+            )
 
     platforms = known_platforms()
     devices: dict[str, Device] = {}
@@ -1049,6 +1219,9 @@ def _build_inventory(
         if isinstance(tags, str):
             tags = [tags]
         ports, panel = _device_ports(collector, file, kp, entry, platform)
+        shard, shard_source = _device_shard(
+            collector, file, kp, name, entry, site, defaults, settings.shard_count
+        )
         devices[name] = Device(
             name=name,
             site=str(site_name) if site_name is not None else "",
@@ -1070,6 +1243,8 @@ def _build_inventory(
             ports=ports,
             source=SourceRef(file),
             panel=panel,
+            shard=shard,
+            shard_source=shard_source,
         )
 
     _check_backup_files(collector, devices)
@@ -1325,11 +1500,13 @@ def select_devices(
     site: str | None = None,
     tag: str | None = None,
     platforms: Iterable[str] | None = None,
+    shard: str | None = None,
 ) -> list[Device]:
-    """The devices a command works on: by name, site, tag and platform (all that apply).
+    """The devices a command works on: by name, site, tag, platform and shard (all that
+    apply).
 
     Raises:
-        InputError: a named device or site is not in the inventory.
+        InputError: a named device, site or shard is not in the inventory.
     """
     wanted = list(names)
     for name in wanted:
@@ -1339,6 +1516,15 @@ def select_devices(
             raise InputError(f"{inventory.path.name}: no device '{name}'{suggestion}")
     if site is not None and site not in inventory.sites:
         raise InputError(f"{inventory.path.name}: no site '{site}'")
+    if shard is not None:
+        known = inventory_shards(inventory)
+        if shard not in known:
+            hint = difflib.get_close_matches(shard, known, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            listed = ", ".join(known[:20]) if known else "none: add shard: or settings.shards"
+            raise InputError(
+                f"{inventory.path.name}: no shard '{shard}'{suggestion} (shards: {listed})"
+            )
     platform_set = set(platforms) if platforms is not None else None
     out = []
     for dev in inventory.devices.values():
@@ -1350,5 +1536,39 @@ def select_devices(
             continue
         if platform_set is not None and dev.platform not in platform_set:
             continue
+        if shard is not None and dev.shard != shard:
+            continue
         out.append(dev)
+    return out
+
+
+def inventory_shards(inventory: Inventory) -> list[str]:
+    """Every shard name the inventory knows: sites', devices' and the hash buckets."""
+    from opskit.inventory.shards import shard_names
+
+    declared = [s.shard for s in inventory.sites.values() if s.shard]
+    return shard_names(inventory.devices.values(), inventory.settings.shard_count, declared)
+
+
+def shard_summaries(inventory: Inventory) -> list[ShardSummary]:
+    """How many devices each shard holds, from which sites, assigned how."""
+    from opskit.inventory.shards import ShardSummary
+
+    by_shard: dict[str, list[Device]] = {name: [] for name in inventory_shards(inventory)}
+    for dev in inventory.devices.values():
+        if dev.shard is not None:
+            by_shard.setdefault(dev.shard, []).append(dev)
+    out = []
+    for name, devs in by_shard.items():
+        sources: dict[str, int] = {}
+        for d in devs:
+            sources[d.shard_source or "?"] = sources.get(d.shard_source or "?", 0) + 1
+        out.append(
+            ShardSummary(
+                shard=name,
+                devices=len(devs),
+                sites=tuple(sorted({d.site for d in devs})),
+                assigned_by=dict(sorted(sources.items())),
+            )
+        )
     return out

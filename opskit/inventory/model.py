@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opskit.inventory.shards import CoordinatorSpec, RemoteSpec, ScheduleSpec
 
 from opskit.inventory.panels import PanelMap
 
@@ -156,6 +159,7 @@ class Site:
     description: str | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
     source: SourceRef | None = None
+    shard: str | None = None  # `shard:` or `defaults.shard` of the site
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +187,10 @@ class Device:
     source: SourceRef | None = None
     # A patch panel's front -> rear wiring; None for the default front N <-> rear N.
     panel: PanelMap | None = None
+    # the poller that owns it (opskit.inventory.shards), and where that was said:
+    # "device" | "site" | "defaults" | "hash"
+    shard: str | None = None
+    shard_source: str | None = None
 
     @property
     def is_patch_panel(self) -> bool:
@@ -216,6 +224,12 @@ class Settings:
     snmp_retries: int = 1
     nut_timeout: float = 5.0
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # past one machine (opskit.inventory.shards): hash buckets, the central git remote,
+    # the Redis of the shard leases, the worker's schedule
+    shard_count: int = 0
+    backup_remote: RemoteSpec | None = None
+    coordinator: CoordinatorSpec | None = None
+    schedule: ScheduleSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
