@@ -13,6 +13,7 @@ from opskit.errors import InputError
 from opskit.inventory import Device, Inventory
 from opskit.platforms import profile_name_for
 from opskit.store.git import GitError, LogEntry
+from opskit.store.remote import read_push_state, remote_url, unpushed_commits
 from opskit.store.state import DeviceState, load_state
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -73,17 +74,47 @@ class DeviceStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteStatus:
+    """Where the history is pushed and what has not reached it yet."""
+
+    url: str
+    unpushed: int  # local commits the remote (as last fetched or pushed) lacks
+    last_push: str | None  # when the last push was tried (ISO 8601 UTC)
+    last_error: str | None  # its one-line error, None when it went through
+
+    @property
+    def status(self) -> str:
+        """WARNING while commits wait to be pushed (a failed or interrupted push)."""
+        return WARNING if self.unpushed or self.last_error else OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return {
+            "url": self.url,
+            "status": self.status,
+            "unpushed": self.unpushed,
+            "last_push": self.last_push,
+            "last_error": self.last_error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class StatusReport:
-    """`backup status` for a set of devices; `status` is the worst of them."""
+    """`backup status` for a set of devices; `status` is the worst of them (and of the
+    remote's, with one)."""
 
     devices: tuple[DeviceStatus, ...]
     max_age: float | None
+    remote: RemoteStatus | None = None
 
     @property
     def status(self) -> str:
         """The worst device status (OK when there are no devices)."""
         order = [OK, WARNING, CRITICAL, UNKNOWN]
-        return max((d.status for d in self.devices), key=order.index, default=OK)
+        statuses = [d.status for d in self.devices]
+        if self.remote is not None:
+            statuses.append(self.remote.status)
+        return max(statuses, key=order.index, default=OK)
 
     @property
     def exit_code(self) -> int:
@@ -96,6 +127,7 @@ class StatusReport:
             "status": self.status,
             "max_age_seconds": self.max_age,
             "devices": [d.to_dict() for d in self.devices],
+            "remote": self.remote.to_dict() if self.remote else None,
         }
 
 
@@ -143,7 +175,26 @@ def backup_status(
                 path=device_path(d),
             )
         )
-    return StatusReport(tuple(out), max_age)
+    return StatusReport(tuple(out), max_age, remote_status(inventory))
+
+
+def remote_status(inventory: Inventory) -> RemoteStatus | None:
+    """The push state of `settings.backup_remote` (None without one)."""
+    spec = inventory.settings.backup_remote
+    if spec is None:
+        return None
+    store = open_store(inventory)
+    try:
+        unpushed = unpushed_commits(store) if store.exists() else 0
+    except GitError:
+        unpushed = 0
+    state = read_push_state(store) if store.exists() else {}
+    return RemoteStatus(
+        url=remote_url(spec, inventory.settings.base_dir),
+        unpushed=unpushed,
+        last_push=state.get("time"),
+        last_error=state.get("error"),
+    )
 
 
 def history(inventory: Inventory, device: Device, limit: int = 50) -> list[LogEntry]:

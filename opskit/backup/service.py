@@ -33,6 +33,7 @@ from opskit.platforms import Profile, load_profile
 from opskit.platforms.clean import clean, normalize, prepare, scrub
 from opskit.runner import Deadline, Result, run_threads
 from opskit.store import GitStore, device_path, open_store
+from opskit.store.remote import PushResult, Remote
 from opskit.store.state import DeviceState, load_state, save_state
 from opskit.targets import cli_timeout
 
@@ -72,11 +73,12 @@ class BackupReport:
     commit: str | None = None
     duration: float = 0.0
     started: str = ""
+    push: PushResult | None = None  # with settings.backup_remote
 
     @property
     def ok(self) -> bool:
-        """True when every selected device succeeded."""
-        return all(r.ok for r in self.results)
+        """True when every selected device succeeded (and the push, with a remote)."""
+        return all(r.ok for r in self.results) and (self.push is None or self.push.ok)
 
     @property
     def failed(self) -> list[DeviceResult]:
@@ -96,6 +98,7 @@ class BackupReport:
             "commit": self.commit,
             "started": self.started,
             "duration": round(self.duration, 3),
+            "push": self.push.to_dict() if self.push else None,
             "summary": {
                 "devices": len(self.results),
                 "ok": sum(r.ok for r in self.results),
@@ -133,6 +136,16 @@ class _Prepared:
     force: bool = False
     started: float = field(default_factory=time.time)
     audit: tuple[Any, ...] = ()  # opskit.audit's secret-value findings (never a value)
+
+
+def open_remote(store: GitStore, inventory: Inventory) -> Remote | None:
+    """The store's `settings.backup_remote` (None without one).
+
+    Raises:
+        InputError: its credentials or key file cannot be read.
+    """
+    spec = inventory.settings.backup_remote
+    return None if spec is None else Remote(store, inventory, spec)
 
 
 def _now() -> str:
@@ -273,12 +286,16 @@ def _store(
     lock_timeout: float,
     title: str,
     inspector: ValueInspector | None = None,
-) -> tuple[list[DeviceResult], str | None]:
-    """Shrink checks, change detection, one commit and the state update (one thread)."""
+    remote: Remote | None = None,
+) -> tuple[list[DeviceResult], str | None, PushResult | None]:
+    """Shrink checks, change detection, one commit and the state update (one thread);
+    with a remote, fetch before (to compare with the newest) and push after."""
     settings = inventory.settings
     paths = [device_path(p.device) for p in items]
     results: list[DeviceResult] = []
     with store.lock(timeout=lock_timeout):
+        if remote is not None:
+            remote.sync()
         previous = store.read_many(paths)
         changed: dict[str, str] = {}
         changed_names: list[str] = []
@@ -316,6 +333,9 @@ def _store(
             body = "\n".join(f"{p}" for p in sorted(changed))
             message = f"{title}: {len(changed)} changed: {names}\n\n{body}\n"
             commit = store.commit(changed, message)
+        store.catch_up_worktree(
+            {p: text for p, text in previous.items() if text is not None and p not in changed}
+        )
         results = [replace(r, commit=commit) if r.changed else r for r in results]
         if inspector is not None:  # beside the version stored, under the lock
             stored = zip(items, paths, results, strict=True)
@@ -326,7 +346,9 @@ def _store(
             ]
             inspector.record(settings.state_dir, checked)
         _update_state(inventory, results, commit)
-    return results, commit
+        # The commit is safe here before the push: a kill now leaves it for the next run.
+        pushed = remote.push() if remote is not None else None
+    return results, commit, pushed
 
 
 def _update_state(
@@ -372,8 +394,10 @@ def run_backup(
     progress: Callable[[DeviceResult], None] | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
     inspector: ValueInspector | None = None,
+    title: str = "opskit backup run",
 ) -> BackupReport:
-    """Back up `devices`: fetch in parallel, then store every good config in one commit.
+    """Back up `devices`: fetch in parallel, then store every good config in one commit
+    (its message starts with `title`); with `settings.backup_remote`, push it.
 
     A device that fails (login, timeout, a check) is reported with a one-line reason and
     its stored config is left untouched; the others go on. `force` names devices whose
@@ -389,6 +413,7 @@ def run_backup(
     started = _now()
     store = open_store(inventory)
     store.ensure()
+    remote = open_remote(store, inventory)  # a bad remote fails before any device is fetched
     n_workers = max(1, min(workers or inventory.settings.workers or DEFAULT_WORKERS, 256))
     forced = set(force)
 
@@ -419,13 +444,14 @@ def run_backup(
         thread_name="backup",
     )
     items = [_prepared(d, r, d.name in forced) for d, r in zip(devices, fetched, strict=True)]
-    results, commit = _store(
+    results, commit, pushed = _store(
         store,
         inventory,
         items,
         lock_timeout=lock_timeout,
-        title="opskit backup run",
+        title=title,
         inspector=inspector,
+        remote=remote,
     )
     return BackupReport(
         repo=store.root,
@@ -433,6 +459,7 @@ def run_backup(
         commit=commit,
         duration=time.monotonic() - t0,
         started=started,
+        push=pushed,
     )
 
 
@@ -470,12 +497,13 @@ def store_fetched(
         item.text = None
     item.duration = time.monotonic() - t0
     store = open_store(inventory)
-    results, _commit = _store(
+    results, _commit, _pushed = _store(
         store,
         inventory,
         [item],
         lock_timeout=lock_timeout,
         title=f"opskit backup ({method})",
         inspector=inspector,
+        remote=open_remote(store, inventory),
     )
     return results[0]

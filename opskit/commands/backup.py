@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from opskit.cli import STATE
-from opskit.commands.options import JsonOpt
+from opskit.commands.options import JsonOpt, ShardOpt
 from opskit.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ def run(
     ] = None,
     site: Annotated[str | None, typer.Option("--site", help="Only devices of this site.")] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only devices with this tag.")] = None,
+    shard: ShardOpt = None,
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, max=256, help="Parallel fetches (16).")
     ] = None,
@@ -65,7 +66,7 @@ def run(
 
     inv = _load()
     names = list(device or [])
-    selected = select_devices(inv, names, site=site, tag=tag)
+    selected = select_devices(inv, names, site=site, tag=tag, shard=shard)
     devices = backup_devices(inv, selected)
     if names:
         missing = [d.name for d in selected if d not in devices]
@@ -85,8 +86,9 @@ def run(
     channels = load_channels(inv)  # a bad notify: list stops the run before any fetch
 
     tty = stdout_is_terminal() and not json_out
+    title = f"opskit backup run --shard {shard}" if shard else "opskit backup run"
     if tty:
-        report = _run_with_progress(inv, devices, workers, force or [], keep_secrets)
+        report = _run_with_progress(inv, devices, workers, force or [], keep_secrets, title)
     else:
         report = run_backup(
             inv,
@@ -95,6 +97,7 @@ def run(
             force=force or [],
             keep_secrets=keep_secrets,
             inspector=VALUE_INSPECTOR,
+            title=title,
         )
     findings = _finding_lines(inv, report) if channels else {}
     sent = notify_run(inv, report, channels=channels, keep_secrets=keep_secrets, findings=findings)
@@ -105,6 +108,8 @@ def run(
     else:
         for r in report.failed:
             sys.stderr.write(f"opskit: backup: {r.device}: {r.reason}\n")
+        if report.push is not None and report.push.error:
+            sys.stderr.write(f"opskit: backup: {report.push.error}\n")
     if not json_out:
         from opskit.commands.notify import notify_lines
 
@@ -115,7 +120,12 @@ def run(
 
 
 def _run_with_progress(
-    inv: Inventory, devices: list[Device], workers: int | None, force: list[str], keep: bool
+    inv: Inventory,
+    devices: list[Device],
+    workers: int | None,
+    force: list[str],
+    keep: bool,
+    title: str,
 ) -> BackupReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -146,6 +156,7 @@ def _run_with_progress(
             keep_secrets=keep,
             progress=progress,
             inspector=VALUE_INSPECTOR,
+            title=title,
         )
 
 
@@ -171,6 +182,19 @@ def _render_report(report: BackupReport) -> None:
         f"{s['devices']} devices: {s['ok']} ok, {s['failed']} failed, {s['changed']} changed"
         f"{commit} ({report.duration:.1f}s) -> {report.repo}"
     )
+    push = report.push
+    if push is not None and push.ok and push.pushed:
+        replayed = f", {push.replayed} replayed on the remote" if push.replayed else ""
+        console.print(f"pushed {_count(push.pushed, 'commit')} to {push.remote}{replayed}")
+    elif push is not None and push.ok:
+        console.print(f"{push.remote} is up to date")
+    elif push is not None:
+        console.print(
+            f"[red]{push.error}[/red] ({_count(push.unpushed, 'commit')} not yet pushed; "
+            "the next run pushes them)",
+            markup=True,
+            highlight=False,
+        )
 
 
 @app.command("status")
@@ -183,12 +207,14 @@ def status(
         list[str] | None, typer.Option("--device", "-d", help="Only this device (repeatable).")
     ] = None,
     site: Annotated[str | None, typer.Option("--site", help="Only devices of this site.")] = None,
+    shard: ShardOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Last good backup and last attempt per device (Nagios exit codes: 0/1/2).
 
-    WARNING (1) when a device's last attempt failed; with --max-age (e.g. 2d, 36h),
-    CRITICAL (2) for devices whose last good backup is older or missing.
+    WARNING (1) when a device's last attempt failed, or when commits wait to be pushed
+    to settings.backup_remote; with --max-age (e.g. 2d, 36h), CRITICAL (2) for devices
+    whose last good backup is older or missing.
     """
     from opskit.backup.history import backup_devices, backup_status, parse_age
     from opskit.inventory import select_devices
@@ -196,7 +222,7 @@ def status(
 
     age = parse_age(max_age) if max_age is not None else None
     inv = _load()
-    devices = backup_devices(inv, select_devices(inv, list(device or []), site=site))
+    devices = backup_devices(inv, select_devices(inv, list(device or []), site=site, shard=shard))
     report = backup_status(inv, devices, age)
     if json_out:
         print_json(report.to_dict())
@@ -208,7 +234,18 @@ def status(
             f"BACKUP {report.status}: {_count(len(report.devices), 'device')}, "
             f"{len(stale)} stale, "
             f"{len(failed)} failed last time, {len(never)} never backed up"
+            + (
+                f", {_count(report.remote.unpushed, 'commit')} not yet pushed"
+                if report.remote is not None
+                else ""
+            )
         )
+        if report.remote is not None:
+            error = f" (last push: {report.remote.last_error})" if report.remote.last_error else ""
+            typer.echo(
+                f"{report.remote.status:<8} remote {report.remote.url}: "
+                f"{_count(report.remote.unpushed, 'commit')} not yet pushed{error}"
+            )
         for d in report.devices:
             age_txt = _human_age(d.age_seconds) if d.age_seconds is not None else "never"
             reason = f"  ({d.reason})" if d.reason and d.last_result == "failed" else ""

@@ -15,7 +15,9 @@ fakeswitch-running-config.txt`` by default, or ``FAKESW_RUNNING_CONFIG``) in whi
 ``{hostname}`` is the switch name and ``{model}`` the vlans/interfaces/routes that
 fake-switches models, so a change made through the CLI (``interface Fa0/1`` /
 ``description x``) shows in the config. ``{last_change}`` moves when the modelled part
-changes; ``{clock_period}`` changes on every read (volatile lines for the backup tests).
+changes; ``{clock_period}`` changes on every read (volatile lines for the backup tests);
+``{reads}`` counts the reads of that switch's config (1, 2, ...: a config that really
+changes on every backup, to count backups in the history).
 A template without ``{model}`` is returned verbatim.
 
 Beyond stock fake-switches:
@@ -271,6 +273,8 @@ def main(argv: list[str] | None = None) -> None:
             lines.append("!")
         return "\n".join(lines)
 
+    reads: dict[str, int] = {}  # per switch: running-configs rendered so far
+
     def render_config(conf: Any) -> str:
         """The config body as IOS would copy it (no 'Building configuration...')."""
         name = conf.name
@@ -279,8 +283,10 @@ def main(argv: list[str] | None = None) -> None:
         if model != last_model:
             changed_at = time.time()
         model_state[name] = (model, changed_at)
+        reads[name] = reads.get(name, 0) + 1
         text = template
         for key, value in (
+            ("{reads}", str(reads[name])),
             ("{hostname}", name),
             ("{model}", model),
             ("{last_change}", _timestamp(changed_at)),

@@ -77,24 +77,30 @@ class GitStore:
         input: bytes | None = None,
         env: Mapping[str, str] | None = None,
         check: bool = True,
+        timeout: float = 300.0,
     ) -> subprocess.CompletedProcess[bytes]:
         full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
         for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
             if env is None or key not in env:
                 full_env.pop(key, None)
+        # the subcommand, past `-c name=value` options (for messages)
+        words = iter(args)
+        command = next((a for a in words if not (a == "-c" and next(words, ""))), "")
         try:
             proc = subprocess.run(
                 ["git", "-C", str(self.root), *args],
                 input=input,
                 capture_output=True,
                 env=full_env,
-                timeout=300,
+                timeout=timeout,
             )
         except FileNotFoundError:
             raise GitError("git is not installed (apt-get install git)") from None
+        except subprocess.TimeoutExpired:
+            raise GitError(f"git {command} timed out after {timeout:g} s in {self.root}") from None
         if check and proc.returncode != 0:
             err = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise GitError(f"git {args[0]} failed in {self.root}: {err[-1] if err else ''}")
+            raise GitError(f"git {command} failed in {self.root}: {err[-1] if err else ''}")
         return proc
 
     def exists(self) -> bool:
@@ -200,33 +206,58 @@ class GitStore:
         parent = self.head()
         items = sorted(files.items())
         shas = self._write_blobs([text for _path, text in items])
-        entries = [
-            f"100644 {sha}\t{path}\n" for (path, _text), sha in zip(items, shas, strict=True)
-        ]
+        tree = self.tree_with(
+            parent,
+            [("100644", sha, path) for (path, _text), sha in zip(items, shas, strict=True)],
+        )
+        commit = self.commit_tree(tree, [parent] if parent else [], message)
+        # The one atomic step: main moves from parent to commit (or fails if it moved).
+        self.move_main(commit, parent, "opskit backup")
+        self._refresh_worktree(files)
+        return commit
+
+    def tree_with(self, base: str | None, entries: Sequence[tuple[str, str | None, str]]) -> str:
+        """The tree of commit `base` (None: empty) with `entries` (mode, blob, path) put in;
+        mode "0" removes the path. Built in a private index: the shared one is untouched."""
         index = self.git_dir / f"opskit-index-{os.getpid()}"
         env = {"GIT_INDEX_FILE": str(index)}
+        lines = "".join(
+            f"0 {'0' * 40}\t{path}\n" if mode == "0" else f"{mode} {sha}\t{path}\n"
+            for mode, sha, path in entries
+        )
         try:
-            if parent:
-                self._git("read-tree", parent, env=env)
+            if base:
+                self._git("read-tree", base, env=env)
             else:
                 with contextlib.suppress(FileNotFoundError):
                     index.unlink()
+                self._git("read-tree", "--empty", env=env)
             self._git(
-                "update-index", "--add", "--index-info", input="".join(entries).encode(), env=env
+                "update-index", "--add", "--remove", "--index-info", input=lines.encode(), env=env
             )
-            tree = self._git("write-tree", env=env).stdout.decode().strip()
+            return self._git("write-tree", env=env).stdout.decode().strip()
         finally:
             with contextlib.suppress(FileNotFoundError):
                 index.unlink()
+
+    def commit_tree(
+        self,
+        tree: str,
+        parents: Sequence[str],
+        message: str,
+        env: Mapping[str, str] | None = None,
+    ) -> str:
+        """A commit object of `tree` (not on any branch yet); `env` may set the author."""
         args = ["commit-tree", tree, "-F", "-"]
-        if parent:
-            args += ["-p", parent]
-        commit = self._git(*args, input=message.encode(), env=AUTHOR).stdout.decode().strip()
-        # The one atomic step: main moves from parent to commit (or fails if it moved).
-        self._git("update-ref", "-m", "opskit backup", REF, commit, parent or "0" * 40)
+        for p in parents:
+            args += ["-p", p]
+        full = {**AUTHOR, **(env or {})}
+        return self._git(*args, input=message.encode(), env=full).stdout.decode().strip()
+
+    def move_main(self, new: str, old: str | None, why: str) -> None:
+        """Point `main` at `new`, only if it is still at `old` (None: not yet created)."""
+        self._git("update-ref", "-m", why, REF, new, old or "0" * 40)
         self._git("symbolic-ref", "HEAD", REF, check=False)
-        self._refresh_worktree(files)
-        return commit
 
     def _write_blobs(self, texts: Sequence[str]) -> list[str]:
         """Store blobs with one `git hash-object -w --stdin-paths` (not one git per file)."""
@@ -252,6 +283,23 @@ class GitStore:
             write_atomic(self.root / path, text.encode(), mode=0o644, durable=False, make_dirs=True)
         # The shared index follows HEAD so `git status` in the repo is clean.
         self._git("read-tree", REF, check=False)
+
+    def catch_up_worktree(self, files: Mapping[str, str]) -> None:
+        """Rewrite the work tree copies that differ from `files` (their text at HEAD).
+
+        A run killed between moving `main` and refreshing the work tree leaves stale copies
+        that no later run would rewrite (the history already has those configs).
+        """
+        stale = {}
+        for path, text in files.items():
+            try:
+                on_disk = (self.root / path).read_bytes()
+            except OSError:
+                on_disk = None
+            if on_disk != text.encode():
+                stale[path] = text
+        if stale:
+            self._refresh_worktree(stale)
 
     # --- reading for humans -----------------------------------------------------------
     def log(self, path: str, limit: int = 50) -> list[LogEntry]:

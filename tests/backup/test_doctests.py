@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["opskit.backup.tftp_serve", "opskit.backup.restore"]
+MODULES = ["opskit.backup.tftp_serve", "opskit.backup.restore", "opskit.store.remote"]
 
 
 @pytest.mark.parametrize("module", MODULES)
