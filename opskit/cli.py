@@ -93,12 +93,13 @@ _GROUPS: dict[str, tuple[str, str]] = {
     "notify": ("opskit.commands.notify", "Mail and webhook notifications of backup runs."),
     "web": ("opskit.commands.web", "Pages for the rack and the desk (phone and browser)."),
     "audit": ("opskit.commands.audit", ""),
+    "worker": ("opskit.commands.worker", ""),
     "demo": ("opskit.commands.demo", ""),
     "platforms": ("opskit.commands.platforms", ""),
     "lab": ("opskit.commands.lab", "Simulated devices of any platform, for trying things."),
 }
 # Single commands (no sub-commands): the module's function of the same name.
-_SINGLE = ("audit", "demo", "platforms")
+_SINGLE = ("audit", "demo", "platforms", "worker")
 # Commands kept in their own modules and added onto a group.
 _EXTRAS = {
     "backup": ("opskit.commands.backup_tftp", "opskit.commands.backup_listen"),
