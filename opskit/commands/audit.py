@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from opskit.commands.options import ShardOpt
 from opskit.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -21,12 +22,14 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "sarif", "nagios")
 
 
-def _select(inv: Inventory, names: list[str], site: str | None, tag: str | None) -> list[Device]:
+def _select(
+    inv: Inventory, names: list[str], site: str | None, tag: str | None, shard: str | None
+) -> list[Device]:
     from opskit.audit import family_for
     from opskit.errors import InputError
     from opskit.inventory import select_devices
 
-    chosen = select_devices(inv, names, site=site, tag=tag)
+    chosen = select_devices(inv, names, site=site, tag=tag, shard=shard)
     if names:
         without = [d.name for d in chosen if family_for(d.platform) is None]
         if without:
@@ -68,6 +71,7 @@ def audit(
     ] = None,
     site: Annotated[str | None, typer.Option("--site", help="Only devices of this site.")] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only devices with this tag.")] = None,
+    shard: ShardOpt = None,
     rev: Annotated[
         str | None,
         typer.Option("--rev", help="Audit the configs at this revision (default: latest)."),
@@ -100,7 +104,7 @@ def audit(
         from opskit.inventory import load_inventory
 
         inv = load_inventory(STATE.inventory_path)
-        chosen = _select(inv, list(devices or []), site, tag)
+        chosen = _select(inv, list(devices or []), site, tag, shard)
         if not chosen:
             raise InputError("no devices selected for audit (none has a platform with rules)")
         report = run_audit(inv, chosen, rev=rev)

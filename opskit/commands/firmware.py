@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from opskit.cli import STATE
-from opskit.commands.options import JsonOpt
+from opskit.commands.options import JsonOpt, ShardOpt
 from opskit.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -121,6 +121,7 @@ def check(
     ] = None,
     site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="Only devices with this tag.")] = None,
+    shard: ShardOpt = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Use remembered versions only (no network).")
     ] = False,
@@ -140,7 +141,7 @@ def check(
     if output_format not in ("text", "nagios", "json"):
         raise InputError(f"--format must be text, nagios or json, not '{output_format}'")
     inventory = load_inventory(STATE.inventory_path)
-    devices = select_devices(inventory, device or (), site=site, tag=tag)
+    devices = select_devices(inventory, device or (), site=site, tag=tag, shard=shard)
     report = check_firmware(inventory, devices, offline=offline)
     from opskit.web.lastrun import record_quietly
 

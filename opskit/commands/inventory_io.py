@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from opskit.cli import STATE
-from opskit.commands.options import JsonOpt
+from opskit.commands.options import JsonOpt, ShardOpt
 from opskit.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -372,9 +372,11 @@ def export_prometheus_sd(
         ),
     ] = "host",
     site: SiteOpt = None,
+    shard: ShardOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Prometheus file_sd targets: one per device with SNMP, labels site/role/platform."""
+    """Prometheus file_sd targets: one per device with SNMP, labels site/role/platform
+    (and shard)."""
     from opskit.interop.export import export_prometheus_sd as run
 
-    _render_export(run(_inventory(), out, target=target, site=site), json_out)
+    _render_export(run(_inventory(), out, target=target, site=site, shard=shard), json_out)

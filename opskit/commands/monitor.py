@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from opskit.commands.options import JsonOpt
+from opskit.commands.options import JsonOpt, ShardOpt
 
 if TYPE_CHECKING:
     from opskit.monitor.model import HealthReport
@@ -54,11 +54,17 @@ def _fmt(fmt: str, as_json: bool) -> str:
     return fmt
 
 
-def _emit(report: HealthReport, fmt: str, textfile: Path | None, show_all: bool) -> None:
+def _emit(
+    report: HealthReport,
+    fmt: str,
+    textfile: Path | None,
+    show_all: bool,
+    labels: dict[str, str] | None = None,
+) -> None:
     from opskit.monitor import render
 
     if textfile is not None:
-        render.write_textfile(render.render_prometheus(report), str(textfile))
+        render.write_textfile(render.render_prometheus(report, labels), str(textfile))
     if fmt == "json":
         from opskit.output import print_json
 
@@ -66,7 +72,7 @@ def _emit(report: HealthReport, fmt: str, textfile: Path | None, show_all: bool)
     elif fmt == "nagios":
         sys.stdout.write(render.render_nagios(report))
     elif fmt == "prometheus":
-        sys.stdout.write(render.render_prometheus(report))
+        sys.stdout.write(render.render_prometheus(report, labels))
     else:
         from opskit.output import get_console, stdout_is_terminal
 
@@ -91,6 +97,7 @@ def check(
     device: DeviceOpt = None,
     site: SiteOpt = None,
     tag: TagOpt = None,
+    shard: ShardOpt = None,
     fmt: FormatOpt = "text",
     as_json: JsonOpt = False,
     textfile: TextfileOpt = None,
@@ -122,7 +129,7 @@ def check(
             except ValueError as exc:
                 raise InputError(f"--unreachable: {exc}") from None
         inv = load_inventory(STATE.inventory_path)
-        chosen = select_devices(inv, device or [], site=site, tag=tag)
+        chosen = select_devices(inv, device or [], site=site, tag=tag, shard=shard)
         targets = monitored_devices(chosen)
         if device and not targets:
             raise InputError(
@@ -137,7 +144,7 @@ def check(
 
     # the health page of `opskit web` shows these last results
     record_quietly(inv.settings.state_dir, "monitor", report_dict(report), inv.devices)
-    _emit(report, fmt, textfile, show_all)
+    _emit(report, fmt, textfile, show_all, {"shard": shard} if shard else None)
     raise typer.Exit(int(report.status))
 
 
@@ -193,6 +200,7 @@ def serve(
     device: DeviceOpt = None,
     site: SiteOpt = None,
     tag: TagOpt = None,
+    shard: ShardOpt = None,
     cache_seconds: Annotated[
         float | None,
         typer.Option("--cache", help="Seconds a poll is reused by scrapes (default 10)."),
@@ -202,7 +210,8 @@ def serve(
     """Serve /metrics (Prometheus; polls on scrape, with a short cache) and /healthz.
 
     `/metrics?device=NAME` polls that device alone (snmp_exporter-style targets).
-    Stops on SIGTERM or Ctrl-C.
+    With --shard, every sample carries a `shard` label (for a central Prometheus that
+    federates the pollers). Stops on SIGTERM or Ctrl-C.
     """
     from opskit.cli import STATE
     from opskit.errors import InputError
@@ -214,10 +223,18 @@ def serve(
     if not sep or not port_text.isdigit():
         raise InputError(f"--listen must be HOST:PORT, not '{listen}'")
     inv = load_inventory(STATE.inventory_path)
-    targets = monitored_devices(select_devices(inv, device or [], site=site, tag=tag))
+    chosen = select_devices(inv, device or [], site=site, tag=tag, shard=shard)
+    targets = monitored_devices(chosen)
     settings = MonitorSettings.from_inventory(inv)
     cache = settings.cache_seconds if cache_seconds is None else cache_seconds
-    srv = MetricsServer(inv, targets, host or "127.0.0.1", int(port_text), cache_seconds=cache)
+    srv = MetricsServer(
+        inv,
+        targets,
+        host or "127.0.0.1",
+        int(port_text),
+        cache_seconds=cache,
+        labels={"shard": shard} if shard else None,
+    )
     if as_json:
         from opskit.output import print_json
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from opskit.errors import InputError
 from opskit.interop.maps import netbox_values, platform_table
+from opskit.inventory.load import select_devices
 from opskit.inventory.model import PATCH_PANEL, Device, Endpoint, Inventory
 
 NO_CONFIG_PLATFORMS = (PATCH_PANEL, "ups_snmp", "ups_nut", "generic")
@@ -54,9 +55,11 @@ class ExportResult:
         return out
 
 
-def _devices(inv: Inventory, site: str | None) -> list[Device]:
+def _devices(inv: Inventory, site: str | None, shard: str | None = None) -> list[Device]:
     if site is not None and site not in inv.sites:
         raise InputError(f"{inv.path.name}: no site '{site}'")
+    if shard is not None:
+        return select_devices(inv, site=site, shard=shard)  # an unknown shard is one line
     return [d for d in inv.devices.values() if site is None or d.site == site]
 
 
@@ -435,12 +438,18 @@ def export_rancid(
 
 # -- Prometheus file_sd --------------------------------------------------------------
 def export_prometheus_sd(
-    inv: Inventory, out: Path | None, *, target: str = "host", site: str | None = None
+    inv: Inventory,
+    out: Path | None,
+    *,
+    target: str = "host",
+    site: str | None = None,
+    shard: str | None = None,
 ) -> ExportResult:
     """`file_sd` JSON: one target group per device with an SNMP section.
 
     `target="host"` gives `host[:snmp port]` (for snmp_exporter's `target` parameter);
-    `"name"` gives the device name (for `opskit monitor serve ?device=`).
+    `"name"` gives the device name (for `opskit monitor serve ?device=`). `shard` keeps
+    one shard's devices; every device with a shard carries a `shard` label.
 
     Raises:
         InputError: `target` is neither.
@@ -449,7 +458,7 @@ def export_prometheus_sd(
         raise InputError(f"--target must be host or name, not '{target}'")
     groups = []
     skipped = 0
-    for d in _devices(inv, site):
+    for d in _devices(inv, site, shard):
         if not d.snmp or not d.host or d.is_patch_panel:  # nothing to poll
             skipped += 1
             continue
@@ -463,6 +472,8 @@ def export_prometheus_sd(
         labels = {"device": d.name, "site": d.site, "platform": d.platform}
         if d.role:
             labels["role"] = d.role
+        if d.shard:
+            labels["shard"] = d.shard
         groups.append({"targets": [address], "labels": labels})
     text = json.dumps(groups, indent=2) + "\n"
     files, content = _write(out, text)

@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +34,7 @@ class MetricsServer:
         devices: the devices /metrics polls (a `?device=NAME` query picks one of them).
         host, port: where to listen (port 0: any free port; see `.port`).
         cache_seconds: how long a poll's result is served again.
+        labels: added to every sample (`{"shard": "east"}`).
     """
 
     def __init__(
@@ -44,10 +45,12 @@ class MetricsServer:
         port: int,
         *,
         cache_seconds: float = 10.0,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self.inventory = inventory
         self.devices = list(devices)
         self.cache_seconds = cache_seconds
+        self.labels = dict(labels or {})  # on every sample: {"shard": S} for a poller
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, str]] = {}
         self.polls = 0
@@ -78,7 +81,7 @@ class MetricsServer:
             chosen = [d for d in self.devices if device is None or d.name == device]
             report = check_devices(self.inventory, chosen)
             self.polls += 1
-            text = render_prometheus(report)
+            text = render_prometheus(report, self.labels)
             self._cache[key] = (time.monotonic(), text)
             return text
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opskit.monitor.model import DeviceHealth, HealthReport, Reading, Status
@@ -343,8 +343,13 @@ def render_nagios(report: HealthReport, *, max_summary: int = 5) -> str:
 # ---------------------------------------------------------------- Prometheus
 
 
-def render_prometheus(report: HealthReport) -> str:
-    """The text exposition format (prometheus-client), see the module docstring."""
+def render_prometheus(report: HealthReport, labels: Mapping[str, str] | None = None) -> str:
+    """The text exposition format (prometheus-client), see the module docstring.
+
+    `labels` are added to every sample (`{"shard": "east"}` for a poller's shard), so a
+    central Prometheus that federates several pollers tells their series apart.
+    """
+    extra = dict(labels or {})
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.core import GaugeMetricFamily
 
@@ -354,6 +359,8 @@ def render_prometheus(report: HealthReport) -> str:
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
 
     def add(name: str, doc: str, labels: dict[str, str], value: float) -> None:
+        if extra:
+            labels = {**labels, **extra}
         key = (name, tuple(sorted(labels.items())))
         if key in seen:  # two sensors with one name: keep the first, never a duplicate
             return

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from opskit.lab import Peer, free_port
 from opskit.lab.snmp import V3_AUTH, V3_PRIV, V3_USER
 
 SECRETS = (V3_AUTH, V3_PRIV)
@@ -51,3 +52,16 @@ def snmp_device(community: str, port: int, **snmp: Any) -> dict[str, Any]:
         "host": "127.0.0.1",
         "snmp": {"credentials": community, "port": port, "timeout": 2, "retries": 1, **snmp},
     }
+
+
+def start_prometheus(binary: str, directory: Path, config: str) -> tuple[Peer, int]:
+    """A real Prometheus with `config` (its prometheus.yml text) on a free port."""
+    port = free_port()
+    path = directory / "prometheus.yml"
+    path.write_text(config)
+    peer = Peer(
+        [binary, f"--config.file={path}", f"--storage.tsdb.path={directory / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        directory / "prometheus.log",
+    )  # fmt: skip
+    return peer, port

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from opskit.lab import Peer, free_port, wait_until
-from tests.monitor.helpers import snmp_device, write_inventory
+from tests.monitor.helpers import snmp_device, start_prometheus, write_inventory
 
 
 def fetch(url: str) -> tuple[int, str]:
@@ -55,19 +55,14 @@ def test_prometheus_scrapes_monitor_serve(tmp_path: Path, snmpsim_lab: Any) -> N
         assert fetch(f"{base}/other")[0] == 404
         assert fetch(f"{base}/metrics")[0] == 200  # polled now, cached for the scrapes
 
-        prom_port = free_port()
-        config = tmp_path / "prometheus.yml"
-        config.write_text(
+        prom, prom_port = start_prometheus(
+            prometheus,
+            tmp_path,
             "global: {scrape_interval: 2s, scrape_timeout: 2s}\n"
             "scrape_configs:\n"
             "  - job_name: opskit\n"
-            f"    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+            f"    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n",
         )
-        prom = Peer(
-            [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{prom_port}"],
-            tmp_path / "prometheus.log",
-        )  # fmt: skip
         api = f"http://127.0.0.1:{prom_port}/api/v1/query?query=opskit_device_status"
         found: list[Any] = []
 
