@@ -49,8 +49,10 @@ if [ "$TEST" = 1 ]; then
     # openssl for the NUT STARTTLS test (Debian's upsd keeps its certificate in NSS),
     # bsdutils' logger (a real syslog sender for backup listen), chromium for the web pages'
     # browser tests (driven by playwright's Python package, which never downloads a browser
-    # of its own here).
-    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus libnss3-tools openssl bsdutils chromium)
+    # of its own here), redis-server (the shard leases of `opskit worker`; tests start their
+    # own on a free port), openssh-client (git pushing to an SSH remote; git only recommends it).
+    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus libnss3-tools openssl bsdutils chromium
+                   redis-server openssh-client)
     extras="lab,test"
 fi
 missing=()
