@@ -36,9 +36,12 @@ most of them, `generic.yaml` serves every name without a file):
     ``commands``; ``files`` + ``file_command`` (files read with a shell command,
     ``{file}`` filled in); ``header`` (lines dropped only at the very top); ``end_marker``
     (the config's last line); ``errors`` (output that means the command failed);
-    ``volatile`` (lines that change on every read); ``secrets`` (``{regex, resalted}``:
-    group ``s``, and ``s2``, hold the secret; ``resalted`` for values the device
-    re-encrypts on every read); ``blocks`` (``{begin, end}``: multi-line secrets);
+    ``volatile`` (lines that change on every read); ``secrets`` (``{regex, resalted,
+    under, not_under}``: group ``s``, and ``s2``, hold the secret; ``resalted`` for
+    values the device re-encrypts on every read; ``under``/``not_under``: the rule
+    applies only inside / never inside a section whose header line, any less-indented
+    line above, matches: FortiOS ``set name`` is a secret only under ``config system
+    snmp community``); ``blocks`` (``{begin, end}``: multi-line secrets);
     ``tftp_push``/``tftp_pull``/``ping`` (dialogs: ``command``, ``prompts: [[question
     regex, answer]]``, ``success``, ``error``; ``{host}``/``{file}`` filled in);
     ``restore`` (``config_enter``, ``config_exit``, ``save``).

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from opskit.platforms.model import Profile
+from opskit.platforms.model import Profile, SecretRule
 
 SECRET_MARKER = "<removed>"
 SALTED_MARKER = "<salted>"
@@ -85,11 +85,52 @@ def _replace_groups(rule: re.Pattern[str], marker: str, line: str) -> str:
     return rule.sub(sub, line)
 
 
+class _Sections:
+    """Applies secret rules line by line, knowing each line's section headers: every
+    less-indented line before it (`config system snmp community` > `edit 1` > `set name`),
+    so a rule's `under`/`not_under` can be checked."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, str]] = []
+
+    def apply(self, line: str, rules: tuple[SecretRule, ...], marker: str) -> str:
+        """`line` with the rules that apply in its section replaced by `marker`."""
+        body = line.lstrip()
+        if not body:  # a blank line neither opens nor closes a section
+            return line
+        indent = len(line) - len(body)
+        while self.stack and self.stack[-1][0] >= indent:
+            self.stack.pop()
+        for rule in rules:
+            if self._allows(rule):
+                line = _replace_groups(rule.regex, marker, line)
+        # Kept as output (scrubbed), so a second pass sees the same headers.
+        self.stack.append((indent, line))
+        return line
+
+    def _allows(self, rule: SecretRule) -> bool:
+        if rule.under is None and rule.not_under is None:
+            return True
+        headers = [h for _indent, h in self.stack]
+        if rule.under is not None and not any(rule.under.search(h) for h in headers):
+            return False
+        return rule.not_under is None or not any(rule.not_under.search(h) for h in headers)
+
+
 def scrub(text: str, profile: Profile) -> str:
-    """Replace every secret by `<removed>`, keeping each line's shape."""
+    """Replace every secret by `<removed>`, keeping each line's shape.
+
+    >>> from opskit.platforms import load_profile
+    >>> ios = load_profile("cisco_ios")
+    >>> print(scrub("key chain OSPF\n key 1\n  key-string 7 0822455D0A16", ios))
+    key chain OSPF
+     key 1
+      key-string 7 <removed>
+    """
     lines = text.split("\n")
     out: list[str] = []
     in_block = None
+    sections = _Sections()
     for line in lines:
         if in_block is not None:
             if in_block.end.search(line):
@@ -104,9 +145,7 @@ def scrub(text: str, profile: Profile) -> str:
                 out.append(SECRET_MARKER)
                 in_block = block
             continue
-        for rule in profile.secrets:
-            line = _replace_groups(rule.regex, SECRET_MARKER, line)
-        out.append(line)
+        out.append(sections.apply(line, profile.secrets, SECRET_MARKER))
     if in_block is not None:
         pass  # an unterminated block: everything after its begin stays removed
     return "\n".join(out)
@@ -114,11 +153,9 @@ def scrub(text: str, profile: Profile) -> str:
 
 def normalize(text: str, profile: Profile) -> str:
     """The form configs are compared in: re-salted secret values replaced by `<salted>`."""
-    lines = text.split("\n")
-    for rule in profile.secrets:
-        if rule.resalted:
-            lines = [_replace_groups(rule.regex, SALTED_MARKER, ln) for ln in lines]
-    return "\n".join(lines)
+    rules = tuple(rule for rule in profile.secrets if rule.resalted)
+    sections = _Sections()
+    return "\n".join(sections.apply(line, rules, SALTED_MARKER) for line in text.split("\n"))
 
 
 def prepare(raw: str, profile: Profile, keep_secrets: bool = False) -> str:

@@ -35,10 +35,17 @@ class CliSpec:
 
 @dataclass(frozen=True, slots=True)
 class SecretRule:
-    """A line pattern whose group `s` (and `s2`) is a secret value."""
+    """A line pattern whose group `s` (and `s2`) is a secret value.
+
+    `under`/`not_under` limit the rule to lines inside (outside) a section whose header,
+    any less-indented line above the line, matches: the same words can be a secret in one
+    section and a plain name in another.
+    """
 
     regex: re.Pattern[str]
     resalted: bool = False
+    under: re.Pattern[str] | None = None
+    not_under: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +252,12 @@ def build_profile(name: str, data: Mapping[str, Any]) -> Profile:
         errors=tuple(compile_pattern(p, where) for p in b.get("errors") or ()),
         volatile=tuple(compile_pattern(p, where) for p in b.get("volatile") or ()),
         secrets=tuple(
-            SecretRule(compile_pattern(r["regex"], where), bool(r.get("resalted", False)))
+            SecretRule(
+                compile_pattern(r["regex"], where),
+                bool(r.get("resalted", False)),
+                _maybe(r.get("under"), where),
+                _maybe(r.get("not_under"), where),
+            )
             for r in b.get("secrets") or ()
         ),
         blocks=tuple(

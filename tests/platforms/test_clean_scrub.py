@@ -160,6 +160,11 @@ SCRUB_TABLE = [
     ("fortinet", '        set passwd "plainpw"', "        set passwd <removed>"),
     ("fortinet", "    set hostname fw1", "    set hostname fw1"),
     ("linux", "    wpa-psk MyHomeWifi", "    wpa-psk <removed>"),
+    # NTP keys (issue 13: the audit found them stored in clear)
+    ("cisco_nxos", "ntp authentication-key 1 md5 NxNtpKey1 7", None),
+    ("arista_eos", "ntp authentication-key 1 md5 7 EosNtpKey1", None),
+    ("arista_eos", "ntp authentication-key 2 sha1 EosNtpKey2", None),
+    ("juniper_junos", 'set system ntp authentication-key 1 type md5 value "$9$NtpJnprK3y"', None),
     ("linux", "rocommunity linuxcomm 10.0.0.0/8", "rocommunity <removed> 10.0.0.0/8"),
 ]
 SECRET_WORDS = {
@@ -167,6 +172,10 @@ SECRET_WORDS = {
     "snmp-server community nxcomm group network-operator": "nxcomm",
     "set snmp community jnprRO authorization read-only": "jnprRO",
     'radius-server host 10.1.1.1 key "radkey"': "radkey",
+    "ntp authentication-key 1 md5 NxNtpKey1 7": "NxNtpKey1",
+    "ntp authentication-key 1 md5 7 EosNtpKey1": "EosNtpKey1",
+    "ntp authentication-key 2 sha1 EosNtpKey2": "EosNtpKey2",
+    'set system ntp authentication-key 1 type md5 value "$9$NtpJnprK3y"': "NtpJnprK3y",
 }
 
 
@@ -191,6 +200,57 @@ def test_every_platform_has_a_profile() -> None:
     assert ios.tftp_push is not None and ios.tftp_push.command == "copy running-config tftp:"
     assert ios.tftp_pull is not None and ios.tftp_pull.command == "copy tftp: running-config"
     assert load_profile("cisco_ios_telnet").name == "cisco_ios"
+
+
+# Secrets that depend on the section a line is in (issue 13): (platform, config, the
+# secret that must go, text that must stay).
+SECTION_CASES = [
+    (
+        "fortinet",
+        'config system snmp community\n    edit 1\n        set name "FortiSnmpComm"\n'
+        "        set status enable\n    next\nend\nconfig firewall address\n"
+        '    edit "lan"\n        set name "lan-net"\n    next\nend\n',
+        "FortiSnmpComm",
+        'set name "lan-net"',
+    ),
+    (
+        "cisco_ios",
+        "key chain OSPF\n key 1\n  key-string 7 0822455D0A16\n!\n"
+        "radius server R1\n address ipv4 10.0.0.1\n key RadiusKey9\n",
+        "0822455D0A16",
+        " key 1\n",
+    ),
+    ("cisco_ios", "radius server R1\n key RadiusKey9\n", "RadiusKey9", "radius server R1"),
+    (
+        "cisco_nxos",
+        "key chain k1\n  key 7\n    key-string 7 075e731f\n",
+        "075e731f",
+        "  key 7\n",
+    ),
+    (
+        "juniper_junos",
+        'set system ntp authentication-key 1 type md5 value "$9$NtpJnprK3y"\n',
+        "NtpJnprK3y",
+        "authentication-key 1 type md5 value <removed>",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("platform", "text", "secret", "kept"), SECTION_CASES, ids=[c[0] for c in SECTION_CASES]
+)
+def test_scrub_by_section(platform: str, text: str, secret: str, kept: str) -> None:
+    profile = load_profile(platform)
+    out = scrub(text, profile)
+    assert secret not in out
+    assert kept in out
+    assert scrub(out, profile) == out
+
+
+def test_resalted_ntp_value_is_not_a_change() -> None:
+    junos = load_profile("juniper_junos")
+    a = 'set system ntp authentication-key 1 type md5 value "$9$abcDEF"\n'
+    assert normalize(a, junos) == normalize(a.replace("abcDEF", "XyZ123"), junos)
 
 
 def test_private_key_block_is_folded() -> None:
