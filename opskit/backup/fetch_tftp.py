@@ -47,6 +47,7 @@ from opskit.transport.tftp import (
 log = logging.getLogger(__name__)
 
 _NAME_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_DOTS = re.compile(r"\.{2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +136,16 @@ def close_shared_servers() -> None:
 
 
 def upload_name(device: Device) -> str:
-    """A one-time file name for one backup job: `<device>-<random>.cfg`."""
-    base = _NAME_SAFE.sub("_", device.name).lstrip(".-_") or "device"
+    """A one-time file name for one backup job: `<device>-<random>.cfg`.
+
+    >>> from opskit.transport.tftp import check_name
+    >>> check_name(upload_name(Device(name="branch r1/..", site="s", host=None,
+    ...                               platform="cisco_ios"))) is None
+    True
+    """
+    # plain characters, no `..` (a name like `branch r1/..` must not make the server
+    # refuse its own upload); the random part keeps names apart
+    base = _DOTS.sub("_", _NAME_SAFE.sub("_", device.name)).lstrip(".-_") or "device"
     return f"{base[:60]}-{secrets.token_hex(6)}.cfg"
 
 

@@ -1372,9 +1372,10 @@ def _build_inventory(
 def _check_backup_files(collector: _Collector, devices: Mapping[str, Device]) -> None:
     """Refuse two devices whose configs would go to one file of the backup repository.
 
-    Names map to files many-to-one (`schalter-ä1` and `schalter-ö1` both give
-    `hq/schalter-_1.cfg`); each backup run would overwrite one with the other and call
-    both ok. Patch panels have no config and are left out.
+    `backup_file_name` is injective, so this only guards it: a mapping that ever sent
+    two names to one file (`schalter-ä1` and `schalter-ö1` once both gave
+    `hq/schalter-_1.cfg`) would have each backup run overwrite one config with the other
+    and call both ok. Patch panels have no config and are left out.
     """
     owners: dict[str, Device] = {}
     for name, device in devices.items():

@@ -11,7 +11,6 @@ A floor under the capabilities (they share it instead of importing backup):
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from opskit.store.git import GitError, GitStore, LogEntry, RepoLocked
@@ -21,14 +20,12 @@ if TYPE_CHECKING:
 
 __all__ = ["GitError", "GitStore", "LogEntry", "RepoLocked", "device_path", "open_store"]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
 def device_path(device: Device) -> str:
-    """The device's file in the repository: `<site>/<device>.cfg`."""
-    site = _UNSAFE.sub("_", device.site or "default").strip(".") or "default"
-    name = _UNSAFE.sub("_", device.name).strip(".") or "device"
-    return f"{site}/{name}.cfg"
+    """The device's file in the repository: `<site>/<device>.cfg`, never shared by two
+    devices (`opskit.inventory.names.backup_file_name`)."""
+    from opskit.inventory.names import backup_file_name
+
+    return backup_file_name(device.site, device.name)
 
 
 def open_store(inventory: Inventory) -> GitStore:
