@@ -13,6 +13,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# The test device's credentials (opskit.lab.testdevice defaults), read from the
+# environment as a shop would (`td_env` in tests/backup/conftest.py sets them).
+TD_ENV = {"TD_PW": "Pw-Login-7731", "TD_EN": "En-Secret-4410"}
+TD_CREDS = {"td": {"username": "netops", "password_env": "TD_PW", "enable_password_env": "TD_EN"}}
+
 
 def write_inventory(
     tmp_path: Path,

@@ -15,17 +15,10 @@ from opskit.backup import run_backup
 from opskit.inventory import load_inventory
 from opskit.lab.testdevice import Options, canned_config, huge_config
 from opskit.store.state import load_state
-from tests.backup.helpers import commit_count, git, opskit, write_inventory
+from tests.backup.helpers import TD_CREDS, TD_ENV, commit_count, git, opskit, write_inventory
 from tests.lab.testdevice import TestDevice
 
-ENV = {"TD_PW": "Pw-Login-7731", "TD_EN": "En-Secret-4410"}
-CREDS = {"td": {"username": "netops", "password_env": "TD_PW", "enable_password_env": "TD_EN"}}
-
-
-@pytest.fixture
-def td_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k, v in ENV.items():
-        monkeypatch.setenv(k, v)
+ENV, CREDS = TD_ENV, TD_CREDS
 
 
 def td_inventory(tmp_path: Path, dev: TestDevice, **extra: Any) -> Path:

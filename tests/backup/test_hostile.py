@@ -18,18 +18,11 @@ from opskit.backup import run_backup
 from opskit.inventory import load_inventory
 from opskit.inventory.names import backup_file_name
 from opskit.lab.fakeswitch import FakeSwitch
-from tests.backup.helpers import git, opskit, write_inventory
+from tests.backup.helpers import TD_CREDS, TD_ENV, git, opskit, write_inventory
 from tests.lab.testdevice import TestDevice
 from tests.lab.tftp import write_tftp_inventory
 
-ENV = {"TD_PW": "Pw-Login-7731", "TD_EN": "En-Secret-4410"}
-CREDS = {"td": {"username": "netops", "password_env": "TD_PW", "enable_password_env": "TD_EN"}}
-
-
-@pytest.fixture
-def td_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k, v in ENV.items():
-        monkeypatch.setenv(k, v)
+ENV, CREDS = TD_ENV, TD_CREDS
 
 
 def telnet_device(dev: TestDevice, **extra: object) -> dict[str, object]:
@@ -107,6 +100,4 @@ def test_tftp_method_device_named_with_dots(
     assert result.path == "lab/branch%20r1%2F...cfg"
     stored = (tmp_path / "configs" / result.path).read_text()
     assert "hostname sw1" in stored
-    assert [p.name for p in (tmp_path / "configs" / "lab").iterdir()] == [
-        "branch%20r1%2F...cfg"
-    ]
+    assert [p.name for p in (tmp_path / "configs" / "lab").iterdir()] == ["branch%20r1%2F...cfg"]
