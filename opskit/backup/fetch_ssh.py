@@ -7,7 +7,13 @@ import re
 
 from opskit.backup.fetch import FetchRequest
 from opskit.errors import DeviceError, DeviceTimeout, InputError
-from opskit.transport.cli import connect, quick_prompt, read_until_prompt
+from opskit.transport.cli import (
+    OutputTooLarge,
+    connect,
+    quick_prompt,
+    read_until_prompt,
+    size_text,
+)
 
 # the last line of the linux model's file_command: `### RC <exit status>`
 _RC_MARKER = re.compile(r"### RC \d+")
@@ -42,7 +48,23 @@ def fetch_exec(request: FetchRequest) -> str:
 
 
 def fetch_cli(request: FetchRequest) -> str:
-    """The `ssh`/`telnet` fetcher: log in, run the profile's commands, return their output."""
+    """The `ssh`/`telnet` fetcher: log in, run the profile's commands, return their output.
+
+    Raises:
+        DeviceError: login, a read, or the size cap (`settings.max_config_size`, for all
+            the commands' output together) failed; one line naming no secret.
+    """
+    cap = request.settings.max_config_size
+    try:
+        return _fetch(request, cap)
+    except OutputTooLarge as exc:
+        raise DeviceError(
+            f"config larger than settings.max_config_size ({size_text(cap)}): "
+            f"stopped reading '{exc.command}' there"
+        ) from None
+
+
+def _fetch(request: FetchRequest, cap: int) -> str:
     profile = request.profile
     if profile.cli.exec:
         return fetch_exec(request)
@@ -61,10 +83,17 @@ def fetch_cli(request: FetchRequest) -> str:
         for cmd in profile.cli.pre_commands:
             read_until_prompt(conn, cmd, prompt, wd, quiet=0.0, prompt_re=prompt_re)
         commands = [str(c) for c in request.options.get("commands") or profile.commands]
-        parts = [
-            read_until_prompt(conn, c, prompt, wd, profile.end_marker, prompt_re=prompt_re)
-            for c in commands
-        ]
+        parts: list[str] = []
+
+        def room() -> int:
+            return max(cap - sum(len(p) for p in parts), 0)
+
+        for c in commands:
+            parts.append(
+                read_until_prompt(
+                    conn, c, prompt, wd, profile.end_marker, prompt_re=prompt_re, max_bytes=room()
+                )
+            )
         if profile.file_command:
             for path in _files(request):
                 out = read_until_prompt(
@@ -74,6 +103,7 @@ def fetch_cli(request: FetchRequest) -> str:
                     wd,
                     _RC_MARKER,
                     prompt_re=prompt_re,
+                    max_bytes=room(),
                 )
                 parts.append(f"### FILE {path}\n{out.rstrip()}\n")
         return "\n".join(parts)

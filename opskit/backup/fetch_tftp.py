@@ -89,7 +89,8 @@ def tftp_settings(settings: Settings, listen: str | None = None) -> TftpSettings
         port=port,
         address=str(address),
         root=root,
-        max_size=int(raw.get("max_size") or DEFAULT_MAX_SIZE),
+        # the TFTP server's own cap, else the one every fetched config has
+        max_size=int(raw.get("max_size") or settings.max_config_size or DEFAULT_MAX_SIZE),
         timeout=float(raw.get("timeout") or DEFAULT_TIMEOUT),
     )
 

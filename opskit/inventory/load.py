@@ -79,6 +79,7 @@ SETTINGS_KEYS = (
     "backup_remote",
     "coordinator",
     "schedule",
+    "max_config_size",
 )
 TFTP_KEYS = ("listen", "address", "root", "max_size", "timeout", "allow")
 TIMEOUT_KEYS = ("connect", "command", "snmp", "nut", "tftp")
@@ -121,6 +122,7 @@ MAX_RANGE = 10_000
 # Credential values that are never shown anywhere: not checked for control characters
 # (a message about them would say something about a secret).
 _UNSHOWN_KEYS = frozenset(SECRET_FIELDS)
+DEFAULT_MAX_CONFIG_SIZE = 16 << 20  # bytes a fetched config may hold (TFTP's cap too)
 _RANGE_RE = re.compile(r"^(?P<prefix>.*?)(?P<start>\d+)-(?P<end>\d+)$")
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
@@ -620,6 +622,27 @@ def _valid_host(host: str) -> bool:
         return bool(_HOSTNAME_RE.match(host)) and not host.replace(".", "").isdigit()
 
 
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*(?:([KMG])(?:i?B)?|B)?\s*$", re.I)
+
+
+def parse_size(value: Any, default: int) -> int | None:
+    """A size in bytes from a setting: an integer, or `16MiB`, `512K`, `1G` (powers of
+    1024); `default` when not given, None when it is not a positive size.
+
+    >>> parse_size("16MiB", 0), parse_size(4096, 0), parse_size(None, 7), parse_size("x", 0)
+    (16777216, 4096, 7, None)
+    """
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value > 0 else None
+    m = _SIZE_RE.match(str(value)) if isinstance(value, str) else None
+    if m is None:
+        return None
+    size = int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[(m.group(2) or "").upper()]
+    return size if size > 0 else None
+
+
 def _parse_settings(collector: _Collector, file: Path, raw: Any, base_dir: Path) -> Settings:
     if not isinstance(raw, dict):
         if raw is not None:
@@ -649,6 +672,14 @@ def _parse_settings(collector: _Collector, file: Path, raw: Any, base_dir: Path)
             return default
         return float(value)
 
+    max_config = parse_size(raw.get("max_config_size"), DEFAULT_MAX_CONFIG_SIZE)
+    if max_config is None:
+        collector.error(
+            file,
+            ("settings", "max_config_size"),
+            "settings.max_config_size must be a size in bytes (16777216, 16MiB, 512KiB)",
+        )
+        max_config = DEFAULT_MAX_CONFIG_SIZE
     shrink = number(raw.get("backup_shrink_limit"), ("settings", "backup_shrink_limit"), 0.5)
     if shrink > 1:
         shrink = shrink / 100.0  # written as a percentage
@@ -666,6 +697,7 @@ def _parse_settings(collector: _Collector, file: Path, raw: Any, base_dir: Path)
         snmp_timeout=number(timeouts.get("snmp"), ("settings", "timeouts", "snmp"), 2),
         snmp_retries=int(number(raw.get("snmp_retries"), ("settings", "snmp_retries"), 1)),
         nut_timeout=number(timeouts.get("nut"), ("settings", "timeouts", "nut"), 5),
+        max_config_size=max_config,
         raw=raw,
         **_parse_cluster(collector, file, raw),
     )

@@ -223,6 +223,7 @@ class Settings:
     snmp_timeout: float = 2.0
     snmp_retries: int = 1
     nut_timeout: float = 5.0
+    max_config_size: int = 16 << 20  # bytes a fetched config may hold
     raw: Mapping[str, Any] = field(default_factory=dict)
     # past one machine (opskit.inventory.shards): hash buckets, the central git remote,
     # the Redis of the shard leases, the worker's schedule

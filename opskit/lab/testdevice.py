@@ -28,6 +28,8 @@ login and command, so one running device can change behaviour between runs):
 ``bare-prompt``    the output is only a prompt line (an unprivileged shell's answer)
 ``paged``          ``terminal length 0`` is ignored: the config comes 24 lines a page, each
                    followed by `` --More-- `` until a key is pressed (erased like IOS does)
+``endless``        ``show running-config`` streams config lines for as long as the client
+                   reads them (a device gone mad, or an attacker)
 
 Control file keys: ``mode``, ``description`` (Gi0/2's description), ``size`` (bytes for
 ``huge``), ``config`` (path of another running-config template to answer with).
@@ -70,6 +72,7 @@ MODES = (
     "huge",
     "bare-prompt",
     "paged",
+    "endless",
 )
 DEFAULT_USER, DEFAULT_PASSWORD, DEFAULT_ENABLE = "netops", "Pw-Login-7731", "En-Secret-4410"
 
@@ -224,7 +227,10 @@ class CliIO:
             self._write(text.replace("\r\n", "\n").replace("\n", "\r\n").encode())
 
     async def drain(self) -> None:
-        await self._drain()
+        try:
+            await self._drain()
+        except Exception:  # the client went away (reset, closed channel)
+            self.closed = True
 
     def close(self) -> None:
         self.closed = True
@@ -562,6 +568,13 @@ async def show_run(io: CliIO, opts: Options) -> bool:
             io.write("\x08" * 10 + " " * 10 + "\x08" * 10)
         io.write("\n")
         return True
+    if mode == "endless":
+        io.write(header)
+        block = "".join(f"interface Vlan{i}\n description stream\n!\n" for i in range(300))
+        while not io.closed:
+            io.write(block)
+            await io.drain()
+        return False
     if mode == "drop":
         io.write(text[: int(len(text) * 0.4)])
         await io.drain()
@@ -595,11 +608,7 @@ async def telnet_session(
         except ConnectionError:
             return b""
 
-    async def drain() -> None:
-        with contextlib.suppress(ConnectionError):
-            await writer.drain()
-
-    io = CliIO(read, writer.write, drain, writer.close, telnet=True)
+    io = CliIO(read, writer.write, writer.drain, writer.close, telnet=True)
     d = opts.dialect
     ask_user = d.telnet_username if d else "Username: "
     ask_password = d.telnet_password if d else "Password: "
@@ -679,15 +688,11 @@ def make_ssh_server(opts: Options) -> Any:
                 return b""
             return data if isinstance(data, bytes) else data.encode()
 
-        async def drain() -> None:
-            with contextlib.suppress(asyncssh.Error, ConnectionError):
-                await process.stdout.drain()
-
         def close() -> None:
             with contextlib.suppress(asyncssh.Error, OSError):
                 process.exit(0)
 
-        io = CliIO(read, process.stdout.write, drain, close, telnet=False)
+        io = CliIO(read, process.stdout.write, process.stdout.drain, close, telnet=False)
         try:
             await cli(io, opts, user)
         finally:

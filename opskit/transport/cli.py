@@ -14,10 +14,16 @@ tftp:`).
 
 Every session has one deadline (`CliTarget.timeout`): a watchdog closes the connection
 when it passes, so a hung device never holds a worker longer than its own timeout.
+
+Reads are bounded: `read_some` takes at most `READ_CHUNK` bytes per call (netmiko's
+`read_channel` drains the channel for as long as data keeps coming, which never ends
+on a device that streams forever), and `read_until_prompt` stops at its `max_bytes`
+(`OutputTooLarge`).
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import re
@@ -56,12 +62,93 @@ _PAGER_ERASE = re.compile(
 )
 
 
-class Watchdog:
-    """Closes the connection when the deadline passes (unblocks any read in progress)."""
+READ_CHUNK = 1 << 16  # bytes one read_some call takes at the most
+LOGIN_KEEP = 1 << 16  # characters of login output kept (a banner may stream forever)
+DIALOG_KEEP = 1 << 20  # characters of a dialog's output kept
 
-    def __init__(self, timeout: float) -> None:
+
+class OutputTooLarge(DeviceError):
+    """A command's output passed the size it may have; the session is dropped."""
+
+    def __init__(self, command: str, limit: int, received: int) -> None:
+        super().__init__(
+            f"'{command}' printed more than {size_text(limit)}; stopped reading after "
+            f"{received} bytes"
+        )
+        self.command, self.limit, self.received = command, limit, received
+
+
+def size_text(size: int) -> str:
+    """A byte count as people write it.
+
+    >>> size_text(16 << 20), size_text(1536), size_text(100)
+    ('16 MiB', '1.5 KiB', '100 bytes')
+    """
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift:
+            return f"{size / (1 << shift):.4g} {unit}"
+    return f"{size} bytes"
+
+
+def new_decoder(conn: Any) -> codecs.IncrementalDecoder:
+    """A decoder for one stream of reads (a character split across two reads survives)."""
+    encoding = str(getattr(conn, "encoding", None) or "utf-8")
+    return codecs.getincrementaldecoder(encoding)(errors="ignore")  # as netmiko decodes
+
+
+def read_some(conn: Any, decoder: codecs.IncrementalDecoder, limit: int = READ_CHUNK) -> str:
+    """What the device sent so far, at most about `limit` bytes, without blocking.
+
+    Raises:
+        EOFError: the connection is closed and nothing is left to read.
+    """
+    chan = getattr(conn, "remote_conn", None)
+    if chan is None:
+        raise EOFError("no connection")
+    if hasattr(chan, "read_eager"):  # telnetlib: each read_eager takes one recv()
+        parts: list[bytes] = []
+        size = 0
+        while size < limit:
+            try:
+                chunk = chan.read_eager()
+            except AttributeError:  # closed under us: telnetlib's sock became None
+                chunk = None
+            except EOFError:
+                chunk = None
+            if chunk is None:
+                if parts:
+                    break
+                raise EOFError("connection closed")
+            if not chunk:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+        data = b"".join(parts)
+    else:  # a paramiko channel: one recv of what is buffered
+        if not chan.recv_ready():
+            return ""
+        data = chan.recv(limit)
+        if not data:
+            raise EOFError("channel closed")
+    text = decoder.decode(data)
+    if getattr(conn, "ansi_escape_codes", False):
+        text = str(conn.strip_ansi_escape_codes(text))
+    return text
+
+
+class Watchdog:
+    """Closes the connection when the deadline passes (unblocks any read in progress).
+
+    The connection's socket is shut down, which ends any read with EOF; a Telnet
+    connection is not closed from the watchdog's thread, since telnetlib's `close()`
+    sets the socket to None under a read in progress (`'NoneType' object has no
+    attribute 'recv'`): the session's own thread closes it.
+    """
+
+    def __init__(self, timeout: float, close_connection: bool = True) -> None:
         self.deadline = time.monotonic() + timeout
         self.timeout = timeout
+        self.close_connection = close_connection
         self.fired = False
         self._conn: Any = None
         self._sock: socket.socket | None = None
@@ -94,7 +181,7 @@ class Watchdog:
                 with contextlib.suppress(OSError):
                     obj.shutdown(socket.SHUT_RDWR)
         conn = self._conn
-        if conn is not None:
+        if conn is not None and self.close_connection:
             for attr in ("remote_conn", "remote_conn_pre"):
                 with contextlib.suppress(Exception):
                     c = getattr(conn, attr, None)
@@ -128,21 +215,22 @@ def fast_telnet_login(conn: Any, deadline: float) -> str:
     pending = ""  # what arrived since our last answer
     sent_password = False
     asked = 0
+    decoder = new_decoder(conn)
     while time.monotonic() < deadline:
-        data = conn.read_channel()
+        data = read_some(conn, decoder)
         if not data:
             if pending and _PROMPT_RE.search(pending) and (sent_password or asked == 0):
                 # the last line is a prompt and nothing more is coming
                 time.sleep(0.02)
-                more = conn.read_channel()
+                more = read_some(conn, decoder)
                 if not more:
                     return output
                 data = more
             else:
                 time.sleep(0.01)
                 continue
-        output += data
-        pending += data
+        output = (output + data)[-LOGIN_KEEP:]
+        pending = (pending + data)[-LOGIN_KEEP:]
         last = pending.rstrip("\r\n").rsplit("\n", 1)[-1]
         if sent_password and _FAILED_RE.search(pending):
             raise NetmikoAuthenticationException("login refused")
@@ -290,11 +378,12 @@ def connect(target: CliTarget, *, enable: bool | None = None) -> Iterator[tuple[
         params.update(sshopts.netmiko_options(target.ssh))
         sock = _open_socket(target.host, port, conn_timeout)
         params["sock"] = sock
-    watchdog = Watchdog(timeout)
+    watchdog = Watchdog(timeout, close_connection=method != "telnet")
     if sock is not None:
         watchdog.watch(sock=sock)
     conn: Any = None
     opened = False
+    clean_end = False  # the body ended without an error: a polite logout is safe
     if method == "telnet" and target.fast_telnet:
         login_deadline = time.monotonic() + conn_timeout
         cls = type(
@@ -336,10 +425,13 @@ def connect(target: CliTarget, *, enable: bool | None = None) -> Iterator[tuple[
         if do_enable:
             _enable(conn, watchdog)
         yield conn, watchdog
+        clean_end = True
     finally:
         watchdog.cancel()
         if conn is not None:
-            _close(conn, graceful=opened and not watchdog.fired)
+            # After an error the session's state is unknown (a device may still be
+            # streaming): drop it rather than wait for netmiko's logout to read it all.
+            _close(conn, graceful=opened and clean_end and not watchdog.fired)
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
@@ -417,6 +509,7 @@ def read_until_prompt(
     end_marker: re.Pattern[str] | None = None,
     quiet: float = QUIET_PLAIN,
     prompt_re: re.Pattern[str] | None = None,
+    max_bytes: int | None = None,
 ) -> str:
     """Send `command` and read its whole output up to the device's prompt.
 
@@ -425,7 +518,13 @@ def read_until_prompt(
     right before it (or when nothing more arrives for `QUIET_NO_MARKER` seconds). With
     `prompt_re` (the platform's `cli.prompt`), a last line it matches is the prompt, for
     prompts that change from command to command.
+
+    Raises:
+        OutputTooLarge: more than `max_bytes` arrived (the read stops there, so memory
+            stays bounded whatever the device sends).
+        DeviceError / DeviceTimeout: the connection closed, or the deadline passed.
     """
+    decoder = new_decoder(conn)
     conn.write_channel(command + conn.RETURN)
     chunks: list[str] = []
     tail = ""
@@ -440,7 +539,7 @@ def read_until_prompt(
     sent_at = time.monotonic()
     while True:
         try:
-            data = conn.read_channel()
+            data = read_some(conn, decoder)
         except (EOFError, OSError) as exc:
             if wd.fired:
                 raise DeviceTimeout(
@@ -460,6 +559,8 @@ def read_until_prompt(
         if data:
             chunks.append(data)
             received += len(data)
+            if max_bytes is not None and received > max_bytes:
+                raise OutputTooLarge(command, max_bytes, received)
             tail = (tail + data)[-4096:]
             prompt_since = None
             if not echo_seen:
@@ -484,7 +585,8 @@ def read_until_prompt(
             if now - prompt_since >= wait:
                 break
         if not data and _channel_closed(conn):
-            data = conn.read_channel()  # whatever arrived before the close
+            with contextlib.suppress(EOFError, OSError):
+                data = read_some(conn, decoder)  # whatever arrived before the close
             if data:
                 chunks.append(data)
                 received += len(data)
@@ -552,15 +654,18 @@ def quick_prompt(conn: Any, wd: Watchdog, wait: float = 2.0) -> str:
     base prompt ends the output (netmiko's `find_prompt` sleeps ~50 ms per call)."""
     base = str(getattr(conn, "base_prompt", "") or "")
     if base:
-        while conn.read_channel():  # whatever is still pending from the login
+        decoder = new_decoder(conn)
+        deadline = time.monotonic() + wait
+        # whatever is still pending from the login (bounded: a banner may never end)
+        while read_some(conn, decoder) and time.monotonic() < deadline:
             pass
         conn.write_channel(conn.RETURN)
         deadline = time.monotonic() + wait
         buf = ""
         while time.monotonic() < deadline and not wd.fired:
-            data = conn.read_channel()
+            data = read_some(conn, decoder)
             if data:
-                buf += str(data)
+                buf = (buf + data)[-LOGIN_KEEP:]
                 last = buf.replace("\r", "\n").rstrip(" ").rsplit("\n", 1)[-1].strip()
                 if last.startswith(base) and last and last[-1] in "#>$%]":
                     return last
@@ -618,13 +723,14 @@ def run_dialog(conn: Any, dialog: Dialog, host: str, file: str, timeout: float) 
     unread = ""  # what came since the last answer
     chunk: str
     deadline = time.monotonic() + timeout
+    decoder = new_decoder(conn)
     while time.monotonic() < deadline:
-        chunk = str(conn.read_channel())
+        chunk = read_some(conn, decoder)
         if not chunk:
             time.sleep(0.05)
             continue
-        output += chunk
-        unread += chunk
+        output = (output + chunk)[-DIALOG_KEEP:]
+        unread = (unread + chunk)[-DIALOG_KEEP:]
         for i, (question, answer) in enumerate(pending):
             if question.search(unread):
                 conn.write_channel(answer + conn.RETURN)

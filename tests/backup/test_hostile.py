@@ -17,6 +17,7 @@ import pytest
 from opskit.backup import run_backup
 from opskit.inventory import load_inventory
 from opskit.inventory.names import backup_file_name
+from opskit.store.state import load_state
 from opskit.lab.fakeswitch import FakeSwitch
 from tests.backup.helpers import TD_CREDS, TD_ENV, git, opskit, write_inventory
 from tests.lab.testdevice import TestDevice
@@ -101,3 +102,71 @@ def test_tftp_method_device_named_with_dots(
     stored = (tmp_path / "configs" / result.path).read_text()
     assert "hostname sw1" in stored
     assert [p.name for p in (tmp_path / "configs" / "lab").iterdir()] == ["branch%20r1%2F...cfg"]
+
+
+# --- 13: a config that never ends --------------------------------------------------------
+
+MAXRSS = (
+    "import resource, runpy, sys\n"
+    "sys.argv = ['opskit', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('opskit', run_name='__main__')\n"
+    "finally:\n"
+    "    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "    sys.stderr.write(f'MAXRSS {kib}\\n')\n"
+)
+
+
+@pytest.mark.parametrize("method", ["telnet", "ssh"])
+def test_endless_config_stops_at_the_cap(
+    tmp_path: Path, test_device_factory: Callable[..., TestDevice], method: str
+) -> None:
+    """A device streaming forever ran 31 s and 130 MB (Telnet); now the read ends at
+    `settings.max_config_size` with a one-line reason naming it, memory bounded."""
+    import subprocess
+    import sys
+
+    dev = test_device_factory(mode="endless")
+    port = dev.telnet_port if method == "telnet" else dev.ssh_port
+    platform = "cisco_ios_telnet" if method == "telnet" else "cisco_ios"
+    inv = write_inventory(
+        tmp_path,
+        {"core-r1": {"port": port, "platform": platform, "credentials": "td",
+                     "backup": {"timeout": 120}}},
+        credentials=CREDS,
+        settings={"max_config_size": "4MiB"},
+    )  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-c", MAXRSS, "-i", str(inv), "backup", "run", "--json"],
+        capture_output=True, text=True, env={**__import__("os").environ, **ENV},
+        cwd=tmp_path, timeout=150, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    (device,) = json.loads(r.stdout)["devices"]
+    assert device["reason"] == (
+        "config larger than settings.max_config_size (4 MiB): "
+        "stopped reading 'show running-config' there"
+    )
+    maxrss_mib = int(r.stderr.rsplit("MAXRSS ", 1)[1]) / 1024
+    assert maxrss_mib < 250, f"{maxrss_mib:.0f} MiB for a 4 MiB cap"
+    state = load_state(tmp_path / "state")["core-r1"]
+    assert state.last_status == "failed" and state.last_reason == device["reason"]
+
+
+def test_deadline_during_an_endless_telnet_stream_is_a_timeout(
+    tmp_path: Path, test_device_factory: Callable[..., TestDevice], td_env: None
+) -> None:
+    """The watchdog closing a Telnet session under a read once gave `internal error:
+    AttributeError: 'NoneType' object has no attribute 'recv'`."""
+    dev = test_device_factory(mode="endless")
+    inv_path = write_inventory(
+        tmp_path,
+        {"core-r1": telnet_device(dev, backup={"timeout": 2})},
+        credentials=CREDS,
+        settings={"max_config_size": 1 << 30},
+    )
+    inv = load_inventory(inv_path)
+    for _attempt in range(3):
+        (result,) = run_backup(inv, list(inv.devices.values())).results
+        assert result.reason is not None
+        assert result.reason.startswith("timed out after 2 s waiting for 'show running-config'")
