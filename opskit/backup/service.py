@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +36,7 @@ from opskit.store import GitStore, device_path, open_store
 from opskit.store.remote import PushResult, Remote
 from opskit.store.state import DeviceState, load_state, save_state
 from opskit.targets import cli_timeout
+from opskit.transport.cli import mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +153,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def redact(message: str, secrets: Iterable[str]) -> str:
-    """`message` with every secret value replaced by `**********`."""
-    for s in sorted((s for s in secrets if s), key=len, reverse=True):
-        message = message.replace(s, "**********")
-    return message
-
-
 def _keep_secrets(device: Device, run_flag: bool) -> bool:
     return bool(run_flag or (device.backup or {}).get("keep_secrets", False))
 
@@ -241,12 +235,13 @@ def _fetch_one(
         return _Fetched(profile, text, _inspect(inspector, device, raw, profile))
     except Exception as exc:  # a fetcher bug must not stop the other devices either
         if isinstance(exc, OpskitError):
+            # opskit's own messages place no secret (the transports mask what they quote)
             message = str(exc)
         else:
             log.debug("fetch of %s failed", device.name, exc_info=True)
-            message = f"internal error: {type(exc).__name__}: {exc}"
+            message = f"internal error: {type(exc).__name__}: {mask_secrets(str(exc), secrets)}"
         first = next((ln.strip() for ln in message.splitlines() if ln.strip()), "")
-        raise DeviceError(redact(first or "failed", secrets)) from None
+        raise DeviceError(first or "failed") from None
 
 
 def _prepared(device: Device, result: Result[_Fetched], force: bool) -> _Prepared:

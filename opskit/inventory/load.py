@@ -920,6 +920,12 @@ def _secret_reference_problems(
     collector: _Collector, ref: CredentialRef, docs_mode: dict[Path, int]
 ) -> None:
     for secret, (kind, value) in ref.secrets.items():
+        if ref.username and secret != "community" and _secret_is(ref, secret, ref.username):
+            collector.warning(
+                ref.source.file,
+                ("credentials", ref.name, f"{secret}_{kind}" if kind != "plain" else secret),
+                f"credentials '{ref.name}': {secret} is the same as the username",
+            )
         kp: KeyPath = ("credentials", ref.name, f"{secret}_{kind}" if kind != "plain" else secret)
         if kind == "env" and value not in os.environ:
             collector.warning(
@@ -1016,6 +1022,15 @@ def _dotted(keypath: KeyPath) -> str:
     for key in keypath:
         out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
     return out or "(top level)"
+
+
+def _secret_is(ref: CredentialRef, field_name: str, text: str) -> bool:
+    """Whether a credential set's secret equals `text` (False when it cannot be read)."""
+    try:
+        secret = _read_secret(ref, field_name, None)
+    except InputError:
+        return False
+    return secret is not None and secret.get_secret_value() == text
 
 
 def build_inventory(
@@ -1487,13 +1502,27 @@ def _read_secret(ref: CredentialRef, field_name: str, device: str | None) -> Sec
             )
         return Secret(os.environ[value])
     path = ref.source.file.parent / value
+    from opskit.fileio import FileRefusedError, read_regular_file
+
     try:
-        return Secret(path.read_text(encoding="utf-8").rstrip("\r\n"))
-    except OSError as exc:
+        # a regular file of a bounded size: `password_file: /dev/zero` or a FIFO must
+        # neither run memory out nor hang
+        text = read_regular_file(path, MAX_SECRET_FILE).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, FileRefusedError):
+            reason = exc.reason
+        elif isinstance(exc, UnicodeDecodeError):
+            reason = "not UTF-8 text"  # the exception would quote the secret's bytes
+        else:
+            reason = exc.strerror or type(exc).__name__
         raise InputError(
             f"{ref.source}: {who}credentials '{ref.name}': cannot read {field_name} file "
-            f"'{path}': {exc.strerror}"
+            f"'{path}': {reason}"
         ) from None
+    return Secret(text.rstrip("\r\n"))
+
+
+MAX_SECRET_FILE = 64 << 10  # bytes: a password, a key, far below this
 
 
 def resolve_credentials(

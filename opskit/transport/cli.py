@@ -403,7 +403,8 @@ def connect(target: CliTarget, *, enable: bool | None = None) -> Iterator[tuple[
                 f"login failed: authentication rejected for user '{target.username}'"
             ) from None
         except NetmikoTimeoutException as exc:
-            raise _connect_error(target.host, port, method, str(exc), watchdog) from None
+            text = mask_secrets(str(exc), target.secret_values())
+            raise _connect_error(target.host, port, method, text, watchdog) from None
         except (EOFError, OSError) as exc:
             if watchdog.fired:
                 raise DeviceTimeout(f"login timed out after {timeout:.0f} s") from None
@@ -414,13 +415,13 @@ def connect(target: CliTarget, *, enable: bool | None = None) -> Iterator[tuple[
             # netmiko raises ValueError when it never sees a prompt
             if watchdog.fired:
                 raise DeviceTimeout(f"login timed out after {timeout:.0f} s") from None
-            raise DeviceError(f"login failed: {_first_line(str(exc))}") from None
+            line = mask_secrets(_first_line(str(exc)), target.secret_values())
+            raise DeviceError(f"login failed: {line}") from None
         except Exception as exc:  # anything else netmiko/paramiko raise during login
             if watchdog.fired:
                 raise DeviceTimeout(f"login timed out after {timeout:.0f} s") from None
-            raise DeviceError(
-                f"login failed: {type(exc).__name__}: {_first_line(str(exc))}"
-            ) from None
+            line = mask_secrets(_first_line(str(exc)), target.secret_values())
+            raise DeviceError(f"login failed: {type(exc).__name__}: {line}") from None
         do_enable = cli.enable if enable is None else enable
         if do_enable:
             _enable(conn, watchdog)
@@ -461,6 +462,26 @@ def _quiet_paramiko() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(old)
+
+
+MASK = "**********"
+
+
+def mask_secrets(fragment: str, secrets: list[str]) -> str:
+    """`fragment` (text a device or a library produced) with each secret masked where it
+    stands as a whole word.
+
+    Only for quoted foreign text, never for a whole message: a secret equal to the user
+    name must not turn `user 'netops'` into `user '**********'` (that says the password
+    is the user name), and a one-letter secret must not star every letter in the text.
+
+    >>> mask_secrets("Password: Pw-7 was refused by e.g. the device", ["Pw-7", "e"])
+    'Password: ********** was refused by e.g. the device'
+    """
+    for secret in sorted((x for x in secrets if x), key=len, reverse=True):
+        pattern = re.compile(rf"(?<![^\s'\"`=:,;(\[{{<]){re.escape(secret)}(?![^\s'\"`,;)\]}}>.])")
+        fragment = pattern.sub(MASK, fragment)
+    return fragment
 
 
 def _first_line(text: str) -> str:

@@ -170,3 +170,61 @@ def test_deadline_during_an_endless_telnet_stream_is_a_timeout(
         (result,) = run_backup(inv, list(inv.devices.values())).results
         assert result.reason is not None
         assert result.reason.startswith("timed out after 2 s waiting for 'show running-config'")
+
+
+# --- 10: secrets masked where they are placed, not wherever they appear ------------------
+
+
+def test_a_password_equal_to_the_user_name_is_not_masked_in_the_message(
+    tmp_path: Path, test_device: TestDevice
+) -> None:
+    """`password: netops` for user `netops` turned the error into `user '**********'`,
+    which says the password is the user name; `enable_password: "e"` starred every e."""
+    creds = {
+        "same": {"username": "netops", "password": "netops"},
+        "short-enable": {"username": "netops", "password": ENV["TD_PW"], "enable_password": "e"},
+    }
+    devices = {
+        "r-same": {"port": test_device.telnet_port, "platform": "cisco_ios_telnet",
+                   "credentials": "same"},
+        "r-enable": {"port": test_device.telnet_port, "platform": "cisco_ios_telnet",
+                     "credentials": "short-enable"},
+    }  # fmt: skip
+    inv = write_inventory(tmp_path, devices, credentials=creds)
+    r = opskit(inv, "backup", "run", "--json")
+    assert r.returncode == 1, r.stderr
+    reasons = {d["device"]: d["reason"] for d in json.loads(r.stdout)["devices"]}
+    assert reasons == {
+        "r-same": "login failed: authentication rejected for user 'netops'",
+        "r-enable": "enable failed: the device refused the enable secret",
+    }
+    v = opskit(inv, "inventory", "validate")
+    assert "credentials 'same': password is the same as the username" in v.stdout + v.stderr
+    assert "'short-enable': enable_password is the same" not in v.stdout + v.stderr
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "big"])
+def test_secret_files_are_read_bounded(tmp_path: Path, test_device: TestDevice, kind: str) -> None:
+    """`password_file: /dev/zero` read until memory ran out; a FIFO hung the run."""
+    import os
+
+    if kind == "dev-zero":
+        path = "/dev/zero"
+    elif kind == "fifo":
+        path = str(tmp_path / "pw.fifo")
+        os.mkfifo(path)
+    else:
+        path = str(tmp_path / "pw.txt")
+        Path(path).write_text("x" * (1 << 20))
+    creds = {"td": {"username": "netops", "password_file": path}}
+    inv = write_inventory(tmp_path, {"r1": telnet_device(test_device)}, credentials=creds)
+    r = opskit(inv, "backup", "run", "--json", timeout=60)
+    assert r.returncode == 1, r.stderr
+    (device,) = json.loads(r.stdout)["devices"]
+    why = {
+        "dev-zero": "not a regular file",
+        "fifo": "not a regular file",
+        "big": "larger than 65536 bytes",
+    }[kind]
+    assert f"cannot read password file '{path}'" in device["reason"]
+    assert why in device["reason"] and "\n" not in device["reason"]
