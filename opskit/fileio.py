@@ -225,3 +225,32 @@ def read_json(path: Path, what: str) -> Any:
     except (OSError, ValueError) as exc:
         logging.getLogger(__name__).warning("ignoring unreadable %s %s: %s", what, path, exc)
         return None
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` (and any missing parents) as 0700 directories, whatever the umask.
+
+    A directory that exists already keeps its mode (the caller may warn about it).
+
+    Raises:
+        OSError: a directory cannot be created.
+    """
+    missing: list[Path] = []
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            d.mkdir(mode=0o700)
+            os.chmod(d, 0o700)  # mkdir's mode is masked by the umask; 0700 needs no mask
+
+
+def others_can_read(path: Path) -> int | None:
+    """The mode of `path` when users other than its owner and group may enter or read it
+    (None otherwise, or when it does not exist)."""
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        return None
+    return mode if mode & 0o007 else None

@@ -409,6 +409,9 @@ def run_backup(
     store = open_store(inventory)
     store.ensure()
     remote = open_remote(store, inventory)  # a bad remote fails before any device is fetched
+    exposure = store.exposure()
+    if exposure:
+        log.warning("%s", exposure)
     n_workers = max(1, min(workers or inventory.settings.workers or DEFAULT_WORKERS, 256))
     forced = set(force)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from opskit.errors import InputError
-from opskit.fileio import write_atomic
+from opskit.fileio import make_private_dir, write_atomic
 
 STATE_FILE = "firmware.json"
 STATE_VERSION = 1
@@ -100,7 +100,7 @@ def load_state(state_dir: Path) -> dict[str, Discovery]:
 def _locked(state_dir: Path) -> Iterator[None]:
     import fcntl
 
-    state_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(state_dir)
     with open(state_dir / f"{STATE_FILE}.lock", "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

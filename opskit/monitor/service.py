@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError, OpskitError
-from opskit.fileio import write_atomic
+from opskit.fileio import make_private_dir, write_atomic
 from opskit.monitor.checkers import checker_for
 from opskit.monitor.context import (
     MONITOR_SETTINGS_KEYS,
@@ -78,7 +78,8 @@ def load_state(path: Path) -> dict[str, Any]:
 
 def save_state(path: Path, data: Mapping[str, Any]) -> None:
     """Write the state atomically (temp file in the same directory, fsync, replace)."""
-    write_atomic(path, json.dumps(data, separators=(",", ":")), make_dirs=True, suffix="")
+    make_private_dir(path.parent)  # the state directory: the owner's only
+    write_atomic(path, json.dumps(data, separators=(",", ":")), suffix="")
 
 
 def _device_deadline(device: Device, inventory: Inventory, settings: MonitorSettings) -> float:

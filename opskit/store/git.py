@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opskit.errors import DeviceError, OpskitError
-from opskit.fileio import write_atomic
+from opskit.fileio import make_private_dir, others_can_read, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ class GitStore:
                 capture_output=True,
                 env=full_env,
                 timeout=timeout,
+                umask=0o077,  # objects, refs, index: the owner's only, whatever ours is
             )
         except FileNotFoundError:
             raise GitError("git is not installed (apt-get install git)") from None
@@ -103,6 +104,17 @@ class GitStore:
             raise GitError(f"git {command} failed in {self.root}: {err[-1] if err else ''}")
         return proc
 
+    def exposure(self) -> str | None:
+        """A warning when users other than the owner (and group) can read the repository
+        (it was made before opskit kept it private, or by hand), else None."""
+        mode = others_can_read(self.root)
+        if mode is None:
+            return None
+        return (
+            f"backup repository {self.root} is open to other users (mode {mode:o}) and may "
+            f"hold secrets (keep_secrets): chmod -R go-rwx {self.root}"
+        )
+
     def exists(self) -> bool:
         """True when the repository has been created."""
         return (self.git_dir / "HEAD").exists()
@@ -111,14 +123,16 @@ class GitStore:
         """Create the repository (branch `main`) if it does not exist yet."""
         if self.exists():
             return
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root)
         # Two first runs at once: serialise `git init` on the directory itself.
         fd = os.open(self.root, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             if self.exists():
                 return
-            self._git("init", "-q", "-b", BRANCH)
+            # Configs may hold secrets (keep_secrets): files 0600 and directories 0700
+            # (git objects 0400), kept so by git itself (core.sharedRepository).
+            self._git("init", "-q", "--shared=0600", "-b", BRANCH)
             # Durable objects and refs even across a power cut (git >= 2.36).
             self._git("config", "core.fsync", "committed", check=False)
             # one fsync per batch of loose objects instead of one per object
@@ -131,7 +145,7 @@ class GitStore:
         """Hold the repository's run lock; wait up to `timeout` s, else raise RepoLocked."""
         self.ensure()
         path = self.git_dir / "opskit.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             deadline = time.monotonic() + max(timeout, 0.0)
             while True:
@@ -279,8 +293,11 @@ class GitStore:
         # The history (fsynced by git) is the source of truth; the work tree is a copy for
         # people who read files directly, so no fsync per file (200 of them cost ~3 s).
         for path, text in files.items():
+            target = self.root / path
+            if not target.parent.is_dir():
+                make_private_dir(target.parent)
             # a copy whose truth is in git: atomic against a kill, no fsync
-            write_atomic(self.root / path, text.encode(), mode=0o644, durable=False, make_dirs=True)
+            write_atomic(target, text.encode(), mode=0o600, durable=False)
         # The shared index follows HEAD so `git status` in the repo is clean.
         self._git("read-tree", REF, check=False)
 

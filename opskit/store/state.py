@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from opskit.fileio import write_atomic
+from opskit.fileio import make_private_dir, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,7 @@ def save_state(state_dir: Path, states: dict[str, DeviceState]) -> None:
             for name, s in sorted(states.items())
         },
     }
+    make_private_dir(Path(state_dir))
     write_atomic(
-        state_path(state_dir),
-        json.dumps(payload, indent=1) + "\n",
-        mode=0o644,
-        sync_dir=True,
-        make_dirs=True,
+        state_path(state_dir), json.dumps(payload, indent=1) + "\n", mode=0o600, sync_dir=True
     )

@@ -228,3 +228,55 @@ def test_secret_files_are_read_bounded(tmp_path: Path, test_device: TestDevice, 
     }[kind]
     assert f"cannot read password file '{path}'" in device["reason"]
     assert why in device["reason"] and "\n" not in device["reason"]
+
+
+# --- 7: configs kept with keep_secrets are the owner's only ------------------------------
+
+
+def _open_to_others(root: Path) -> list[str]:
+    """Files and directories under `root` (itself included) with group/other bits."""
+    import os
+
+    found = []
+    for p in [root, *root.rglob("*")]:
+        mode = os.lstat(p).st_mode & 0o777
+        if not p.is_symlink() and mode & 0o077:
+            found.append(f"{mode:o} {p.relative_to(root.parent)}")
+    return found
+
+
+def test_repository_and_state_are_private_whatever_the_umask(
+    tmp_path: Path, test_device: TestDevice
+) -> None:
+    """With umask 022 a kept `snmp-server community` was world-readable (644 files, 444
+    git objects, 755 directories)."""
+    import os
+    import subprocess
+    import sys
+
+    inv = write_inventory(
+        tmp_path, {"core-r1": telnet_device(test_device, backup={"keep_secrets": True})},
+        credentials=CREDS,
+    )  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "opskit", "-i", str(inv), "backup", "run"],
+        capture_output=True, text=True, env={**os.environ, **ENV}, cwd=tmp_path,
+        timeout=120, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.umask(0o022),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    repo, state = tmp_path / "configs", tmp_path / "state"
+    assert "snmp-server community TdevRoCommunity" in (repo / "lab/core-r1.cfg").read_text()
+    objects = [p for p in (repo / ".git/objects").rglob("*") if p.is_file()]
+    assert len(objects) >= 3  # blob, trees, commit: checked below with the rest
+    assert _open_to_others(repo) == [] and _open_to_others(state) == []
+    assert "open to other users" not in r.stderr
+
+    # A repository made before (or opened by hand) is named, with the fix.
+    os.chmod(repo, 0o755)
+    again = opskit(inv, "backup", "run", env=ENV)
+    assert again.returncode == 0, again.stderr
+    warnings = [ln for ln in again.stderr.splitlines() if "open to other users" in ln]
+    assert warnings == [
+        f"opskit: WARNING: opskit.backup.service: backup repository {repo} is open to other "
+        f"users (mode 755) and may hold secrets (keep_secrets): chmod -R go-rwx {repo}"
+    ]
