@@ -32,7 +32,7 @@ from opskit.inventory import Device, Inventory
 from opskit.platforms import Profile, load_profile
 from opskit.platforms.clean import clean, normalize, prepare, scrub
 from opskit.runner import Deadline, Result, run_threads
-from opskit.store import GitStore, device_path, open_store
+from opskit.store import GitStore, StoreError, device_path, open_store
 from opskit.store.remote import PushResult, Remote
 from opskit.store.state import DeviceState, load_state, save_state
 from opskit.targets import cli_timeout
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 16
 LOCK_TIMEOUT = 300.0
+# A device's state while its config is being committed (what stays if the run dies there).
+UNFINISHED = "the run ended before the config was stored (killed, or the disk is full)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,10 +329,26 @@ def _store(
             )
             body = "\n".join(f"{p}" for p in sorted(changed))
             message = f"{title}: {len(changed)} changed: {names}\n\n{body}\n"
-            commit = store.commit(changed, message)
-        store.catch_up_worktree(
-            {p: text for p, text in previous.items() if text is not None and p not in changed}
-        )
+            # Until the commit and the final state are written, these devices' last
+            # attempt reads as failed: a run that dies in between (killed, a full disk
+            # that even the state cannot be written to) is never reported OK.
+            _update_state(inventory, [replace(r, status="failed", reason=UNFINISHED)
+                                      for r in results if r.changed], None)  # fmt: skip
+            try:
+                commit = store.commit(changed, message)
+            except StoreError as exc:
+                results = [
+                    replace(r, status="failed", reason=str(exc), changed=False, bytes=0)
+                    if r.changed
+                    else r
+                    for r in results
+                ]
+        try:
+            store.catch_up_worktree(
+                {p: text for p, text in previous.items() if text is not None and p not in changed}
+            )
+        except OSError as exc:  # the history is whole; only the copies are behind
+            log.warning("%s: work tree copies not caught up: %s", store.root, exc.strerror or exc)
         results = [replace(r, commit=commit) if r.changed else r for r in results]
         if inspector is not None:  # beside the version stored, under the lock
             stored = zip(items, paths, results, strict=True)
@@ -376,7 +394,12 @@ def _update_state(
                 path=r.path,
                 method=r.method,
             )
-    save_state(state_dir, states)
+    try:
+        save_state(state_dir, states)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write the backup state in {state_dir}: {exc.strerror or exc}"
+        ) from None
 
 
 def run_backup(

@@ -13,12 +13,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from opskit.store.git import GitError, GitStore, LogEntry, RepoLocked
+from opskit.store.git import GitError, GitStore, LogEntry, RepoLocked, StoreError
 
 if TYPE_CHECKING:
     from opskit.inventory import Device, Inventory
 
-__all__ = ["GitError", "GitStore", "LogEntry", "RepoLocked", "device_path", "open_store"]
+__all__ = [
+    "GitError",
+    "GitStore",
+    "LogEntry",
+    "RepoLocked",
+    "StoreError",
+    "device_path",
+    "open_store",
+]
+
 
 def device_path(device: Device) -> str:
     """The device's file in the repository: `<site>/<device>.cfg`, never shared by two

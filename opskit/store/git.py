@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -51,7 +53,17 @@ class RepoLocked(OpskitError):
 
 
 class GitError(OpskitError):
-    """A git command failed."""
+    """A git command failed (`detail`: git's own last line, without `fatal:`)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
+
+
+class StoreError(OpskitError):
+    """The repository or the state could not be written (a full disk): exit 1, one line."""
+
+    exit_code = DeviceError.exit_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +113,9 @@ class GitStore:
             raise GitError(f"git {command} timed out after {timeout:g} s in {self.root}") from None
         if check and proc.returncode != 0:
             err = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise GitError(f"git {command} failed in {self.root}: {err[-1] if err else ''}")
+            last = err[-1] if err else ""
+            detail = re.sub(r"^(?:fatal|error): ", "", last) or f"git {command} failed"
+            raise GitError(f"git {command} failed in {self.root}: {last}", detail)
         return proc
 
     def exposure(self) -> str | None:
@@ -213,22 +227,53 @@ class GitStore:
 
     def commit(self, files: Mapping[str, str], message: str) -> str | None:
         """Commit `files` (path -> text) on top of HEAD as one commit; None if `files` is
-        empty. Call under `lock()`."""
+        empty. Call under `lock()`.
+
+        When it fails (a full disk), `main` still points at the previous commit and the
+        blobs this call added are removed again, so the space they took is free for the
+        state file that records the failure.
+
+        Raises:
+            StoreError: the history could not be written (one line: the reason).
+        """
         if not files:
             return None
         self.ensure()
         parent = self.head()
         items = sorted(files.items())
-        shas = self._write_blobs([text for _path, text in items])
-        tree = self.tree_with(
-            parent,
-            [("100644", sha, path) for (path, _text), sha in zip(items, shas, strict=True)],
-        )
-        commit = self.commit_tree(tree, [parent] if parent else [], message)
-        # The one atomic step: main moves from parent to commit (or fails if it moved).
-        self.move_main(commit, parent, "opskit backup")
-        self._refresh_worktree(files)
+        new_loose = [p for p in (self._loose_path(t.encode()) for _, t in items) if not p.exists()]
+        try:
+            shas = self._write_blobs([text for _path, text in items])
+            tree = self.tree_with(
+                parent,
+                [("100644", sha, path) for (path, _text), sha in zip(items, shas, strict=True)],
+            )
+            commit = self.commit_tree(tree, [parent] if parent else [], message)
+            # The one atomic step: main moves from parent to commit (or fails if it moved).
+            self.move_main(commit, parent, "opskit backup")
+        except (OSError, GitError) as exc:
+            # Unreferenced (main never moved): the new blobs, and the temp files git
+            # leaves when a write fails (we hold the lock: no other git writes here).
+            leftovers = [*new_loose, *self.git_dir.glob("objects/??/tmp_obj_*")]
+            for path in leftovers:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            why = exc.detail if isinstance(exc, GitError) else exc.strerror or str(exc)
+            raise StoreError(f"cannot store in {self.root}: {why}") from None
+        try:
+            self._refresh_worktree(files)
+        except OSError as exc:
+            # The history (the truth) has the commit; only the convenience copy is stale
+            # (`catch_up_worktree` rewrites it on a later run).
+            log.warning(
+                "%s: committed %s, but the work tree copy was not updated (%s)",
+                self.root, commit[:10], exc.strerror or exc,
+            )  # fmt: skip
         return commit
+
+    def _loose_path(self, data: bytes) -> Path:
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+        return self.git_dir / "objects" / sha[:2] / sha[2:]
 
     def tree_with(self, base: str | None, entries: Sequence[tuple[str, str | None, str]]) -> str:
         """The tree of commit `base` (None: empty) with `entries` (mode, blob, path) put in;

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -280,3 +280,95 @@ def test_repository_and_state_are_private_whatever_the_umask(
         f"opskit: WARNING: opskit.backup.service: backup repository {repo} is open to other "
         f"users (mode 755) and may hold secrets (keep_secrets): chmod -R go-rwx {repo}"
     ]
+
+
+# --- 5: a full disk during `backup run` --------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs (root only; skipped where mount is refused)."""
+    import shutil
+    import subprocess
+
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: cannot make a small disk to fill")
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30)
+
+
+def _random_config(path: Path, size: int) -> None:
+    import secrets
+
+    lines = ["!", "version 15.4", "hostname core-r1", "!"]
+    total = 0
+    i = 0
+    while total < size:
+        block = f"interface Vlan{i}\n description {secrets.token_hex(40)}\n!"
+        lines.append(block)
+        total += len(block) + 1
+        i += 1
+    path.write_text("\n".join([*lines, "end", ""]))
+
+
+@pytest.mark.parametrize("where", ["temp-file", "git-object"])
+def test_full_disk_is_one_line_and_recorded(
+    tmp_path: Path, test_device: TestDevice, small_disk: Path, where: str
+) -> None:
+    """It ended as `internal error: OSError: [Errno 28]`, and `backup status` then said
+    `BACKUP OK ... last attempt ok`."""
+    import os
+
+    inv = write_inventory(
+        tmp_path, {"core-r1": telnet_device(test_device)}, credentials=CREDS,
+        settings={"backup_repo": "disk/configs", "state_dir": "disk/state"},
+    )  # fmt: skip
+    first = opskit(inv, "backup", "run", env=ENV)
+    assert first.returncode == 0, first.stderr
+    repo = small_disk / "configs"
+    head = git(repo, "rev-parse", "HEAD")
+    good = (repo / "lab/core-r1.cfg").read_text()
+
+    st = os.statvfs(small_disk)
+    free = st.f_bavail * st.f_frsize
+    # bigger than the free space: the first temp file fails; else the temp file fits
+    # and git's compressed object after it does not
+    size = free + (512 << 10) if where == "temp-file" else int(free * 0.8)
+    big = tmp_path / "big.cfg"
+    _random_config(big, size)
+    test_device.set_mode("ok", config=str(big))
+
+    r = opskit(inv, "backup", "run", env=ENV)
+    assert r.returncode == 1
+    assert r.stdout == ""
+    why = {
+        "temp-file": "No space left on device",
+        "git-object": "unable to write loose object file: No space left on device",
+    }[where]
+    assert r.stderr == f"opskit: backup: core-r1: cannot store in {repo}: {why}\n"
+    # the history is whole and unchanged
+    fsck = __import__("subprocess").run(
+        ["git", "-C", str(repo), "fsck", "--full", "--strict"], capture_output=True, text=True
+    )
+    assert fsck.returncode == 0 and "error" not in fsck.stdout + fsck.stderr, fsck
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert (repo / "lab/core-r1.cfg").read_text() == good
+    # what this run wrote into the history was taken back
+    st = os.statvfs(small_disk)
+    assert st.f_bavail * st.f_frsize >= free - (64 << 10)
+
+    status = opskit(inv, "backup", "status", "--json")
+    assert status.returncode == 1  # WARNING, not OK
+    (dev,) = json.loads(status.stdout)["devices"]
+    assert dev["status"] == "WARNING" and dev["last_result"] == "failed"
+    assert dev["reason"] == f"cannot store in {repo}: {why}"
