@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
@@ -34,6 +35,8 @@ __all__ = [
     "cli_method",
     "cli_target",
     "cli_timeout",
+    "host_key_target",
+    "known_hosts_path",
     "nut_target",
     "nut_timeout",
     "section_credentials",
@@ -107,11 +110,25 @@ def cli_timeout(inventory: Inventory, device: Device) -> float:
     return float(t.connect + t.command)
 
 
-def ssh_options(device: Device) -> SshOptions:
-    """The legacy SSH algorithms the device's `ssh:` section allows.
+HOST_KEY_CHECKS = ("tofu", "strict", "off")
+KNOWN_HOSTS = "known_hosts"  # in settings.state_dir, unless `ssh: {known_hosts: PATH}`
+
+
+def known_hosts_path(inventory: Inventory, device: Device) -> Path:
+    """The OpenSSH-format file the device's SSH host key is checked against:
+    `ssh.known_hosts` (relative to the inventory), else `<state_dir>/known_hosts`."""
+    given = (device.ssh or {}).get("known_hosts")
+    if given:
+        return inventory.settings.base_dir / Path(str(given)).expanduser()
+    return inventory.settings.state_dir / KNOWN_HOSTS
+
+
+def ssh_options(device: Device, known_hosts: Path | None = None) -> SshOptions:
+    """The device's `ssh:` section: the legacy algorithms it allows, and its host key
+    check (`host_key_check: tofu|strict|off`, against `known_hosts`).
 
     Raises:
-        InputError: an unknown key, or a value that is not a list of names.
+        InputError: an unknown key, or a bad value.
     """
     section = device.ssh or {}
     allowed = SECTION_KEYS["ssh"]
@@ -129,11 +146,18 @@ def ssh_options(device: Device) -> SshOptions:
             raise InputError(f"{device.name}: ssh.{key} must be a list of algorithm names")
         return tuple(str(v) for v in value)
 
+    check = str(section.get("host_key_check", "tofu")).lower()
+    if check not in HOST_KEY_CHECKS:
+        raise InputError(
+            f"{device.name}: ssh.host_key_check must be one of {', '.join(HOST_KEY_CHECKS)}"
+        )
     return SshOptions(
         kex=names("kex"),
         host_key_algorithms=names("host_key_algorithms"),
         ciphers=names("ciphers"),
         macs=names("macs"),
+        host_key_check=check,
+        known_hosts=str(known_hosts) if known_hosts is not None else None,
     )
 
 
@@ -174,8 +198,32 @@ def cli_target(
         connect_timeout=timeouts(inventory).connect,
         command_timeout=timeouts(inventory).command,
         timeout=timeout if timeout is not None else cli_timeout(inventory, device),
-        ssh=ssh_options(device) if chosen == "ssh" else SshOptions(),
+        ssh=(
+            ssh_options(device, known_hosts_path(inventory, device))
+            if chosen == "ssh"
+            else SshOptions()
+        ),
         fast_telnet=bool((device.backup or {}).get("fast_telnet", True)),
+    )
+
+
+def host_key_target(inventory: Inventory, device: Device) -> CliTarget:
+    """The device's SSH target without credentials: for reading its host key only
+    (`opskit backup trust`), which needs no login.
+
+    Raises:
+        InputError: a bad `ssh:` section.
+    """
+    from opskit.transport.cli import CliTarget
+
+    return CliTarget(
+        device=device.name,
+        host=device.host,
+        platform=device.platform,
+        method="ssh",
+        port=device.port,
+        connect_timeout=timeouts(inventory).connect,
+        ssh=ssh_options(device, known_hosts_path(inventory, device)),
     )
 
 

@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opskit.backup.checks import check_output, check_shrink
 from opskit.backup.fetch import fetch_method, fetch_request
 from opskit.backup.fetchers import get_fetcher
-from opskit.errors import DeviceError, OpskitError
+from opskit.errors import DeviceError, InputError, OpskitError
 from opskit.inventory import Device, Inventory
 from opskit.platforms import Profile, load_profile
 from opskit.platforms.clean import clean, normalize, prepare, scrub
@@ -37,6 +37,9 @@ from opskit.store.remote import PushResult, Remote
 from opskit.store.state import DeviceState, load_state, save_state
 from opskit.targets import cli_timeout
 from opskit.transport.cli import mask_secrets
+
+if TYPE_CHECKING:
+    from opskit.transport.hostkeys import TrustResult
 
 log = logging.getLogger(__name__)
 
@@ -528,3 +531,21 @@ def store_fetched(
         remote=open_remote(store, inventory),
     )
     return results[0]
+
+
+def trust_device(
+    inventory: Inventory, device: Device, fingerprint: str | None = None
+) -> TrustResult:
+    """Accept the SSH host key a device offers now, replacing the one on file (after a
+    key change refused its backups); `fingerprint` pins the key expected.
+
+    Raises:
+        InputError: not an SSH device, or its host keys are not checked.
+        DeviceError: no key read, or not the expected one.
+    """
+    from opskit.targets import host_key_target
+    from opskit.transport.cli import trust_host_key
+
+    if not device.host:
+        raise InputError(f"{device.name}: no host to connect to")
+    return trust_host_key(host_key_target(inventory, device), fingerprint)

@@ -268,6 +268,35 @@ def _human_age(seconds: float) -> str:
     return f"{s}s ago"
 
 
+@app.command("trust")
+def trust(
+    device: Annotated[str, typer.Argument(help="Device name.")],
+    fingerprint: Annotated[
+        str | None,
+        typer.Option("--fingerprint", help="Only the key with this SHA256:... fingerprint."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Trust the SSH host key DEVICE offers now, in place of the one on file.
+
+    For a device whose key really changed (a new supervisor, a re-generated key): its
+    logins are refused until then. Only the key exchange is done (no login, no password).
+    """
+    from opskit.backup.service import trust_device
+    from opskit.output import print_json
+
+    inv = _load()
+    result = trust_device(inv, _device(inv, device), fingerprint)
+    if json_out:
+        print_json({"device": device, **result.to_dict()})
+        return
+    was = f" (replacing {', '.join(result.replaced)})" if result.replaced else ""
+    typer.echo(
+        f"{device}: trusting {result.host_id} {result.key_type} {result.fingerprint}"
+        f"{was} in {result.known_hosts}"
+    )
+
+
 @app.command("history")
 def history_cmd(
     device: Annotated[str, typer.Argument(help="Device name.")],

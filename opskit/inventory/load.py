@@ -459,6 +459,16 @@ def _check_sections(
         if not isinstance(value, dict):
             continue
         _check_keys(collector, file, (*keypath, section), value, allowed, f"{what} {section}")
+        if section == "ssh" and "host_key_check" in value:
+            check = str(value["host_key_check"]).lower()
+            kp = (*keypath, section, "host_key_check")
+            if check == "off":
+                collector.warning(
+                    file, kp, f"{what}: ssh.host_key_check off accepts any SSH host key "
+                    "(whoever answers in the device's place gets the password)",
+                )  # fmt: skip
+            elif check not in ("tofu", "strict"):
+                collector.error(file, kp, f"{what}: ssh.host_key_check must be tofu, strict or off")
         ups = value.get("ups") if section == "thresholds" else None
         if isinstance(ups, dict):
             _check_keys(

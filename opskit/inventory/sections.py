@@ -44,8 +44,8 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     ),
     # opskit.targets.nut_target
     "nut": ("ups", "host", "port", "tls", "tls_verify", "ca_file", "credentials", "timeout"),
-    # opskit.targets.ssh_options (legacy algorithms for old devices)
-    "ssh": ("kex", "ciphers", "host_key_algorithms", "macs"),
+    # opskit.targets.ssh_options (legacy algorithms for old devices, host key checks)
+    "ssh": ("kex", "ciphers", "host_key_algorithms", "macs", "host_key_check", "known_hosts"),
     # opskit.firmware.service (FIRMWARE_KEYS: the device's own policy)
     "firmware": ("minimum", "target", "ignore"),
     # opskit.monitor.thresholds (LIMIT_DEFAULTS + STATUS_DEFAULTS) and `ups` (below)

@@ -39,7 +39,10 @@ Control file keys: ``mode``, ``description`` (Gi0/2's description), ``size`` (by
 ``user@host:~$``), serving ``cat -- 'FILE'`` from DIR, for the ``linux`` backup profile.
 
 Credentials: ``--username``/``--password``/``--enable-secret`` (defaults ``netops`` /
-``Pw-Login-7731`` / ``En-Secret-4410``).
+``Pw-Login-7731`` / ``En-Secret-4410``). ``--auth-log FILE`` appends one line per password
+or enable secret the device receives (``password for netops: correct``, ``enable secret:
+wrong``): what a test reads to know a client never sent one. A new SSH host key is made
+at every start (restart the device on the same port to change its key).
 """
 
 from __future__ import annotations
@@ -117,6 +120,13 @@ class Options:
     dialect: Dialect | None = None
     show_version: str | None = None  # --show-version: the version command's answer
     config_text: str | None = None  # --config with --platform: the config's template
+    auth_log: Path | None = None
+
+    def log_auth(self, what: str, given: str, expected: str) -> None:
+        """One line per secret received (whether it was right, never the secret)."""
+        if self.auth_log is not None:
+            with self.auth_log.open("a") as fh:
+                fh.write(f"{what}: {'correct' if given == expected else 'wrong'}\n")
 
     def control_data(self) -> dict[str, Any]:
         if self.control is None:
@@ -325,6 +335,7 @@ async def cli(io: CliIO, opts: Options, user: str = "") -> None:
             io.write("\r\n")
             if pw is None:
                 return
+            opts.log_auth("enable secret", pw, opts.enable_secret)
             if pw == opts.enable_secret:
                 enabled = True
             else:
@@ -626,6 +637,7 @@ async def telnet_session(
             if pw is None:
                 return
             io.write("\r\n")
+            opts.log_auth(f"password for {user.strip()}", pw, opts.password)
             if (
                 opts.current_mode() != "wrong-password"
                 and user.strip() == opts.username
@@ -661,6 +673,7 @@ def make_ssh_server(opts: Options) -> Any:
             return True
 
         def validate_password(self, username: str, password: str) -> bool:
+            opts.log_auth(f"password for {username}", password, opts.password)
             if opts.dialect is not None and opts.dialect.shell_login:
                 return True  # the device asks again inside the shell (Cisco WLC)
             return bool(
@@ -767,6 +780,7 @@ def build_options(args: argparse.Namespace, platform: str | None) -> Options:
         dialect=dialect,
         show_version=show_version,
         config_text=config if dialect is not None else None,
+        auth_log=Path(args.auth_log) if args.auth_log else None,
     )
 
 
@@ -802,6 +816,9 @@ async def serve(args: argparse.Namespace, announce: Any = None) -> None:
         }
     else:
         key = asyncssh.generate_private_key("ssh-ed25519")
+    # the public key and its fingerprint, for tests that pre-load or compare it
+    public = key.export_public_key().decode().split()[:2]
+    print(f"HOSTKEY {' '.join(public)} {key.get_fingerprint('sha256')}", flush=True)
     servers: list[Any] = []
     listening: list[Listening] = []
     platforms: list[str | None] = list(args.platform or [None])
@@ -864,6 +881,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--legacy", action="store_true", help="SSH: only SHA-1 kex, ssh-rsa, CBC")
     p.add_argument("--shell", choices=("ios", "linux"), default="ios", help="what answers")
     p.add_argument("--root", help="--shell linux: the directory `cat` reads files from")
+    p.add_argument("--auth-log", help="append a line per password/enable secret received")
     return p
 
 

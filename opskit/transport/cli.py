@@ -32,12 +32,16 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from opskit.errors import DeviceError, DeviceTimeout, InputError
+from opskit.errors import DeviceError, DeviceTimeout, InputError, OpskitError
 from opskit.platforms import CliSpec, Dialog, resolve
 from opskit.transport import SecretValue, sshopts
 from opskit.transport.sshopts import SshOptions
+
+if TYPE_CHECKING:
+    from opskit.transport.hostkeys import TrustResult
 
 log = logging.getLogger(__name__)
 
@@ -376,6 +380,7 @@ def connect(target: CliTarget, *, enable: bool | None = None) -> Iterator[tuple[
     sock = None
     if method != "telnet":
         params.update(sshopts.netmiko_options(target.ssh))
+        cls = _checking_host_keys(cls, target)
         sock = _open_socket(target.host, port, conn_timeout)
         params["sock"] = sock
     watchdog = Watchdog(timeout, close_connection=method != "telnet")
@@ -402,7 +407,12 @@ def connect(target: CliTarget, *, enable: bool | None = None) -> Iterator[tuple[
             raise DeviceError(
                 f"login failed: authentication rejected for user '{target.username}'"
             ) from None
+        except OpskitError:  # ours (an unreadable known-hosts file): already one line
+            raise
         except NetmikoTimeoutException as exc:
+            refused = _host_key_refused(exc, target)
+            if refused is not None:
+                raise refused from None
             text = mask_secrets(str(exc), target.secret_values())
             raise _connect_error(target.host, port, method, text, watchdog) from None
         except (EOFError, OSError) as exc:
@@ -418,6 +428,9 @@ def connect(target: CliTarget, *, enable: bool | None = None) -> Iterator[tuple[
             line = mask_secrets(_first_line(str(exc)), target.secret_values())
             raise DeviceError(f"login failed: {line}") from None
         except Exception as exc:  # anything else netmiko/paramiko raise during login
+            refused = _host_key_refused(exc, target)
+            if refused is not None:
+                raise refused from None
             if watchdog.fired:
                 raise DeviceTimeout(f"login timed out after {timeout:.0f} s") from None
             line = mask_secrets(_first_line(str(exc)), target.secret_values())
@@ -436,6 +449,70 @@ def connect(target: CliTarget, *, enable: bool | None = None) -> Iterator[tuple[
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+def _checking_host_keys(cls: type, target: CliTarget) -> type:
+    """`cls` whose paramiko client checks the device's host key (`hostkeys`) before the
+    password is sent; the vendor's own client class (`_get_ssh_client_instance`) stays."""
+    from opskit.transport import hostkeys
+
+    opts = target.ssh
+    path = Path(opts.known_hosts) if opts.known_hosts else None
+
+    def build(self: Any) -> Any:
+        client = self._get_ssh_client_instance()
+        hostkeys.check_host_keys(
+            client, target.device, self.host, int(self.port), path, opts.host_key_check
+        )
+        return client
+
+    return type(f"Checked{cls.__name__}", (cls,), {"_build_ssh_client": build})
+
+
+def trust_host_key(target: CliTarget, expect: str | None = None) -> TrustResult:
+    """Trust the SSH host key the device offers now (`opskit backup trust DEVICE`): it
+    replaces whatever the known-hosts file held for the device. Only the key exchange is
+    done: no login, no password sent.
+
+    Args:
+        target: the device's SSH target (its `ssh:` options name the file).
+        expect: a fingerprint (`SHA256:...`) the offered key must have, as read from the
+            device's console or the refusal message; nothing is written otherwise.
+
+    Raises:
+        InputError: the device is not reached over SSH, or its host keys are not checked.
+        DeviceError: no key could be read, or it is not the expected one.
+    """
+    from opskit.transport import hostkeys
+
+    if target.method == "telnet" or not target.host:
+        raise InputError(f"{target.device}: not reached over SSH: no host key to trust")
+    if target.ssh.host_key_check == "off" or not target.ssh.known_hosts:
+        raise InputError(f"{target.device}: ssh.host_key_check is off: no host key is kept")
+    port = target.port or 22
+    path = Path(target.ssh.known_hosts)
+    name = hostkeys.host_id(target.host, port)
+    sshopts.install_legacy_algorithms()
+    key = hostkeys.offered_key(
+        target.host, port, target.connect_timeout, sshopts.disabled_algorithms(target.ssh)
+    )
+    offered = hostkeys.fingerprint(key)
+    if expect is not None and expect != offered:
+        raise DeviceError(
+            f"{target.label}: offers {key.get_name()} {offered}, not {expect}; nothing written"
+        )
+    replaced = hostkeys.replace_keys(path, name, key)
+    return hostkeys.TrustResult(name, key.get_name(), offered, replaced, str(path))
+
+
+def _host_key_refused(exc: BaseException, target: CliTarget) -> DeviceError | None:
+    if target.method == "telnet":
+        return None
+    from opskit.transport import hostkeys
+
+    path = Path(target.ssh.known_hosts) if target.ssh.known_hosts else None
+    name = hostkeys.host_id(str(target.host), target.port or 22)
+    return hostkeys.host_key_error(exc, target.device, name, path)
 
 
 def _close(conn: Any, graceful: bool) -> None:
@@ -475,8 +552,8 @@ def mask_secrets(fragment: str, secrets: list[str]) -> str:
     name must not turn `user 'netops'` into `user '**********'` (that says the password
     is the user name), and a one-letter secret must not star every letter in the text.
 
-    >>> mask_secrets("Password: Pw-7 was refused by e.g. the device", ["Pw-7", "e"])
-    'Password: ********** was refused by e.g. the device'
+    >>> mask_secrets("Password: Pw-7 (refused by the device)", ["Pw-7", "e"])
+    'Password: ********** (refused by the device)'
     """
     for secret in sorted((x for x in secrets if x), key=len, reverse=True):
         pattern = re.compile(rf"(?<![^\s'\"`=:,;(\[{{<]){re.escape(secret)}(?![^\s'\"`,;)\]}}>.])")

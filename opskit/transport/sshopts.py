@@ -97,12 +97,16 @@ def install_legacy_algorithms() -> None:
 
 @dataclass(frozen=True, slots=True)
 class SshOptions:
-    """The legacy algorithms one device may use (everything else modern is always on)."""
+    """One device's SSH settings: the legacy algorithms it may use (everything else
+    modern is always on), and how its host key is checked (`opskit.transport.hostkeys`:
+    `tofu`, `strict` or `off`, against the OpenSSH-format file `known_hosts`)."""
 
     kex: tuple[str, ...] = ()
     host_key_algorithms: tuple[str, ...] = ()
     ciphers: tuple[str, ...] = ()
     macs: tuple[str, ...] = ()
+    host_key_check: str = "tofu"
+    known_hosts: str | None = None
 
 
 def disabled_algorithms(opts: SshOptions) -> dict[str, list[str]]:

@@ -17,8 +17,8 @@ import pytest
 from opskit.backup import run_backup
 from opskit.inventory import load_inventory
 from opskit.inventory.names import backup_file_name
-from opskit.store.state import load_state
 from opskit.lab.fakeswitch import FakeSwitch
+from opskit.store.state import load_state
 from tests.backup.helpers import TD_CREDS, TD_ENV, git, opskit, write_inventory
 from tests.lab.testdevice import TestDevice
 from tests.lab.tftp import write_tftp_inventory

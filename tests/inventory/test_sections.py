@@ -31,7 +31,7 @@ from opskit.inventory.model import (
 from opskit.inventory.sections import SECTION_KEYS, UPS_THRESHOLD_KEYS
 from opskit.monitor.thresholds import merge_thresholds
 from opskit.monitor.ups import parse_thresholds
-from opskit.targets import nut_target, snmp_target, ssh_options
+from opskit.targets import known_hosts_path, nut_target, snmp_target, ssh_options
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,12 +106,14 @@ PARSERS: dict[str, tuple[Callable[[Device], Any], dict[str, Any]]] = {
         },
     ),
     "ssh": (
-        ssh_options,
+        lambda d: ssh_options(d, known_hosts_path(_inventory(), d)),
         {
             "kex": ["diffie-hellman-group14-sha1"],
             "ciphers": ["aes128-cbc"],
             "host_key_algorithms": ["ssh-rsa"],
             "macs": ["hmac-md5"],
+            "host_key_check": "strict",
+            "known_hosts": "keys/known_hosts",
         },
     ),
     "firmware": (

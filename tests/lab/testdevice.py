@@ -41,6 +41,21 @@ class TestDevice:
     password: str = DEFAULT_PASSWORD
     enable_secret: str = DEFAULT_ENABLE
     secrets: tuple[str, ...] = field(default=CANNED_SECRETS)
+    auth_log: Path | None = None
+
+    def host_key(self) -> tuple[str, str]:
+        """The SSH host key as the device printed it: (`TYPE BASE64`, `SHA256:...`)."""
+        for line in self.peer.log_text().splitlines():
+            if line.startswith("HOSTKEY "):
+                _, key_type, blob, fp = line.split()
+                return f"{key_type} {blob}", fp
+        raise AssertionError("the test device printed no HOSTKEY line")
+
+    def secrets_received(self) -> list[str]:
+        """The lines of the auth log: one per password or enable secret received."""
+        if self.auth_log is None or not self.auth_log.exists():
+            return []
+        return self.auth_log.read_text().splitlines()
 
     def set_mode(self, mode: str = "ok", **extra: Any) -> None:
         """Switch behaviour (`ok`, `drop`, `hang`, ...) for the next logins/commands."""
@@ -52,7 +67,9 @@ class TestDevice:
 @pytest.fixture
 def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
     """Factory: `test_device_factory(mode="ok", hostname="core-r1", legacy=False,
-    linux_root=None)` (`linux_root`: answer like a Linux server, files from that dir)."""
+    linux_root=None, ports=None)` (`linux_root`: answer like a Linux server, files from
+    that dir; `ports`: (ssh, telnet) of a device stopped before, to come back there with
+    a new SSH host key). Every device logs the secrets it receives (`secrets_received`)."""
     started: list[TestDevice] = []
 
     def start(
@@ -60,11 +77,13 @@ def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
         hostname: str = "core-r1",
         legacy: bool = False,
         linux_root: Path | None = None,
+        ports: tuple[int, int] | None = None,
     ) -> TestDevice:
         n = len(started)
-        ssh, telnet = free_port(), free_port()
+        ssh, telnet = ports or (free_port(), free_port())
         control = tmp_path / f"testdevice-{n}.json"
         log = tmp_path / f"testdevice-{n}.log"
+        auth_log = tmp_path / f"testdevice-{n}.auth"
         argv = [
             sys.executable,
             "-m",
@@ -77,13 +96,15 @@ def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
             hostname,
             "--control",
             str(control),
+            "--auth-log",
+            str(auth_log),
         ]
         if legacy:
             argv.append("--legacy")
         if linux_root is not None:
             argv += ["--shell", "linux", "--root", str(linux_root)]
         peer = Peer(argv, log)
-        dev = TestDevice(hostname, ssh, telnet, control, peer)
+        dev = TestDevice(hostname, ssh, telnet, control, peer, auth_log=auth_log)
         dev.set_mode(mode)
         started.append(dev)
         wait_until(lambda: "READY" in peer.log_text() or not peer.alive(), what="test device")
