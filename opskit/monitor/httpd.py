@@ -4,12 +4,19 @@ multiply the SNMP load.
 
 Stdlib `http.server` only: one poll runs at a time (a lock), other scrapes wait for it
 and share its result.
+
+Connections are bounded (`_BoundedHTTPServer`): each socket has a read/write timeout
+(a silent client is dropped, not kept forever), at most `max_connections` are served at
+once (one thread each; more are answered 503 and closed at once), and a client that
+goes away early is one log line, never a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -24,6 +31,62 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+IO_TIMEOUT = 10.0  # seconds a client may keep a socket read or write waiting
+MAX_CONNECTIONS = 32  # connections served at once (a thread each)
+_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+class _BoundedHTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a cap on connections served at once and one log line
+    (no traceback) per client dropped: over the cap, timed out, or gone early."""
+
+    daemon_threads = True
+    request_queue_size = 128  # a burst of scrapers is accepted (or refused) at once
+
+    def __init__(self, address: tuple[str, int], handler: Any, max_connections: int) -> None:
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning(
+                "client %s: refused, %d connections open already", _peer(client_address),
+                self.max_connections,
+            )  # fmt: skip
+            with contextlib.suppress(OSError):
+                request.setblocking(False)  # never wait on this client in the accept loop
+                request.send(_BUSY)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):  # reset, broken pipe, timeout: the client's doing
+            log.warning("client %s: dropped, %s", _peer(client_address), _why(exc))
+        else:
+            log.error("request from %s failed", _peer(client_address), exc_info=True)
+
+
+def _peer(address: Any) -> str:
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return exc.strerror or type(exc).__name__
 
 
 class MetricsServer:
@@ -35,6 +98,8 @@ class MetricsServer:
         host, port: where to listen (port 0: any free port; see `.port`).
         cache_seconds: how long a poll's result is served again.
         labels: added to every sample (`{"shard": "east"}`).
+        io_timeout: seconds a client may keep one socket read or write waiting.
+        max_connections: connections served at once; more are answered 503.
     """
 
     def __init__(
@@ -46,6 +111,8 @@ class MetricsServer:
         *,
         cache_seconds: float = 10.0,
         labels: Mapping[str, str] | None = None,
+        io_timeout: float = IO_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.inventory = inventory
         self.devices = list(devices)
@@ -57,14 +124,19 @@ class MetricsServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = io_timeout  # on the socket: every read and write
+
             def do_GET(self) -> None:
                 outer._handle(self)
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("%s " + format, self.address_string(), *args)
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
+            def log_error(self, format: str, *args: Any) -> None:
+                # a timed-out or malformed request: one line naming the client
+                log.warning("client %s: " + format, _peer(self.client_address), *args)
+
+        self.httpd = _BoundedHTTPServer((host, port), Handler, max_connections)
         addr = self.httpd.server_address
         self.host, self.port = str(addr[0]), int(addr[1])
 
