@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -315,3 +316,38 @@ def test_host_names_resolve_and_unknown_hosts_are_clear_errors(snmpd_agent: Any)
     bad = SnmpTarget("dev", "no-such-host.invalid", 161, community=Secret("public"))
     with pytest.raises(SnmpError, match=r"dev \(no-such-host.invalid:161\): cannot resolve host"):
         run(lambda c: c.get(bad, ["1.3.6.1.2.1.1.5.0"]))
+
+
+def test_undecodable_answers_are_not_silence(scripted: Any) -> None:
+    """They were reported as "no SNMP response ... (wrong community or agent down?)"."""
+    agent = scripted(lambda req: [("main", b"\x30\x03garbage"), ("main", b"HTTP/1.0 400\r\n")])
+    t = v2c(agent.port, "public", timeout=0.3, retries=1)
+
+    async def go(c: SnmpClient) -> Any:
+        with pytest.raises(SnmpError) as caught:
+            await c.get(t, ["1.3.6.1.2.1.1.5.0"])
+        return caught.value, c.undecodable
+
+    error, counted = run(go)
+    assert not isinstance(error, SnmpTimeout)
+    assert str(error) == (
+        f"dev (127.0.0.1:{agent.port}): answered with an undecodable packet (4 in 2 tries, "
+        "none of them SNMP): not an SNMP agent, or a broken one"
+    )
+    assert counted == 4
+    assert len(agent.requests) == 2
+
+
+def test_undecodable_answers_in_monitor_check(tmp_path: Path, scripted: Any) -> None:
+    """The same through `opskit monitor check`: the reason says the agent answered."""
+    from tests.conftest import run_opskit
+    from tests.monitor.helpers import snmp_device, write_inventory
+
+    agent = scripted(lambda req: [("main", b"\x00\x01not snmp")])
+    inv = write_inventory(
+        tmp_path, {"odd": snmp_device("public", agent.port, timeout=0.3, retries=0)}
+    )
+    r = run_opskit("-i", str(inv), "monitor", "check", "--format", "json")
+    text = r.stdout + r.stderr
+    assert "answered with an undecodable packet (1 in 1 tries" in text, text
+    assert "wrong community or agent down" not in text

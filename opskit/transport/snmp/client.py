@@ -218,17 +218,24 @@ class _WireProtocol(asyncio.DatagramProtocol):
     A datagram is taken only when its request id is pending AND it comes from the
     address that request went to, with the same version and community; anything else
     (late answers to a finished request, duplicates, garbage) is dropped and counted.
+    Datagrams that do not decode are also counted per source address while a request to
+    that address waits (`undecodable`), so a timeout can say the agent did answer.
     """
 
     def __init__(self, pending: dict[int, PendingEntry]) -> None:
         self.pending = pending
         self.dropped = 0
+        self.waiting: dict[tuple[Any, ...], int] = {}  # address -> requests waiting on it
+        self.undecodable: dict[tuple[Any, ...], int] = {}  # address -> packets seen
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         try:
             msg = snmp_wire.decode_message(data)
         except snmp_wire.WireError:
             self.dropped += 1
+            peer = tuple(addr[:2])
+            if peer in self.waiting:  # only addresses we asked: a bounded table
+                self.undecodable[peer] = self.undecodable.get(peer, 0) + 1
             return
         entry = self.pending.get(msg.request_id)
         if entry is None:
@@ -284,6 +291,7 @@ class SnmpClient:
         self._context: dict[str, Any] = {}
         self.requests = 0
         self.varbinds = 0
+        self._undecodable = 0
 
     def close(self) -> None:
         """Close the sockets (and the pysnmp engine if one was made)."""
@@ -304,6 +312,11 @@ class SnmpClient:
             for t in self._endpoints.values()
             if t.done() and not t.cancelled() and t.exception() is None
         )
+
+    @property
+    def undecodable(self) -> int:
+        """Datagrams from agents being asked that were not SNMP at all (the fast path)."""
+        return self._undecodable
 
     async def __aenter__(self) -> SnmpClient:
         return self
@@ -368,7 +381,7 @@ class SnmpClient:
         if task is None:
             task = self._endpoints[family] = asyncio.ensure_future(self._open(family))
         try:
-            transport, _protocol = await task
+            transport, protocol = await task
         except OSError as exc:  # e.g. no IPv6 on this host
             raise SnmpError(f"{target.label}: cannot open a UDP socket: {exc}") from None
         version = snmp_wire.VERSION_1 if target.version == "1" else snmp_wire.VERSION_2C
@@ -381,6 +394,9 @@ class SnmpClient:
             raise SnmpError(f"{target.label}: cannot build the request: {exc}") from None
         future: asyncio.Future[snmp_wire.Message] = self._loop.create_future()
         self._pending[rid] = (future, addr, community, version)
+        peer = tuple(addr[:2])
+        protocol.waiting[peer] = protocol.waiting.get(peer, 0) + 1
+        garbage_before = protocol.undecodable.get(peer, 0)
         try:
             # Retries resend the same request id: an answer to any try completes it.
             for _ in range(target.retries + 1):
@@ -389,10 +405,22 @@ class SnmpClient:
                 if done:
                     msg = future.result()
                     return msg.error_status, msg.error_index, msg.varbinds
+            garbage = protocol.undecodable.get(peer, 0) - garbage_before
         finally:
             self._pending.pop(rid, None)
             if not future.done():
                 future.cancel()
+            protocol.waiting[peer] -= 1
+            if not protocol.waiting[peer]:
+                del protocol.waiting[peer]
+                protocol.undecodable.pop(peer, None)
+        if garbage:
+            self._undecodable += garbage
+            raise SnmpError(
+                f"{target.label}: answered with an undecodable packet ({garbage} in "
+                f"{target.retries + 1} tries, none of them SNMP): not an SNMP agent, or "
+                "a broken one"
+            )
         raise SnmpTimeout(
             f"{target.label}: no SNMP response within {target.timeout:g} s "
             f"x {target.retries + 1} tries (wrong community or agent down?)"
