@@ -297,3 +297,31 @@ def test_iosxe_entered_as_cisco_ios_is_judged_as_cisco_xe(tmp_path: Path) -> Non
     assert (by["cat9k"].status, by["cat9k"].judged_as) == ("vulnerable", "cisco_xe")
     assert any("judged as cisco_xe" in x for x in by["cat9k"].evaluation.reasons)
     assert (by["c2960"].status, by["c2960"].judged_as) == ("current", "cisco_ios")
+
+
+def test_platform_aliases_are_judged_alike_on_the_same_agent(
+    tmp_path: Path,
+    real_agent,  # type: ignore[no-untyped-def]
+) -> None:
+    """issue 13: `cisco_ios_telnet` was judged `unknown-platform` while `cisco_ios` was
+    `below-minimum`, for the same agent's answer."""
+    (tmp_path / "firmware.yaml").write_text(
+        "platforms:\n  cisco_ios:\n    releases: [{version: '15.2(7)E8', status: recommended}]\n"
+        "policy:\n  platforms:\n    cisco_ios: {minimum: '15.2(7)E8'}\n"
+    )
+    names = ("cisco_ios", "cisco_ios_telnet", "cisco_ios_ssh")
+    devs = "".join(
+        f"  sw-{p}:\n    site: lab\n    host: 127.0.0.1\n    platform: {p}\n"
+        f"    snmp: {{version: 2c, port: {real_agent.port}, credentials: c3750}}\n"
+        for p in names
+    )
+    inv_path = tmp_path / "inventory.yaml"
+    inv_path.write_text(
+        "settings: {state_dir: state, timeouts: {snmp: 1}}\n"
+        "credentials:\n  c3750: {community: cisco-c3750}\n"
+        f"sites:\n  lab: {{}}\ndevices:\n{devs}"
+    )
+    inv = load_inventory(inv_path)
+    report = check_firmware(inv, list(inv.devices.values()))
+    got = {r.device: (r.running, r.status, r.judged_as) for r in report.results}
+    assert got == {f"sw-{p}": ("12.2(50)SE5", "below-minimum", "cisco_ios") for p in names}
