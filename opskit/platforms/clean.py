@@ -70,6 +70,9 @@ def clean(text: str, profile: Profile) -> str:
 
 
 def _replace_groups(rule: re.Pattern[str], marker: str, line: str) -> str:
+    if rule.search(line) is None:  # most lines: no closure, no sub
+        return line
+
     def sub(m: re.Match[str]) -> str:
         s = m.group(0)
         base = m.start()
@@ -88,33 +91,38 @@ def _replace_groups(rule: re.Pattern[str], marker: str, line: str) -> str:
 class _Sections:
     """Applies secret rules line by line, knowing each line's section headers: every
     less-indented line before it (`config system snmp community` > `edit 1` > `set name`),
-    so a rule's `under`/`not_under` can be checked."""
+    so a rule's `under`/`not_under` can be checked. Headers are only tracked when some
+    rule needs them."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: tuple[SecretRule, ...], marker: str) -> None:
+        self.rules = rules
+        self.marker = marker
+        self.contextual = any(r.under is not None or r.not_under is not None for r in rules)
         self.stack: list[tuple[int, str]] = []
 
-    def apply(self, line: str, rules: tuple[SecretRule, ...], marker: str) -> str:
-        """`line` with the rules that apply in its section replaced by `marker`."""
+    def apply(self, line: str) -> str:
+        """`line` with the rules that apply in its section replaced by the marker."""
+        if not self.contextual:
+            for rule in self.rules:
+                line = _replace_groups(rule.regex, self.marker, line)
+            return line
         body = line.lstrip()
         if not body:  # a blank line neither opens nor closes a section
             return line
         indent = len(line) - len(body)
         while self.stack and self.stack[-1][0] >= indent:
             self.stack.pop()
-        for rule in rules:
-            if self._allows(rule):
-                line = _replace_groups(rule.regex, marker, line)
+        for rule in self.rules:
+            if (rule.under is None and rule.not_under is None) or self._allows(rule):
+                line = _replace_groups(rule.regex, self.marker, line)
         # Kept as output (scrubbed), so a second pass sees the same headers.
         self.stack.append((indent, line))
         return line
 
     def _allows(self, rule: SecretRule) -> bool:
-        if rule.under is None and rule.not_under is None:
-            return True
-        headers = [h for _indent, h in self.stack]
-        if rule.under is not None and not any(rule.under.search(h) for h in headers):
+        if rule.under is not None and not any(rule.under.search(h) for _i, h in self.stack):
             return False
-        return rule.not_under is None or not any(rule.not_under.search(h) for h in headers)
+        return rule.not_under is None or not any(rule.not_under.search(h) for _i, h in self.stack)
 
 
 def scrub(text: str, profile: Profile) -> str:
@@ -130,7 +138,7 @@ def scrub(text: str, profile: Profile) -> str:
     lines = text.split("\n")
     out: list[str] = []
     in_block = None
-    sections = _Sections()
+    sections = _Sections(profile.secrets, SECRET_MARKER)
     for line in lines:
         if in_block is not None:
             if in_block.end.search(line):
@@ -145,7 +153,7 @@ def scrub(text: str, profile: Profile) -> str:
                 out.append(SECRET_MARKER)
                 in_block = block
             continue
-        out.append(sections.apply(line, profile.secrets, SECRET_MARKER))
+        out.append(sections.apply(line))
     if in_block is not None:
         pass  # an unterminated block: everything after its begin stays removed
     return "\n".join(out)
@@ -154,8 +162,8 @@ def scrub(text: str, profile: Profile) -> str:
 def normalize(text: str, profile: Profile) -> str:
     """The form configs are compared in: re-salted secret values replaced by `<salted>`."""
     rules = tuple(rule for rule in profile.secrets if rule.resalted)
-    sections = _Sections()
-    return "\n".join(sections.apply(line, rules, SALTED_MARKER) for line in text.split("\n"))
+    sections = _Sections(rules, SALTED_MARKER)
+    return "\n".join(sections.apply(line) for line in text.split("\n"))
 
 
 def prepare(raw: str, profile: Profile, keep_secrets: bool = False) -> str:

@@ -21,6 +21,7 @@ import base64
 import contextlib
 import fcntl
 import hashlib
+import hmac
 import os
 import socket
 import stat
@@ -98,23 +99,54 @@ def _read(path: Path) -> list[str]:
     return data.decode("utf-8", errors="replace").splitlines()
 
 
-def _entry(line: str) -> Any:
-    """The paramiko HostKeyEntry of a line, or None (comments, markers, unknown types)."""
-    from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
-
+def _names(line: str) -> str | None:
+    """The host names field of a known-hosts line (None: a comment, a marker, blank)."""
     text = line.strip()
     if not text or text.startswith(("#", "@")):
         return None  # @cert-authority / @revoked lines are not understood: left alone
+    return text.split(None, 1)[0]
+
+
+def _names_match(names: str, name: str) -> bool:
+    """Whether a names field (`a,b`, `[h]:p`, hashed `|1|salt|hash`) names `name`."""
+    for pattern in names.split(","):
+        if pattern == name:
+            return True
+        if pattern.startswith("|1|"):
+            parts = pattern.split("|")
+            if len(parts) == 4:
+                try:
+                    salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
+                except ValueError:
+                    continue
+                mac = hmac.new(salt, name.encode(), hashlib.sha1).digest()
+                if hmac.compare_digest(mac, digest):
+                    return True
+    return False
+
+
+def _key(line: str) -> Any:
+    """The key of a known-hosts line, or None (an unknown key type, a broken line)."""
+    from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
+
     try:
-        return HostKeyEntry.from_line(text)
+        entry = HostKeyEntry.from_line(line.strip())
     except (InvalidHostKey, SSHException, ValueError):
         return None
+    return None if entry is None else entry.key
 
 
-def _matches(entry: Any, name: str) -> bool:
-    from paramiko.hostkeys import HostKeys
-
-    return bool(HostKeys()._hostname_matches(name, entry))
+def _lines_for(lines: list[str], name: str) -> list[tuple[int, Any]]:
+    """(line number, key) of the lines naming `name`; only those keys are parsed (a file
+    of thousands of hosts is read at every login)."""
+    out = []
+    for i, line in enumerate(lines):
+        names = _names(line)
+        if names is not None and _names_match(names, name):
+            key = _key(line)
+            if key is not None:
+                out.append((i, key))
+    return out
 
 
 def known_keys(path: Path, name: str) -> dict[str, Any]:
@@ -124,10 +156,8 @@ def known_keys(path: Path, name: str) -> dict[str, Any]:
         DeviceError: the file cannot be read.
     """
     keys: dict[str, Any] = {}
-    for line in _read(path):
-        entry = _entry(line)
-        if entry is not None and entry.key is not None and _matches(entry, name):
-            keys.setdefault(entry.key.get_name(), entry.key)
+    for _i, key in _lines_for(_read(path), name):
+        keys.setdefault(key.get_name(), key)
     return keys
 
 
@@ -158,29 +188,41 @@ def remember(path: Path, name: str, key: Any) -> Any | None:
     """
     with _locked(path):
         lines = _read(path)
-        for line in lines:
-            entry = _entry(line)
-            found = entry.key if entry is not None and _matches(entry, name) else None
-            if found is not None and found.get_name() == key.get_name():
+        for _i, found in _lines_for(lines, name):
+            if found.get_name() == key.get_name():
                 return None if found == key else found
-        _write(path, [*lines, _line(name, key)])
+        _append(path, _line(name, key))
     return None
+
+
+def _append(path: Path, line: str) -> None:
+    """Add one line (under the lock): an append, fsynced, so a first run over hundreds of
+    new devices does not rewrite the file for each (a torn last line is skipped when read,
+    and its host learnt again)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        newline = b""
+        if size:
+            with open(path, "rb") as fh:
+                fh.seek(size - 1)
+                newline = b"" if fh.read(1) == b"\n" else b"\n"
+        os.write(fd, newline + line.encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def replace_keys(path: Path, name: str, key: Any) -> tuple[str, ...]:
     """Make `key` the only key of `name` in the file (other lines stay as they are).
     Returns the fingerprints of the keys it replaced."""
-    replaced: list[str] = []
-    kept: list[str] = []
     with _locked(path):
-        for line in _read(path):
-            entry = _entry(line)
-            if entry is not None and entry.key is not None and _matches(entry, name):
-                replaced.append(fingerprint(entry.key))
-                continue
-            kept.append(line)
+        lines = _read(path)
+        found = _lines_for(lines, name)
+        drop = {i for i, _key in found}
+        kept = [ln for i, ln in enumerate(lines) if i not in drop]
         _write(path, [*kept, _line(name, key)])
-    return tuple(replaced)
+    return tuple(fingerprint(k) for _i, k in found)
 
 
 class _HostKeyRefused(SSHException):
