@@ -31,15 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from opskit.lab import Peer, free_port, wait_until  # noqa: E402
 from opskit.lab.fakeswitch import FakeSwitch, FakeSwitches  # noqa: E402
-
-MAXRSS = (
-    "import resource, runpy, sys\n"
-    "sys.argv = ['opskit', *sys.argv[1:]]\n"
-    "try:\n"
-    "    runpy.run_module('opskit', run_name='__main__')\n"
-    "finally:\n"
-    "    sys.stderr.write(f'MAXRSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')\n"
-)
+from opskit.lab.peers import run_opskit_measured  # noqa: E402
 
 
 def inventory(d: Path, devices: dict[str, dict[str, object]], creds: dict[str, object]) -> Path:
@@ -55,11 +47,11 @@ def inventory(d: Path, devices: dict[str, dict[str, object]], creds: dict[str, o
     return path
 
 
-def timed_run(inv: Path, *extra: str) -> tuple[float, str]:
+def timed_run(inv: Path) -> tuple[float, str]:
     """Seconds of one `opskit backup run --json`, and its stdout then stderr."""
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, *(extra or ("-m", "opskit")), "-i", str(inv), "backup", "run", "--json"],
+        [sys.executable, "-m", "opskit", "-i", str(inv), "backup", "run", "--json"],
         capture_output=True, text=True, cwd=inv.parent,
     )  # fmt: skip
     return time.perf_counter() - t0, proc.stdout + proc.stderr
@@ -142,9 +134,12 @@ def bench_cap(work: Path) -> None:
                             "backup": {"timeout": 300}}},
                     creds,
                 )  # fmt: skip
-                elapsed, out = timed_run(inv, "-c", MAXRSS)
-                rss = int(out.rsplit("MAXRSS ", 1)[1]) // 1024
-                (result,) = json.loads(out.rsplit("MAXRSS ", 1)[0])["devices"]
+                t0 = time.perf_counter()
+                proc, peak_kib = run_opskit_measured(
+                    ["-i", str(inv), "backup", "run", "--json"], cwd=inv.parent, timeout=600
+                )
+                elapsed, rss = time.perf_counter() - t0, peak_kib >> 10
+                (result,) = json.loads(proc.stdout)["devices"]
                 outcome = "stored" if result["status"] == "ok" else "refused at the cap"
                 print(
                     f"  {method:6} {mode:7} {size / 1e6:5.1f} MB {outcome:18} in {elapsed:5.2f} s"

@@ -74,3 +74,40 @@ class Peer:
                 self.proc.kill()
                 self.proc.wait(5)
         self._log.close()
+
+
+# Runs opskit's CLI in a child that prints its own peak memory last, on stderr.
+_PEAK_RSS = (
+    "import resource, runpy, sys\n"
+    "sys.argv = ['opskit', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('opskit', run_name='__main__')\n"
+    "finally:\n"
+    "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "    sys.stderr.write(f'\\nPEAK_RSS_KIB {peak}')\n"
+)
+
+
+def run_opskit_measured(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """`opskit ARGS...` as a child process, and its peak resident memory in KiB (for tests
+    and benchmarks that bound memory; the figure is taken off stderr)."""
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    err, _, peak = proc.stderr.rpartition("\nPEAK_RSS_KIB ")
+    proc.stderr = err
+    return proc, int(peak)

@@ -18,6 +18,7 @@ from opskit.backup import run_backup
 from opskit.inventory import load_inventory
 from opskit.inventory.names import backup_file_name
 from opskit.lab.fakeswitch import FakeSwitch
+from opskit.lab.peers import run_opskit_measured
 from opskit.store.state import load_state
 from tests.backup.helpers import TD_CREDS, TD_ENV, git, opskit, write_inventory
 from tests.lab.testdevice import TestDevice
@@ -106,16 +107,6 @@ def test_tftp_method_device_named_with_dots(
 
 # --- 13: a config that never ends --------------------------------------------------------
 
-MAXRSS = (
-    "import resource, runpy, sys\n"
-    "sys.argv = ['opskit', *sys.argv[1:]]\n"
-    "try:\n"
-    "    runpy.run_module('opskit', run_name='__main__')\n"
-    "finally:\n"
-    "    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "    sys.stderr.write(f'MAXRSS {kib}\\n')\n"
-)
-
 
 @pytest.mark.parametrize("method", ["telnet", "ssh"])
 def test_endless_config_stops_at_the_cap(
@@ -123,8 +114,6 @@ def test_endless_config_stops_at_the_cap(
 ) -> None:
     """A device streaming forever ran 31 s and 130 MB (Telnet); now the read ends at
     `settings.max_config_size` with a one-line reason naming it, memory bounded."""
-    import subprocess
-    import sys
 
     dev = test_device_factory(mode="endless")
     port = dev.telnet_port if method == "telnet" else dev.ssh_port
@@ -136,19 +125,16 @@ def test_endless_config_stops_at_the_cap(
         credentials=CREDS,
         settings={"max_config_size": "4MiB"},
     )  # fmt: skip
-    r = subprocess.run(
-        [sys.executable, "-c", MAXRSS, "-i", str(inv), "backup", "run", "--json"],
-        capture_output=True, text=True, env={**__import__("os").environ, **ENV},
-        cwd=tmp_path, timeout=150, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    r, peak_kib = run_opskit_measured(
+        ["-i", str(inv), "backup", "run", "--json"], cwd=tmp_path, env=ENV, timeout=150
+    )
     assert r.returncode == 1, r.stderr
     (device,) = json.loads(r.stdout)["devices"]
     assert device["reason"] == (
         "config larger than settings.max_config_size (4 MiB): "
         "stopped reading 'show running-config' there"
     )
-    maxrss_mib = int(r.stderr.rsplit("MAXRSS ", 1)[1]) / 1024
-    assert maxrss_mib < 250, f"{maxrss_mib:.0f} MiB for a 4 MiB cap"
+    assert peak_kib < 250 << 10, f"{peak_kib >> 10} MiB for a 4 MiB cap"
     state = load_state(tmp_path / "state")["core-r1"]
     assert state.last_status == "failed" and state.last_reason == device["reason"]
 
