@@ -83,9 +83,9 @@ def bench_host_keys(switches: list[FakeSwitch], reps: int, work: Path) -> None:
 
 
 def bench_scrub(reps: int) -> None:
-    from opskit.backup.clean import prepare
-    from opskit.backup.profiles import load_profile
     from opskit.lab.testdevice import Options, canned_config, huge_config
+    from opskit.platforms import load_profile
+    from opskit.platforms.clean import prepare
 
     text = huge_config(Options("core-r1", "", "", "", "ok", None, canned_config()), 1_000_000)
     shipped = load_profile("cisco_ios")

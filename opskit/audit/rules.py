@@ -48,7 +48,7 @@ from opskit.errors import InputError
 RULE_KEYS = ("id", "cis", "severity", "title", "check", "remediation", "description")
 CHECK_KEYS = ("section", "present", "absent", "if", "evidence", "missing_section")
 VALUE_KEYS = ("id", "cis", "severity", "title", "match", "is", "equals", "empty", "remediation")
-MATCH_KEYS = ("regex", "decode")
+MATCH_KEYS = ("regex", "decode", "under")
 FILE_KEYS = (
     "family",
     "description",
@@ -93,10 +93,13 @@ class Rule:
 @dataclass(frozen=True, slots=True)
 class ValueMatch:
     """A line pattern with a group `value` (and maybe `user`); `decode` undoes a reversible
-    encoding (`cisco7`) before the value is compared."""
+    encoding (`cisco7`) before the value is compared; `under` limits it to lines inside a
+    section whose header (a less-indented line above) matches (FortiOS `set name` is a
+    community only under `config system snmp community`)."""
 
     regex: re.Pattern[str]
     decode: str | None = None
+    under: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +254,9 @@ def _value_rule(entry: Any, where: str) -> ValueRule:
         decode = item.get("decode")
         if decode is not None and decode not in DECODERS:
             raise InputError(f"{where} {rule_id}: unknown decode {decode!r}")
-        matches.append(ValueMatch(regex, decode))
+        under = item.get("under")
+        under_re = _compile(under, f"{where} {rule_id}", multiline=True) if under else None
+        matches.append(ValueMatch(regex, decode, under_re))
     equals = entry.get("equals")
     if equals is not None and any(equals not in m.regex.groupindex for m in matches):
         raise InputError(f"{where} {rule_id}: equals: {equals} names no group of every match")

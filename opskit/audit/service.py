@@ -34,20 +34,21 @@ Scrub = Callable[[str], str]
 
 
 def _scrubber(platform: str) -> Scrub:
-    """The backup profile's scrubber for one line, memoised (many devices share lines)."""
+    """The backup profile's scrubber (text in, text out), memoised (many devices share
+    lines)."""
     from opskit.platforms import load_profile
     from opskit.platforms.clean import scrub
 
     profile = load_profile(platform)
     memo: dict[str, str] = {}
 
-    def scrub_line(line: str) -> str:
-        out = memo.get(line)
+    def scrub_text(text: str) -> str:
+        out = memo.get(text)
         if out is None:
-            out = memo[line] = scrub(line, profile).split("\n")[0]
+            out = memo[text] = scrub(text, profile)
         return out
 
-    return scrub_line
+    return scrub_text
 
 
 def _locate(lines: Sequence[str], found: ValueFinding) -> int:
@@ -85,7 +86,7 @@ def audit_text(
             return
         seen.add((rule_id, line))
         rule = ruleset.by_id[rule_id]
-        block = scrub(section) if section else ""
+        block = scrub(section).split("\n")[0] if section else ""
         out.append(
             Finding(
                 rule=rule_id,
@@ -95,7 +96,7 @@ def audit_text(
                 site=device.site,
                 path=path,
                 line=line,
-                evidence=scrub(evidence) if evidence else "",
+                evidence=scrub(evidence).split("\n")[0] if evidence else "",
                 remediation=tuple(r.replace("{section}", block) for r in rule.remediation),
                 cis=rule.cis,
                 source=source,

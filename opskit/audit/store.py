@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from opskit.audit.values import ValueFinding
-from opskit.fileio import read_json, write_atomic
+from opskit.fileio import make_private_dir, read_json, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,9 @@ def record_value_findings(
         return True  # nothing new: no write
     payload = {"version": 1, "devices": dict(sorted(devices.items()))}
     try:
+        make_private_dir(path.parent)  # the state directory: the owner's only
         write_atomic(
-            path,
-            json.dumps(payload, separators=(",", ":")) + "\n",
-            mode=0o600,
-            sync_dir=True,
-            make_dirs=True,
+            path, json.dumps(payload, separators=(",", ":")) + "\n", mode=0o600, sync_dir=True
         )
     except OSError as exc:
         log.warning("cannot write the audit value store %s: %s", path, exc)

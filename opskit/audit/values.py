@@ -73,10 +73,41 @@ def _broken(rule: ValueRule, value: str, groups: dict[str, str | None]) -> bool:
     return False
 
 
+def _headers(lines: list[str], index: int) -> list[int]:
+    """The indices of the section headers above `lines[index]`: each less-indented line
+    before it (nearest indentation level first found), outermost first."""
+    line = lines[index]
+    indent = len(line) - len(line.lstrip())
+    found: list[int] = []
+    i = index
+    while indent > 0 and i > 0:
+        i -= 1
+        body = lines[i].lstrip()
+        if body and len(lines[i]) - len(body) < indent:
+            found.append(i)
+            indent = len(lines[i]) - len(body)
+    return found[::-1]
+
+
+def stored_line(lines: list[str], index: int, scrub: Callable[[str], str]) -> str:
+    """`lines[index]` as the scrubber stores it, scrubbed with its section headers above
+    it (a secret rule may apply only under one). `scrub` takes and returns text."""
+    headers = _headers(lines, index)
+    block = "\n".join([*(lines[i] for i in headers), lines[index]])
+    return scrub(block).split("\n")[len(headers)]
+
+
 def _hits(rule: ValueRule, text: str) -> Iterator[tuple[int, str]]:
     """(match start, value) of each line breaking `rule`."""
+    lines: list[str] | None = None
     for match in rule.matches:
         for m in match_lines(match.regex, text):
+            if match.under is not None:
+                lines = lines if lines is not None else text.split("\n")
+                under = match.under
+                headers = _headers(lines, text.count("\n", 0, m.start()))
+                if not any(under.search(lines[i]) for i in headers):
+                    continue
             raw = m.group("value") or ""
             if _SCRUBBED in raw:
                 continue
@@ -98,7 +129,8 @@ def evaluate_values(
     Args:
         ruleset: the family's rules.
         text: the config with its secrets (cleaned of volatile lines, not scrubbed).
-        scrub: the device's scrubber, applied to each offending line before it is kept.
+        scrub: the device's scrubber (text in, text out), applied to each offending line
+            with its section headers before the line is kept.
 
     Returns:
         One finding per offending line, holding the scrubbed line; a line the scrubber
@@ -113,7 +145,7 @@ def evaluate_values(
             if index in seen:
                 continue
             seen.add(index)
-            evidence = scrub(lines[index]).split("\n")[0]
+            evidence = stored_line(lines, index, scrub)
             if raw and evidence.count(raw) >= lines[index].count(raw):
                 # the scrubber did not take the value out (a user name equal to its
                 # password still shows, as the user name): keep no part of the line
@@ -131,7 +163,7 @@ def _occurrence(lines: list[str], index: int, evidence: str, scrub: Callable[[st
     return 1 + sum(
         1
         for i in range(index)
-        if lines[i].startswith(prefix) and scrub(lines[i]).split("\n")[0] == evidence
+        if lines[i].startswith(prefix) and stored_line(lines, i, scrub) == evidence
     )
 
 

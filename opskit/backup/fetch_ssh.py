@@ -28,9 +28,9 @@ def _files(request: FetchRequest) -> list[str]:
     return [str(p) for p in files]
 
 
-def fetch_exec(request: FetchRequest) -> str:
+def fetch_exec(request: FetchRequest, cap: int | None = None) -> str:
     """The fetch of an `exec` platform (pfSense, OPNsense): each command in its own SSH
-    exec channel, no shell."""
+    exec channel, no shell; `cap` bounds the outputs together."""
     from opskit.transport.ssh_exec import run_exec
 
     if request.target.method != "ssh":
@@ -39,7 +39,9 @@ def fetch_exec(request: FetchRequest) -> str:
     commands = [str(c) for c in request.options.get("commands") or profile.commands]
     files = _files(request) if profile.file_command else []
     outputs = run_exec(
-        request.target, [*commands, *(str(profile.file_command).format(file=f) for f in files)]
+        request.target,
+        [*commands, *(str(profile.file_command).format(file=f) for f in files)],
+        max_bytes=cap,
     )
     parts = outputs[: len(commands)]
     for path, out in zip(files, outputs[len(commands) :], strict=True):
@@ -67,7 +69,7 @@ def fetch_cli(request: FetchRequest) -> str:
 def _fetch(request: FetchRequest, cap: int) -> str:
     profile = request.profile
     if profile.cli.exec:
-        return fetch_exec(request)
+        return fetch_exec(request, cap)
     prompt_re = profile.cli.prompt
     with connect(request.target) as (conn, wd):
         try:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from opskit.errors import DeviceError
-from opskit.fileio import write_atomic
+from opskit.fileio import make_private_dir, write_atomic
 from opskit.notify.digest import Digest
 
 log = logging.getLogger(__name__)
@@ -92,10 +92,11 @@ def save_failing(state_dir: Path, failing: dict[str, dict[str, FailingDevice]]) 
             if devices
         },
     }
+    make_private_dir(Path(state_dir))  # the state directory: the owner's only
     write_atomic(
         Path(state_dir) / STATE_FILE,
         json.dumps(payload, indent=1) + "\n",
-        make_dirs=True,
+        mode=0o600,
         sync_dir=True,
     )
 
@@ -107,7 +108,7 @@ def state_lock(state_dir: Path, timeout: float = 120.0) -> Iterator[None]:
     Raises:
         DeviceError: another opskit process held it all that time.
     """
-    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    make_private_dir(Path(state_dir))
     fd = os.open(Path(state_dir) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout

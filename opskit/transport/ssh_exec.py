@@ -4,31 +4,36 @@ pfSense and OPNsense greet an interactive login with a console menu, and their c
 file: each command runs in its own exec channel instead (Oxidized does the same for them,
 `exec true` in its pfsense/opnsense models). The platform file says so with
 `cli: {exec: true}`. Same `CliTarget` as the shell sessions, same one deadline for the
-whole session, same one-line errors that name no secret.
+whole session, same one-line errors that name no secret, same host key check before any
+password is sent (`opskit.transport.hostkeys`), and the same size cap on what is read.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from opskit.errors import DeviceError, DeviceTimeout, InputError
 from opskit.transport import sshopts
-from opskit.transport.cli import CliTarget, _first_line, _open_socket
+from opskit.transport.cli import CliTarget, OutputTooLarge, _first_line, _open_socket
 
 READ_CHUNK = 65536
 
 
-def run_exec(target: CliTarget, commands: Sequence[str]) -> list[str]:
+def run_exec(target: CliTarget, commands: Sequence[str], max_bytes: int | None = None) -> list[str]:
     """Run each command in its own exec channel of one SSH connection; their outputs
     (stdout, then stderr), in order.
 
     Raises:
-        DeviceError / DeviceTimeout: login failed, a channel failed, or the session's
-            deadline (`target.timeout`) passed.
+        DeviceError / DeviceTimeout: login failed, the host key was refused, a channel
+            failed, or the session's deadline (`target.timeout`) passed.
+        OutputTooLarge: the outputs together passed `max_bytes` (the read stops there).
         InputError: no host.
     """
     import paramiko
+
+    from opskit.transport import hostkeys
 
     if not target.host:
         raise InputError(f"{target.device}: no host to connect to")
@@ -37,8 +42,9 @@ def run_exec(target: CliTarget, commands: Sequence[str]) -> list[str]:
     connect_timeout = min(target.connect_timeout, target.timeout)
     sock = _open_socket(target.host, port, connect_timeout)
     client = paramiko.SSHClient()
-    # host keys are taken as they come, as the shell sessions' netmiko does (ssh_strict off)
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    known_hosts = Path(target.ssh.known_hosts) if target.ssh.known_hosts else None
+    check = target.ssh.host_key_check
+    hostkeys.check_host_keys(client, target.device, target.host, port, known_hosts, check)
     password = target.password.get_secret_value() if target.password else ""
     options = sshopts.netmiko_options(target.ssh)
     try:
@@ -61,6 +67,10 @@ def run_exec(target: CliTarget, commands: Sequence[str]) -> list[str]:
                 f"login failed: authentication rejected for user '{target.username}'"
             ) from None
         except paramiko.SSHException as exc:
+            name = hostkeys.host_id(target.host, port)
+            refused = hostkeys.host_key_error(exc, target.device, name, known_hosts)
+            if refused is not None:
+                raise refused from None
             text = str(exc)
             if "Incompatible" in text or "no acceptable" in text:
                 raise DeviceError(sshopts.negotiation_error(target.host, port, text)) from None
@@ -69,13 +79,21 @@ def run_exec(target: CliTarget, commands: Sequence[str]) -> list[str]:
             raise DeviceError(
                 f"connection closed by the device during login ({_first_line(str(exc))})"
             ) from None
-        return [_one(client, command, deadline, target.timeout) for command in commands]
+        outputs: list[str] = []
+        room = max_bytes
+        for command in commands:
+            outputs.append(_one(client, command, deadline, target.timeout, room))
+            if room is not None:
+                room = max(room - len(outputs[-1]), 0)
+        return outputs
     finally:
         client.close()
         sock.close()
 
 
-def _one(client: object, command: str, deadline: float, timeout: float) -> str:
+def _one(
+    client: object, command: str, deadline: float, timeout: float, max_bytes: int | None
+) -> str:
     import paramiko
 
     assert isinstance(client, paramiko.SSHClient)
@@ -98,12 +116,16 @@ def _one(client: object, command: str, deadline: float, timeout: float) -> str:
                     f"({sum(map(len, out))} bytes received)"
                 )
             got = False
-            while channel.recv_ready():
+            # one read of each per turn: a device that streams forever must meet the cap
+            if channel.recv_ready():
                 out.append(channel.recv(READ_CHUNK))
                 got = True
-            while channel.recv_stderr_ready():
+            if channel.recv_stderr_ready():
                 err.append(channel.recv_stderr(READ_CHUNK))
                 got = True
+            received = sum(map(len, out)) + sum(map(len, err))
+            if max_bytes is not None and received > max_bytes:
+                raise OutputTooLarge(command, max_bytes, received)
             done = channel.exit_status_ready()
             if done and not channel.recv_ready() and not channel.recv_stderr_ready():
                 break

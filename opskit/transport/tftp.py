@@ -48,6 +48,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from opskit.fileio import make_private_dir
+
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
@@ -280,7 +282,7 @@ class TftpServer:
     async def start(self) -> None:
         """Bind the listening socket and create the staging directory."""
         self._loop = asyncio.get_running_loop()
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root)  # uploads are configs: the owner's only
         # The staging dir must be a real directory, not a symlink planted in the root.
         if self._staging.is_symlink():
             self._staging.unlink()

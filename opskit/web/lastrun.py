@@ -62,10 +62,10 @@ def record_last_run(
     Raises:
         OSError: the file cannot be written (the caller warns and goes on).
     """
-    from opskit.fileio import write_atomic
+    from opskit.fileio import make_private_dir, write_atomic
 
     path = last_run_path(state_dir, kind)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)  # the state directory: the owner's only
     lock = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two checks at once: neither loses the other's

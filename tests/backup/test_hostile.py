@@ -358,3 +358,34 @@ def test_full_disk_is_one_line_and_recorded(
     (dev,) = json.loads(status.stdout)["devices"]
     assert dev["status"] == "WARNING" and dev["last_result"] == "failed"
     assert dev["reason"] == f"cannot store in {repo}: {why}"
+
+
+def test_exec_platforms_stop_at_the_cap_too(tmp_path: Path) -> None:
+    """pfSense/OPNsense configs come through SSH exec channels (`ssh_exec`): same cap."""
+    import sys
+
+    from opskit.lab import Peer, free_port, wait_until
+    from opskit.lab.testdevice import DEFAULT_PASSWORD, DEFAULT_USER
+
+    port = free_port()
+    peer = Peer(
+        [sys.executable, "-m", "opskit.lab.testdevice", "--platform", "pfsense",
+         "--ssh-port", str(port)],
+        tmp_path / "pfsense.log",
+    )  # fmt: skip
+    try:
+        wait_until(lambda: "READY" in peer.log_text() or not peer.alive(), what="pfsense")
+        inv = write_inventory(
+            tmp_path,
+            {"fw1": {"port": port, "platform": "pfsense", "credentials": "lab"}},
+            credentials={"lab": {"username": DEFAULT_USER, "password": DEFAULT_PASSWORD}},
+            settings={"max_config_size": 512},
+        )
+        r = opskit(inv, "backup", "run", "--json")
+        assert r.returncode == 1, r.stderr
+        (device,) = json.loads(r.stdout)["devices"]
+        assert device["reason"].startswith(
+            "config larger than settings.max_config_size (512 bytes): stopped reading 'cat "
+        ), device["reason"]
+    finally:
+        peer.stop()

@@ -151,3 +151,43 @@ def test_firmware_discovery_checks_the_key_too(
     (found,) = json.loads(again.stdout)["devices"]
     assert "host key changed" in (found["error"] or ""), found
     assert new.secrets_received() == []
+
+
+def test_exec_platforms_check_the_key_too(tmp_path: Path) -> None:
+    """pfSense/OPNsense log in through their own SSH exec channels (`ssh_exec`): the same
+    check, before the password."""
+    import sys
+
+    from opskit.lab import Peer, free_port, wait_until
+    from opskit.lab.testdevice import DEFAULT_PASSWORD, DEFAULT_USER
+
+    port = free_port()
+
+    def start(n: int) -> tuple[Peer, Path]:
+        auth = tmp_path / f"pfsense-{n}.auth"
+        peer = Peer(
+            [sys.executable, "-m", "opskit.lab.testdevice", "--platform", "pfsense",
+             "--ssh-port", str(port), "--auth-log", str(auth)],
+            tmp_path / f"pfsense-{n}.log",
+        )  # fmt: skip
+        wait_until(lambda: "READY" in peer.log_text() or not peer.alive(), what="pfsense")
+        return peer, auth
+
+    creds = {"lab": {"username": DEFAULT_USER, "password": DEFAULT_PASSWORD}}
+    device = {"port": port, "platform": "pfsense", "credentials": "lab"}
+    inv = write_inventory(tmp_path, {"fw1": device}, credentials=creds)
+    peer, first_auth = start(1)
+    try:
+        code, result = backup(inv)
+        assert (code, result["status"]) == (0, "ok"), result
+        assert first_auth.read_text() == f"password for {DEFAULT_USER}: correct\n"
+    finally:
+        peer.stop()
+    peer, auth = start(2)
+    try:
+        code, result = backup(inv)
+        assert code == 1
+        assert result["reason"].startswith(f"host key changed: [127.0.0.1]:{port} offers "), result
+        assert not auth.exists() or auth.read_text() == ""  # no password reached it
+    finally:
+        peer.stop()
