@@ -52,7 +52,8 @@ class TestDevice:
 @pytest.fixture
 def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
     """Factory: `test_device_factory(mode="ok", hostname="core-r1", legacy=False,
-    linux_root=None)` (`linux_root`: answer like a Linux server, files from that dir)."""
+    linux_root=None, log_lines=False)` (`linux_root`: answer like a Linux server, files
+    from that dir; `log_lines`: the device logs every line it is sent, secrets masked)."""
     started: list[TestDevice] = []
 
     def start(
@@ -60,6 +61,7 @@ def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
         hostname: str = "core-r1",
         legacy: bool = False,
         linux_root: Path | None = None,
+        log_lines: bool = False,
     ) -> TestDevice:
         n = len(started)
         ssh, telnet = free_port(), free_port()
@@ -82,6 +84,8 @@ def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
             argv.append("--legacy")
         if linux_root is not None:
             argv += ["--shell", "linux", "--root", str(linux_root)]
+        if log_lines:
+            argv.append("--log-lines")
         peer = Peer(argv, log)
         dev = TestDevice(hostname, ssh, telnet, control, peer)
         dev.set_mode(mode)
