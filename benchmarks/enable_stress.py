@@ -4,7 +4,7 @@ against netmiko's own `enable()`, alternating; every failure explained by its re
 The peers are opskit's test devices (`opskit.lab.testdevice`, SSH and Telnet, with
 `--log-lines`: each device logs every line a session sends, what is typed at a password
 prompt masked as `<secret ok>`, `<secret wrong>` or `<blank>`). The load is one CPU burner
-per core (a Python busy loop under `timeout`, so it ends even if this script dies).
+per core (a Python busy loop that ends by itself after `--seconds`).
 
 1. The reported race, reproduced: sessions against a device in mode `stray-prompt` (a late
    `core-r1>` between the echo of `enable` and `Password:`, as a loaded device sends it).
@@ -25,7 +25,6 @@ import argparse
 import collections
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -192,9 +191,9 @@ def report(
 
 
 def burners(n: int, seconds: float) -> list[subprocess.Popen[bytes]]:
-    limit = shutil.which("timeout")
-    cmd = [sys.executable, "-c", "while True: pass"]
-    return [subprocess.Popen([limit, str(int(seconds)), *cmd] if limit else cmd) for _ in range(n)]
+    """Busy loops that end by themselves after `seconds` (even if this script dies)."""
+    code = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass"
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
 
 
 def main() -> None:
