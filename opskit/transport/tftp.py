@@ -432,10 +432,18 @@ class TftpServer:
 
     def _request(self, data: bytes, addr: tuple[Any, ...]) -> None:
         key = (host_key(addr[0]), addr[1])
-        if key in self._sessions:
-            # The client sent its request again: our first answer was lost.
-            self._sessions[key].resend()
+        existing = self._sessions.get(key)
+        if existing is not None and not existing.finished:
+            if data == existing.request:
+                existing.resend()  # the client sent its request again: our answer was lost
+            else:
+                busy = "a transfer from this address and port is in progress"
+                peer = f"{key[0]}:{key[1]}"
+                self._refuse(addr, "?", peer, existing.direction, ERR_ILLEGAL, busy)
             return
+        # A finished transfer whose hand-over is still on its way does not hold the
+        # client's port: under load a new client often gets the same port from the kernel
+        # (answering it with the old transfer's last ACK stalled it until it gave up).
         if self._closing or len(data) < 4:
             return
         opcode = struct.unpack("!H", data[:2])[0]
@@ -463,9 +471,9 @@ class TftpServer:
             self._refuse(addr, shown, peer, direction, ERR_ACCESS, why)
             return
         if opcode == WRQ:
-            self._start_write(addr, key, name, options)
+            self._start_write(addr, key, name, options, data)
         else:
-            self._start_read(addr, key, name, options)
+            self._start_read(addr, key, name, options, data)
 
     def _refuse(
         self, addr: tuple[Any, ...], name: str, peer: str, direction: str, code: int, why: str
@@ -486,7 +494,12 @@ class TftpServer:
                 log.exception("tftp on_transfer hook failed")
 
     def _start_write(
-        self, addr: tuple[Any, ...], key: tuple[Any, ...], name: str, options: dict[str, str]
+        self,
+        addr: tuple[Any, ...],
+        key: tuple[Any, ...],
+        name: str,
+        options: dict[str, str],
+        request: bytes = b"",
     ) -> None:
         peer = f"{key[0]}:{key[1]}"
         rules = self._writes.get(name.lower(), [])
@@ -507,11 +520,17 @@ class TftpServer:
         if rule.once:
             rule.busy = True
         session = _WriteSession(self, addr, key, name, options, rule)
+        session.request = request
         self._sessions[key] = session
         session.begin()
 
     def _start_read(
-        self, addr: tuple[Any, ...], key: tuple[Any, ...], name: str, options: dict[str, str]
+        self,
+        addr: tuple[Any, ...],
+        key: tuple[Any, ...],
+        name: str,
+        options: dict[str, str],
+        request: bytes = b"",
     ) -> None:
         peer = f"{key[0]}:{key[1]}"
         offers = self._reads.get(name.lower(), [])
@@ -522,6 +541,7 @@ class TftpServer:
             return
         offer.busy = True
         session = _ReadSession(self, addr, key, name, options, offer)
+        session.request = request
         self._sessions[key] = session
         session.begin()
 
@@ -737,6 +757,7 @@ class _Session:
         self.name = name
         self.peer = f"{key[0]}:{key[1]}"
         self.requested = options
+        self.request = b""  # the request packet as it came (a repeat of it is resent to)
         self.blksize = 512
         self.window = 1  # RFC 7440 windowsize: blocks per acknowledgement
         self.timeout = server.timeout
@@ -1025,8 +1046,8 @@ class _WriteSession(_Session):
         self.gap_acked = False
         self.unacked += 1
         if len(payload) < self.blksize:
+            self.complete()  # finished before the client can hear it is (see _request)
             self.ack(number)
-            self.complete()
         elif self.unacked >= self.window:
             self.ack(number)
         else:

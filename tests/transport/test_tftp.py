@@ -8,9 +8,11 @@ import os
 import socket
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from opskit.lab import wait_until
 from opskit.transport.tftp import BackgroundTftpServer, TftpError, check_name, parse_listen
 from tests.lab.tftp import ClientResult, LossyRelay, atftp_get, atftp_put, hpa_get, hpa_put
 
@@ -455,6 +457,53 @@ def test_windowsize_option_is_bounded(tftp_server: BackgroundTftpServer):
         data, _ = s.recvfrom(100)
         assert struct.unpack_from("!HH", data) == (5, 8)  # option refused
         assert b"bad windowsize" in data
+
+
+class HeldHandOver:
+    """Stands in for the server's fsync pool: holds each finished upload's hand-over until
+    `release()` (a loaded disk), so a test sees the moment between the last ACK and it."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Any] = []
+
+    def submit(self, fn: Any, *args: Any) -> None:
+        self.jobs.append((fn, args))
+
+    def release(self) -> None:
+        for fn, args in self.jobs:
+            fn(*args)
+        self.jobs = []
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.release()
+
+
+def test_a_new_request_from_a_finished_transfers_port_is_a_new_transfer(tmp_path: Path):
+    # Under load the kernel often gives a new client the port of one that just finished,
+    # before the server has handed that upload over: the new request must start a new
+    # transfer, not be taken for the old one's repeated request.
+    with BackgroundTftpServer(tmp_path / "root", "127.0.0.1", 0) as server:
+        assert server.server is not None
+        held = HeldHandOver()
+        server.server._finisher = held  # type: ignore[assignment]
+        first, second = server.expect_upload("a.cfg"), server.expect_upload("b.cfg")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            s.sendto(_request(2, "a.cfg"), ("127.0.0.1", server.port))
+            data, tid1 = s.recvfrom(100)
+            assert struct.unpack("!HH", data) == (4, 0)
+            s.sendto(struct.pack("!HH", 3, 1) + b"hello", tid1)
+            assert struct.unpack("!HH", s.recvfrom(100)[0]) == (4, 1)
+            assert not first.done()  # its hand-over is held
+            s.sendto(_request(2, "b.cfg"), ("127.0.0.1", server.port))
+            data, tid2 = s.recvfrom(100)
+            assert struct.unpack("!HH", data) == (4, 0) and tid2 != tid1
+            s.sendto(struct.pack("!HH", 3, 1) + b"world", tid2)
+            assert struct.unpack("!HH", s.recvfrom(100)[0]) == (4, 1)
+        wait_until(lambda: len(held.jobs) == 2, timeout=5, what="both uploads finished")
+        held.release()
+        assert first.result(10).read_bytes() == b"hello"
+        assert second.result(10).read_bytes() == b"world"
 
 
 def test_ipv6_loopback(tmp_path: Path):
