@@ -76,9 +76,9 @@ DEFAULT_RETRIES = 6
 MAX_NAME_LEN = 128
 MIN_BLKSIZE, MAX_BLKSIZE = 8, 65464
 STAGING_DIR = ".staging"
-# Packet threads (see _Engine). One: with two, 200 concurrent uploads took ~15% more CPU
-# and time, the threads handing the GIL to each other at every system call.
-ENGINES = 1
+# Packet threads (see _Engine). Two: with many transfers the loopback `sendto` (it wakes
+# the client) is most of an engine's time, and two engines are in it at once on two cores.
+ENGINES = 2
 FINAL_ACK_LINGER = 12.0  # seconds a finished upload's TID still re-ACKs its last block
 MAX_WINDOW = 64  # RFC 7440 windowsize granted at most (a burst of 64 blocks)
 # Busy-polling (see _Engine): how long an engine with at most SPIN_SESSIONS transfers polls
@@ -546,7 +546,8 @@ class TftpServer:
         session.begin()
 
     def _engine_for_sessions(self) -> _Engine:
-        # More than one engine (the `engines` argument): round robin.
+        # Round robin: more transfers move while one engine waits for the CPU, or the GIL
+        # is free during another's system calls.
         if not self._engines:
             self._engines = [_Engine(self) for _ in range(self._engine_count)]
         self._next_engine = (self._next_engine + 1) % len(self._engines)
