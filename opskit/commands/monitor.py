@@ -216,8 +216,9 @@ def serve(
     """Serve /metrics (Prometheus; polls on scrape, with a short cache) and /healthz.
 
     `/metrics?device=NAME` polls that device alone (snmp_exporter-style targets); scrapes
-    of different devices run at once, scrapes of one device share a poll. With --shard, every sample carries a `shard` label (for a central Prometheus that
-    federates the pollers). Stops on SIGTERM or Ctrl-C.
+    of different devices run at once, scrapes of one device share a poll. With --shard,
+    every sample carries a `shard` label (for a central Prometheus that federates the
+    pollers). Stops on SIGTERM or Ctrl-C.
     """
     from opskit.cli import STATE
     from opskit.errors import InputError
