@@ -45,14 +45,15 @@ apt_packages=(python3-venv git tftp-hpa nut-server nut-client)
 extras="lab"
 if [ "$TEST" = 1 ]; then
     # The tests' real peers: atftp (a second TFTP client), tftpd-hpa (the TFTP benchmark's
-    # baseline), net-snmp's agent and tools, Prometheus and promtool, and NSS certutil +
+    # baseline), net-snmp's agent and tools, Prometheus and promtool, Prometheus's
+    # snmp_exporter (the monitor serve benchmark's baseline), and NSS certutil +
     # openssl for the NUT STARTTLS test (Debian's upsd keeps its certificate in NSS),
     # bsdutils' logger (a real syslog sender for backup listen), chromium for the web pages'
     # browser tests (driven by playwright's Python package, which never downloads a browser
     # of its own here), redis-server (the shard leases of `opskit worker`; tests start their
     # own on a free port), openssh-client (git pushing to an SSH remote; git only recommends it).
-    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus libnss3-tools openssl bsdutils chromium
-                   redis-server openssh-client)
+    apt_packages+=(atftp tftpd-hpa snmp snmpd prometheus prometheus-snmp-exporter libnss3-tools
+                   openssl bsdutils chromium redis-server openssh-client)
     extras="lab,test"
 fi
 missing=()

@@ -90,15 +90,18 @@ def free_udp_ports(n: int) -> list[int]:
     return ports
 
 
-def write_inventory(directory: Path, ports: list[int]) -> Path:
+def write_inventory(
+    directory: Path, ports: list[int], platform: str = "cisco_ios", prefix: str = "sw"
+) -> Path:
+    """One device per agent port, named PREFIX000, PREFIX001, ..."""
     doc = {
         "settings": {"state_dir": "state", "monitor": {"concurrency": 50}},
         "credentials": {"ro": {"community": "public"}},
         "sites": {"lab": {}},
         "devices": {
-            f"sw{i:03d}": {
+            f"{prefix}{i:03d}": {
                 "site": "lab",
-                "platform": "cisco_ios",
+                "platform": platform,
                 "host": "127.0.0.1",
                 "snmp": {"credentials": "ro", "port": p, "timeout": 5, "retries": 2},
             }

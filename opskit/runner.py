@@ -209,20 +209,23 @@ async def run_async(
     what: str = "work",
     reraise: tuple[type[BaseException], ...] = (),
     on_result: Callable[[Item, Result[T]], None] | None = None,
+    slots: asyncio.Semaphore | None = None,
 ) -> list[Result[T]]:
     """Await `work(item, deadline)` for every item, `concurrency` at a time.
 
     The work is cancelled when its deadline passes. Arguments as for `run_threads`;
-    `reraise` names exception types that stop the whole run instead of one item.
+    `reraise` names exception types that stop the whole run instead of one item;
+    `slots`, when given, is shared with other runs in the same loop (a long-lived
+    server's many small runs) and stands in for `concurrency`.
 
     Returns:
         One `Result` per item, in the order given.
     """
-    slots = asyncio.Semaphore(max(1, concurrency))
+    gate = slots if slots is not None else asyncio.Semaphore(max(1, concurrency))
     label_of = label or name
 
     async def one(item: Item) -> Result[T]:
-        async with slots:
+        async with gate:
             deadline = Deadline(seconds(item))
             try:
                 async with asyncio.timeout(deadline.seconds):

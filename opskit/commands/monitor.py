@@ -205,13 +205,20 @@ def serve(
         float | None,
         typer.Option("--cache", help="Seconds a poll is reused by scrapes (default 10)."),
     ] = None,
+    max_scrapes: Annotated[
+        int,
+        typer.Option(
+            "--max-scrapes", min=1, help="Scrapes waiting for polls at once; more get a 503."
+        ),
+    ] = 64,
     as_json: JsonOpt = False,
 ) -> None:
     """Serve /metrics (Prometheus; polls on scrape, with a short cache) and /healthz.
 
-    `/metrics?device=NAME` polls that device alone (snmp_exporter-style targets).
-    With --shard, every sample carries a `shard` label (for a central Prometheus that
-    federates the pollers). Stops on SIGTERM or Ctrl-C.
+    `/metrics?device=NAME` polls that device alone (snmp_exporter-style targets); scrapes
+    of different devices run at once, scrapes of one device share a poll. With --shard,
+    every sample carries a `shard` label (for a central Prometheus that federates the
+    pollers). Stops on SIGTERM or Ctrl-C.
     """
     from opskit.cli import STATE
     from opskit.errors import InputError
@@ -234,6 +241,7 @@ def serve(
         int(port_text),
         cache_seconds=cache,
         labels={"shard": shard} if shard else None,
+        max_scrapes=max_scrapes,
     )
     if as_json:
         from opskit.output import print_json

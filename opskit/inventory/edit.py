@@ -21,12 +21,14 @@ import io
 import itertools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from opskit.errors import InputError
+from opskit.inventory import incremental
+from opskit.inventory.incremental import Change, digest_text
 from opskit.inventory.index import InventoryIndex, open_index, write_cached_index
 from opskit.inventory.lines import block_sequence, line_of_text
 from opskit.inventory.load import build_inventory, parse_yaml_fast, read_inventory_text
@@ -406,24 +408,82 @@ def _commit(
     check: Any,
     dry_run: bool,
     bom: bool = False,
+    change: tuple[InventoryIndex, Change] | None = None,
 ) -> EditResult:
-    """Validate the edited text with the rest of the inventory, then write it."""
+    """Validate the edited text with the rest of the inventory, then write it.
+
+    With `change` (the index and the change told by its cables), the changed items are
+    checked against the index and the index is updated in place
+    (`opskit.inventory.incremental`); whatever that cannot vouch for is validated whole.
+    """
     from opskit.output import escape_control
 
-    inv, problems = build_inventory(main, texts={file: new})
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        first = errors[0]
-        where = file.name
-        if first.file.resolve() == file.resolve():
-            where = f"{file.name}:{line_of_text(new, first.keypath)}"
-        raise InputError(escape_control(f"{where}: {first.message} (nothing written)"))
-    check(inv)
+    update = _checked_change(file, change)
+    inv: Inventory | None = None
+    if update is not None:
+        check(update.cables)
+    else:
+        inv, problems = build_inventory(main, texts={file: new})
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            first = errors[0]
+            where = file.name
+            if first.file.resolve() == file.resolve():
+                where = f"{file.name}:{line_of_text(new, first.keypath)}"
+            raise InputError(escape_control(f"{where}: {first.message} (nothing written)"))
+        check(inv.cables)
     diff = unified_diff(old, new, file.name)
     if not dry_run:
-        write_atomic(file, ("\ufeff" if bom else "").encode("utf-8") + new.encode("utf-8"))
-        write_cached_index(main, InventoryIndex.from_inventory(inv))
+        data = ("\ufeff" if bom else "").encode("utf-8") + new.encode("utf-8")
+        write_atomic(file, data)
+        write_cached_index(main, _new_index(main, file, data, inv, update))
     return EditResult(action, label, file, diff, not dry_run)
+
+
+def _checked_change(
+    file: Path, change: tuple[InventoryIndex, Change] | None
+) -> incremental.Update | None:
+    if change is None:
+        return None
+    try:
+        return incremental.update_index(change[0], file, change[1])
+    except incremental.Unsure:
+        return None
+
+
+def _new_index(
+    main: Path,
+    file: Path,
+    data: bytes,
+    inv: Inventory | None,
+    update: incremental.Update | None,
+) -> InventoryIndex:
+    """The index of the inventory as written: updated in place, or built from `inv`."""
+    import hashlib
+
+    from opskit.inventory.load import file_signature, load_inventory
+
+    if update is not None:
+        try:
+            return update.index(file_signature(file), hashlib.sha256(data).hexdigest())
+        except (incremental.Unsure, OSError):
+            inv = load_inventory(main)
+    assert inv is not None
+    return InventoryIndex.from_inventory(inv)
+
+
+def _change(
+    index: InventoryIndex,
+    new: str,
+    order: list[int | None],
+    item: tuple[int, str, int] | None,
+    leaving: str | None,
+) -> tuple[InventoryIndex, Change]:
+    """The change told by its cables (see `incremental.Change`); `item` is the new or
+    changed item as (position, its text at its column, its column)."""
+    items = {} if item is None else {item[0]: (item[1], digest_text(item[1][item[2] :]))}
+    gone = frozenset() if leaving is None else frozenset({leaving})
+    return index, Change(new, order, items, gone, incremental.outside_digest(new))
 
 
 def add_cable(
@@ -475,6 +535,7 @@ def _add_cable(
     seq = block_sequence(old, "cables")
     if seq.style in ("flow", "other"):
         raise InputError(f"{main.name}: 'cables:' is not a block list (edit this file by hand)")
+    indent = seq.indent
     if seq.style == "block":
         start, end = seq.span(len(seq.starts) - 1)
         last = old[start:end]
@@ -484,6 +545,7 @@ def _add_cable(
         item = _dump_item(new_item, seq.indent, step, nested, nl)
         new = old[:end] + nl + item + old[end:]
     else:
+        indent = 2
         item = _dump_item(_new_item(label, end_a, end_b, extra, False, ""), 2, 2, 2, nl)
         if seq.style == "empty":
             line = old[seq.key_start : seq.key_end]
@@ -494,12 +556,15 @@ def _add_cable(
             sep = "" if not old or old.endswith("\n") else nl
             new = f"{old}{sep}{nl}cables:{nl}{item}{nl}"
 
-    def check(inv: Inventory) -> None:
-        got = inv.cables.get(label)
+    def check(cables: Mapping[str, Cable]) -> None:
+        got = cables.get(label)
         if got is None or {got.a.key, got.b.key} != {end_a.key, end_b.key}:
             raise InputError(f"{main.name}: internal: the added cable did not read back")
 
-    return _commit(main, main, old, new, "add", label, check, dry_run, bom)
+    count = index.cable_count() if seq.style == "block" else 0
+    order: list[int | None] = [*range(count), None]
+    change = _change(index, new, order, (count, item, indent), None)
+    return _commit(main, main, old, new, "add", label, check, dry_run, bom, change)
 
 
 def _existing(index: InventoryIndex, label: str, main: Path) -> Cable:
@@ -537,18 +602,25 @@ def _remove_cable(main: Path, label: str, dry_run: bool) -> EditResult:
     line_end = old.find("\n", end)
     line_end = len(old) if line_end < 0 else line_end + 1
     new = old[:line_start] + old[line_end:]
-    seq = block_sequence(new, "cables")
-    if seq.style == "empty" and re.fullmatch(
-        r"cables[ \t]*:[ \t]*", new[seq.key_start : seq.key_end]
+    count = index.cable_count()
+    seq = block_sequence(new, "cables") if count <= 1 or len(index.files()) > 1 else None
+    if (
+        seq is not None
+        and seq.style == "empty"
+        and re.fullmatch(r"cables[ \t]*:[ \t]*", new[seq.key_start : seq.key_end])
     ):
         # The last cable went: keep the key, as an empty list (null would read the same).
         new = new[: seq.key_start] + "cables: []" + new[seq.key_end :]
 
-    def check(inv: Inventory) -> None:
-        if label in inv.cables:
+    def check(cables: Mapping[str, Cable]) -> None:
+        if label in cables:
             raise InputError(f"{file.name}: internal: the removed cable is still there")
 
-    return _commit(main, file, old, new, "remove", label, check, dry_run, bom)
+    told = None
+    if cable.position is not None:
+        order: list[int | None] = [k for k in range(count) if k != cable.position]
+        told = _change(index, new, order, None, label)
+    return _commit(main, file, old, new, "remove", label, check, dry_run, bom, told)
 
 
 def _modify(
@@ -566,7 +638,13 @@ def _modify(
         step, nested = _indents(snippet)
         text = _dump_item(item, indent, step, nested, _newline(old))
         new = old[:start] + text[indent:] + old[end:]
-        return _commit(main, file, old, new, action, label, check, dry_run, bom)
+        told = None
+        pos = cable.position
+        if pos is not None:
+            order: list[int | None] = list(range(index.cable_count()))
+            order[pos] = None
+            told = _change(index, new, order, (pos, text, indent), label)
+        return _commit(main, file, old, new, action, label, check, dry_run, bom, told)
 
 
 def relabel_cable(
@@ -585,8 +663,8 @@ def relabel_cable(
             raise InputError(f"{cable_location(taken)}: cable '{new_label}' already exists")
         item["label"] = _scalar(new_label, "", _is_flow(item))
 
-    def check(inv: Inventory) -> None:
-        if new_label not in inv.cables:
+    def check(cables: Mapping[str, Cable]) -> None:
+        if new_label not in cables:
             raise InputError(f"{main.name}: internal: the relabeled cable did not read back")
 
     return _modify(main, old_label, "relabel", change, check, dry_run)
@@ -623,8 +701,8 @@ def move_cable(
         if ends["a"].key == ends["b"].key:
             raise InputError(f"cable '{label}': both ends would be {ends['a']}")
 
-    def check(inv: Inventory) -> None:
-        got = inv.cables.get(label)
+    def check(cables: Mapping[str, Cable]) -> None:
+        got = cables.get(label)
         if got is None or any(getattr(got, k).key != e.key for k, e in wanted.items()):
             raise InputError(f"{main.name}: internal: the moved cable did not read back")
 

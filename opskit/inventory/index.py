@@ -8,11 +8,18 @@ backslash escaped), so a look-up is a `str.find` within one section and a search
 pass over the whole text, without building any objects::
 
     O  offsets of the S, C, D and P sections and of the end (fixed width)
-    F  path  sha256  stat-signature          every file read (main file first)
+    F  path  sha256  stat-signature  outside  every file read (main file first)
     S  site  description  address
     C  label  a_dev a_port a_side  b_dev b_port b_side  color length type status note  file pos
+       item-digest
     D  device  site platform host role description  ports-offset ports-length  {json}
     P  device  port side description  cable-label cable-offset  (a device's ports together)
+
+`item-digest` is a digest of the cable's item as written, `outside` one of its file's text
+without the `cables:` list (`opskit.inventory.incremental`): with them a file edited by hand
+is checked and indexed by its changed cables alone. A P record's cable-offset is where the
+cable's C record was when the P record was written; an index updated in place
+(`with_file_cables`) may leave it behind, and the record is then found by its label.
 
 Devices are indexed without their backup/snmp/nut sections (the index is for finding
 cables; those sections may hold a plain secret). It is stored as
@@ -31,15 +38,15 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from opskit.inventory.model import PATCH_PANEL, Cable, Device, Endpoint, Inventory, Port, SourceRef
 from opskit.inventory.panels import PanelMap
 
-FORMAT = "#opskit-inventory-index 2"  # 2: a panel's front -> rear wiring in its D record
+FORMAT = "#opskit-inventory-index 3"  # 2: panel wiring in D records; 3: item digests
 TRAILER = "#end\n"  # a cut-short index (a disk full, a copy) is not trusted
 # Line 2 gives the offsets of the sections (fixed width, so it can be written last).
 _SECTIONS = ("S", "C", "D", "P")
@@ -143,6 +150,58 @@ def _cable_ref(label: str | None, at: dict[str, int]) -> str:
     return "\t" if label is None else f"{_esc(label)}\t{at[label]}"
 
 
+def _file_record(path: str, sha256: str, signature: str, outside: str) -> str:
+    return f"\nF\t{path}\t{sha256}\t{signature}\t{outside}"
+
+
+def _cable_record(c: Cable, file: str, digest: str) -> str:
+    """A cable's C record (without its newline); `file` is the escaped resolved path."""
+    return "\t".join(
+        (
+            "C",
+            _esc(c.label),
+            _esc(c.a.device),
+            _esc(c.a.port),
+            _esc(c.a.side),
+            _esc(c.b.device),
+            _esc(c.b.port),
+            _esc(c.b.side),
+            _esc(c.color),
+            "" if c.length_m is None else repr(c.length_m),
+            _esc(c.type),
+            _esc(c.status),
+            _esc(c.note),
+            file,
+            "" if c.position is None else str(c.position),
+            digest,
+        )
+    )
+
+
+def _replug(block: str, changes: Mapping[tuple[str, str | None], str | None]) -> str:
+    """A device's P records with the cable fields of some ports replaced (None: free)."""
+    lines = block.split("\n")
+    for n, line in enumerate(lines):
+        if not line:
+            continue
+        f = line.split("\t")
+        key = (_unesc(f[2]) or "", _unesc(f[3]))
+        if key in changes:
+            ref = changes[key]
+            lines[n] = "\t".join(f[:5]) + "\t" + ("\t" if ref is None else ref)
+    return "\n".join(lines)
+
+
+def _assemble(head: str, sites: str, cables: str, devices: str, ports: str) -> str:
+    """The index text from its sections (each record preceded by its newline)."""
+    parts = [sites, cables, devices, ports]
+    offsets = [len(FORMAT) + 1 + _OLINE_LEN + len(head)]
+    for part in parts:
+        offsets.append(offsets[-1] + len(part))
+    oline = "O\t" + "\t".join(f"{x:012d}" for x in offsets)
+    return "".join([FORMAT, "\n", oline, head, *parts, "\n", TRAILER])
+
+
 class InventoryIndex:
     """Look-ups and search over the index text (see the module docstring)."""
 
@@ -179,9 +238,17 @@ class InventoryIndex:
 
     @staticmethod
     def _build_text(inv: Inventory) -> str:
+        from opskit.inventory.incremental import file_digests
+
         resolved = {file: _esc(file.resolve()) for file in inv.files}
+        texts = file_digests(inv)
         head = "".join(
-            f"\nF\t{resolved[file]}\t{inv.digests.get(file, '')}\t{inv.signatures.get(file, '')}"
+            _file_record(
+                resolved[file],
+                inv.digests.get(file, ""),
+                inv.signatures.get(file, ""),
+                texts[file].outside if file in texts else "",
+            )
             for file in inv.files
         )
         sites = "".join(
@@ -190,27 +257,10 @@ class InventoryIndex:
         )
         out: list[str] = [""]  # each record is preceded by its newline
         for c in inv.cables.values():
-            out.append(
-                "\t".join(
-                    (
-                        "C",
-                        _esc(c.label),
-                        _esc(c.a.device),
-                        _esc(c.a.port),
-                        _esc(c.a.side),
-                        _esc(c.b.device),
-                        _esc(c.b.port),
-                        _esc(c.b.side),
-                        _esc(c.color),
-                        "" if c.length_m is None else repr(c.length_m),
-                        _esc(c.type),
-                        _esc(c.status),
-                        _esc(c.note),
-                        resolved.get(c.source.file, "") if c.source else "",
-                        "" if c.position is None else str(c.position),
-                    )
-                )
-            )
+            file = c.source.file if c.source else None
+            items = texts[file].items if file in texts else ()
+            digest = items[c.position] if c.position is not None and c.position < len(items) else ""
+            out.append(_cable_record(c, resolved.get(file, "") if file else "", digest))
         cables = "\n".join(out)
         # Where each cable's record starts in the C section, for the P records.
         at: dict[str, int] = {}
@@ -263,12 +313,7 @@ class InventoryIndex:
                 )
             )
         devices = "\n".join(out)
-        parts = [sites, cables, devices, ports]
-        offsets = [len(FORMAT) + 1 + _OLINE_LEN + len(head)]
-        for part in parts:
-            offsets.append(offsets[-1] + len(part))
-        oline = "O\t" + "\t".join(f"{x:012d}" for x in offsets)
-        return "".join([FORMAT, "\n", oline, head, *parts, "\n", TRAILER])
+        return _assemble(head, sites, cables, devices, ports)
 
     # -- records --------------------------------------------------------------------
     def _line(self, prefix: str, lo: int | None = None, hi: int | None = None) -> str | None:
@@ -304,6 +349,130 @@ class InventoryIndex:
         return [
             (Path(_unesc(f[1]) or ""), f[2], f[3] if len(f) > 3 else "") for f in self._records("F")
         ]
+
+    def outside_digest(self, file: Path) -> str:
+        """The digest of a file's text without its `cables:` list ("" when not recorded)."""
+        want = file.resolve()
+        for f in self._records("F"):
+            if Path(_unesc(f[1]) or "") == want:
+                return f[4] if len(f) > 4 else ""
+        return ""
+
+    def cable_count(self) -> int:
+        """How many cables the index holds."""
+        lo, hi = self._span["C"]
+        return self.text.count("\nC\t", lo, hi)
+
+    def cable_digests(self) -> list[str]:
+        """The item digest of every cable, in file order ("" when not recorded)."""
+        lo, hi = self._span["C"]
+        if hi <= lo:
+            return []
+        return [line[line.rindex("\t") + 1 :] for line in self.text[lo + 1 : hi].split("\n")]
+
+    def cable_at_position(self, position: int) -> Cable:
+        """The cable at a position of the C records (file order)."""
+        lo, hi = self._span["C"]
+        return self._cable(self.text[lo + 1 : hi].split("\n")[position].split("\t"))
+
+    def with_file_cables(
+        self,
+        file: Path,
+        order: Sequence[int | None],
+        fresh: Sequence[tuple[Cable, str]],
+        *,
+        sha256: str,
+        signature: str,
+        outside: str,
+    ) -> InventoryIndex:
+        """This index with the cables of its one file replaced, updated in place.
+
+        No inventory is built: the C records of kept cables are reused (renumbered when
+        their position moved), the `fresh` cables get new records, the P records of every
+        port a cable leaves or takes are rewritten, and the D records' port offsets
+        follow. Work and time grow with what moved, not with the inventory.
+
+        Args:
+            file: the index's only file.
+            order: for each cable of the file in its new order, the position of its
+                record in this index (kept as it is), or None for the next of `fresh`.
+            fresh: the new or changed cables with their item digests, in file order.
+            sha256, signature, outside: the file's new digest, stat signature and
+                outside digest.
+
+        Raises:
+            ValueError: the index is not of this one file, or `order` does not fit it.
+        """
+        fpath = _esc(file.resolve())
+        files = self.file_signatures()
+        if len(files) != 1 or files[0][0] != file.resolve():
+            raise ValueError("the index is not of this one file")
+        lo, hi = self._span["C"]
+        old = self.text[lo + 1 : hi].split("\n") if hi > lo else []
+        lines: list[str] = []
+        fresh_at: list[tuple[Cable, int]] = []
+        queue = iter(fresh)
+        for i, k in enumerate(order):
+            if k is None:
+                cable, digest = next(queue)
+                cable = replace(cable, source=SourceRef(file), position=i)
+                fresh_at.append((cable, i))
+                lines.append(_cable_record(cable, fpath, digest))
+            elif not 0 <= k < len(old):
+                raise ValueError("the order does not fit the cables")
+            elif k == i:
+                lines.append(old[k])  # same record, same position: as it was
+            else:
+                head, _file, _pos, digest = old[k].rsplit("\t", 3)
+                lines.append(f"{head}\t{fpath}\t{i}\t{digest}")
+        kept = [k for k in order if k is not None]
+        used = set(kept)
+        if next(queue, None) is not None or len(used) != len(kept):
+            raise ValueError("the order does not fit the cables")
+        # Which ports change hands: the old ends of cables leaving go free, then the
+        # fresh cables take theirs (their record offsets go in the P records).
+        plugs: dict[str, dict[tuple[str, str | None], str | None]] = {}
+        for k in range(len(old)):
+            if k in used:
+                continue
+            gone = self._cable(old[k].split("\t"))
+            for end in (gone.a, gone.b):
+                plugs.setdefault(end.device, {})[(end.port, end.side)] = None
+        for cable, i in fresh_at:
+            offset = sum(map(len, lines[:i])) + i
+            for end in (cable.a, cable.b):
+                plugs.setdefault(end.device, {})[(end.port, end.side)] = (
+                    f"{_esc(cable.label)}\t{offset}"
+                )
+        cables = "".join("\n" + line for line in lines)
+        dlo, dhi = self._span["D"]
+        plo = self._span["P"][0]
+        devices: list[str] = []
+        blocks: list[str] = []
+        pos = 0
+        for line in self.text[dlo + 1 : dhi].split("\n") if dhi > dlo else ():
+            f = line.split("\t", 9)
+            start, length = int(f[7]), int(f[8])
+            block = self.text[plo + start : plo + start + length]
+            changes = plugs.get(_unesc(f[1]) or "")
+            if changes:
+                block = _replug(block, changes)
+            if start != pos or length != len(block):
+                f[7], f[8] = str(pos), str(len(block))
+                line = "\t".join(f)
+            devices.append(line)
+            blocks.append(block)
+            pos += len(block)
+        head = _file_record(fpath, sha256, signature, outside)
+        slo, shi = self._span["S"]
+        text = _assemble(
+            head,
+            self.text[slo:shi],
+            cables,
+            "".join("\n" + line for line in devices),
+            "".join(blocks),
+        )
+        return InventoryIndex(text)
 
     @staticmethod
     def _cable(f: list[str]) -> Cable:
@@ -409,13 +578,17 @@ class InventoryIndex:
         return self._port_cable(hit.split("\t"))
 
     def _port_cable(self, f: list[str]) -> Cable | None:
-        """The cable of a P record: it holds the offset of the cable's record (no search)."""
+        """The cable of a P record: at the offset it holds (no search), else by label."""
         if not f[5]:
             return None
-        start = self._span["C"][0] + int(f[6]) + 1
-        line = self.text[start : self.text.find("\n", start)]
-        if not line.startswith(f"C\t{f[5]}\t"):
-            raise ValueError("damaged opskit inventory index")
+        lo, hi = self._span["C"]
+        start = lo + int(f[6]) + 1
+        line = self.text[start : self.text.find("\n", start)] if start < hi else ""
+        if not line.startswith(f"C\t{f[5]}\t"):  # moved by an update in place
+            found = self._line(f"C\t{f[5]}\t")
+            if found is None:
+                raise ValueError("damaged opskit inventory index")
+            line = found
         return self._cable(line.split("\t"))
 
     # -- search ---------------------------------------------------------------------
@@ -667,16 +840,21 @@ def _fresh(index: InventoryIndex, cache_file: Path) -> bool:
     return True
 
 
-def read_cached_index(inventory_path: Path) -> InventoryIndex | None:
-    """The cached index if it is intact and every file it was built from is unchanged."""
-    cache_file = cache_path(inventory_path)
+def _read_index_file(inventory_path: Path) -> InventoryIndex | None:
+    """The cached index of an inventory file if it is intact (fresh or not)."""
     try:
-        text = cache_file.read_text(encoding="utf-8")
+        text = cache_path(inventory_path).read_text(encoding="utf-8")
         index = InventoryIndex(text)
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     files = index.files()
-    if not files or files[0][0] != inventory_path.resolve() or not _fresh(index, cache_file):
+    return index if files and files[0][0] == inventory_path.resolve() else None
+
+
+def read_cached_index(inventory_path: Path) -> InventoryIndex | None:
+    """The cached index if it is intact and every file it was built from is unchanged."""
+    index = _read_index_file(inventory_path)
+    if index is None or not _fresh(index, cache_path(inventory_path)):
         return None
     return index
 
@@ -687,7 +865,9 @@ def write_cached_index(inventory_path: Path, index: InventoryIndex) -> None:
 
     target = cache_path(inventory_path)
     with contextlib.suppress(OSError):
-        write_atomic(target, index.text, make_dirs=True, prefix=".idx-")
+        # Not fsynced: a copy whose truth is the inventory (an index cut short by a power
+        # cut fails its trailer, an old one its digests); 15 MB of fsync took ~0.2 s.
+        write_atomic(target, index.text, make_dirs=True, prefix=".idx-", durable=False)
 
 
 def open_index(inventory_path: Path) -> InventoryIndex:
@@ -697,9 +877,18 @@ def open_index(inventory_path: Path) -> InventoryIndex:
         InputError: the inventory has errors (the first one, with file:line).
     """
     inventory_path = Path(inventory_path)
-    cached = read_cached_index(inventory_path)
-    if cached is not None:
-        return cached
+    stale = _read_index_file(inventory_path)
+    if stale is not None and _fresh(stale, cache_path(inventory_path)):
+        return stale
+    if stale is not None:
+        # Edited by hand since: when only cables changed, check those and update the
+        # index in place (opskit.inventory.incremental); anything else is built anew.
+        from opskit.inventory.incremental import refresh_index
+
+        refreshed = refresh_index(stale, inventory_path)
+        if refreshed is not None:
+            write_cached_index(inventory_path, refreshed)
+            return refreshed
     from opskit.inventory.load import load_inventory
 
     inv = load_inventory(inventory_path)

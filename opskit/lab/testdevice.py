@@ -30,9 +30,17 @@ login and command, so one running device can change behaviour between runs):
                    followed by `` --More-- `` until a key is pressed (erased like IOS does)
 ``endless``        ``show running-config`` streams config lines for as long as the client
                    reads them (a device gone mad, or an attacker)
+``stray-prompt``   ``enable`` is answered by a late ``core-r1>`` (the prompt of an earlier
+                   RETURN, as a loaded device sends it after the echo) before ``Password:``
+``slow-enable``    ``Password:`` comes ``delay`` seconds (control key) after ``enable``
 
 Control file keys: ``mode``, ``description`` (Gi0/2's description), ``size`` (bytes for
-``huge``), ``config`` (path of another running-config template to answer with).
+``huge``), ``config`` (path of another running-config template to answer with), ``delay``
+(seconds, ``slow-enable``).
+
+``--log-lines`` prints every line a session sends (``[N] enable``); what is typed at a
+password prompt is logged as ``<secret ok>``, ``<secret wrong>`` or ``<blank>``, never
+as it is.
 
 ``--legacy`` makes SSH offer only diffie-hellman-group1/14-sha1, ssh-rsa and aes-cbc.
 ``--shell linux --root DIR`` answers like a Linux server's bash instead (prompt
@@ -76,6 +84,8 @@ MODES = (
     "bare-prompt",
     "paged",
     "endless",
+    "stray-prompt",
+    "slow-enable",
 )
 DEFAULT_USER, DEFAULT_PASSWORD, DEFAULT_ENABLE = "netops", "Pw-Login-7731", "En-Secret-4410"
 
@@ -127,6 +137,14 @@ class Options:
         if self.auth_log is not None:
             with self.auth_log.open("a") as fh:
                 fh.write(f"{what}: {'correct' if given == expected else 'wrong'}\n")
+
+    log_lines: bool = False
+    sessions: int = 0
+
+    def log(self, session: int, text: str) -> None:
+        """One line of the `--log-lines` log (stdout)."""
+        if self.log_lines:
+            print(f"[{session}] {text}", flush=True)
 
     def control_data(self) -> dict[str, Any]:
         if self.control is None:
@@ -316,11 +334,15 @@ async def cli(io: CliIO, opts: Options, user: str = "") -> None:
         return
     enabled = False
     config_mode = False
+    opts.sessions += 1
+    session = opts.sessions
     while True:
         prompt = opts.hostname + ("(config)#" if config_mode else "#" if enabled else ">")
         cmd = await _read_command(io, prompt)
         if cmd is None:
+            opts.log(session, "<hung up>")
             return
+        opts.log(session, cmd)
         if not cmd:
             continue
         words = cmd.split()
@@ -329,13 +351,23 @@ async def cli(io: CliIO, opts: Options, user: str = "") -> None:
                 config_mode = False
             continue
         if words[0] == "enable" and not enabled:
+            mode = opts.current_mode()
+            if mode == "stray-prompt":
+                io.write(f"\r\n{opts.hostname}>")
+                await io.drain()
+                await asyncio.sleep(0.05)
+            elif mode == "slow-enable":
+                await asyncio.sleep(float(opts.control_data().get("delay", 3600)))
             io.write("Password: ")
             await io.drain()
             pw = await io.readline(echo=False)
             io.write("\r\n")
             if pw is None:
+                opts.log(session, "<hung up>")
                 return
             opts.log_auth("enable secret", pw, opts.enable_secret)
+            verdict = "<secret ok>" if pw == opts.enable_secret else "<secret wrong>"
+            opts.log(session, verdict if pw else "<blank>")
             if pw == opts.enable_secret:
                 enabled = True
             else:
@@ -781,6 +813,7 @@ def build_options(args: argparse.Namespace, platform: str | None) -> Options:
         show_version=show_version,
         config_text=config if dialect is not None else None,
         auth_log=Path(args.auth_log) if args.auth_log else None,
+        log_lines=args.log_lines,
     )
 
 
@@ -882,6 +915,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shell", choices=("ios", "linux"), default="ios", help="what answers")
     p.add_argument("--root", help="--shell linux: the directory `cat` reads files from")
     p.add_argument("--auth-log", help="append a line per password/enable secret received")
+    p.add_argument("--log-lines", action="store_true", help="print every line sessions send")
     return p
 
 

@@ -2,95 +2,133 @@
 snmp_exporter, with a short cache so several scrapers (or a fast scrape interval) do not
 multiply the SNMP load.
 
-Stdlib `http.server` only: one poll runs at a time (a lock), other scrapes wait for it
-and share its result.
+One asyncio event loop serves HTTP and runs every poll (`opskit.monitor.scrape`) on one
+SNMP engine and socket: scrapes of different devices run at once, scrapes of one device
+share a poll. The threaded stdlib server of old spent more CPU on its threads than on the
+poll and left the second core idle behind the GIL (docs/notes/issue-19.md).
 
-Connections are bounded (`_BoundedHTTPServer`): each socket has a read/write timeout
-(a silent client is dropped, not kept forever), at most `max_connections` are served at
-once (one thread each; more are answered 503 and closed at once), and a client that
-goes away early is one log line, never a traceback.
+The server is bounded:
+
+* at most `max_scrapes` scrapes wait for polls at once; one more gets a 503 that says so
+  (with `Retry-After`);
+* a scrape waits no longer than its scraper does (Prometheus's
+  `X-Prometheus-Scrape-Timeout-Seconds` header, less a margin) or the devices' poll
+  deadline: then a 504, and the poll goes on for the next scrape;
+* at most `max_connections` connections at once (one more is answered 503 and closed);
+  a connection that sends no complete request within `read_timeout` seconds (an idle
+  keep-alive one too) is closed, and so is one that does not take its answer within
+  `write_timeout`; request heads are capped at 16 KiB.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
-import sys
-import threading
-import time
+import socket
 from collections.abc import Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
     from opskit.inventory import Device, Inventory
+    from opskit.monitor.scrape import Scrapes
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-IO_TIMEOUT = 10.0  # seconds a client may keep a socket read or write waiting
-MAX_CONNECTIONS = 32  # connections served at once (a thread each)
-_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+MAX_SCRAPES = 64  # scrapes waiting for polls at once; more get a 503
+MAX_CONNECTIONS = 256  # open connections; more are answered 503 and closed
+READ_TIMEOUT = 30.0  # seconds to send a whole request head (idle keep-alive included)
+WRITE_TIMEOUT = 30.0  # seconds for a client to take its answer
+MAX_HEAD = 16 * 1024  # bytes of request line + headers
+SCRAPE_MARGIN = 0.25  # seconds kept from the scraper's timeout to send the answer in
+
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
-class _BoundedHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer with a cap on connections served at once and one log line
-    (no traceback) per client dropped: over the cap, timed out, or gone early."""
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One parsed request head."""
 
-    daemon_threads = True
-    request_queue_size = 128  # a burst of scrapers is accepted (or refused) at once
-
-    def __init__(self, address: tuple[str, int], handler: Any, max_connections: int) -> None:
-        self.max_connections = max_connections
-        self._slots = threading.BoundedSemaphore(max_connections)
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            log.warning(
-                "client %s: refused, %d connections open already", _peer(client_address),
-                self.max_connections,
-            )  # fmt: skip
-            with contextlib.suppress(OSError):
-                request.setblocking(False)  # never wait on this client in the accept loop
-                request.send(_BUSY)
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, OSError):  # reset, broken pipe, timeout: the client's doing
-            log.warning("client %s: dropped, %s", _peer(client_address), _why(exc))
-        else:
-            log.error("request from %s failed", _peer(client_address), exc_info=True)
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # names lower-cased
+    keep_alive: bool
 
 
-def _peer(address: Any) -> str:
-    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What goes back: status, body, content type, extra headers."""
+
+    status: int
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
-def _why(exc: OSError) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return exc.strerror or type(exc).__name__
+def parse_head(head: bytes) -> Request:
+    """A request head (request line + headers, up to the blank line).
+
+    >>> r = parse_head(b"GET /metrics?device=sw1 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+    >>> (r.method, r.path, r.query, r.keep_alive)
+    ('GET', '/metrics', {'device': ['sw1']}, True)
+
+    Raises:
+        ValueError: not an HTTP/1.x request line.
+    """
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise ValueError("not an HTTP/1.x request line")
+    method, target, version = parts
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise ValueError("malformed header line")
+        headers[name.lower()] = value.strip()
+    connection = headers.get("connection", "").lower()
+    keep_alive = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
+    url = urlsplit(target)
+    return Request(method, url.path, parse_qs(url.query), headers, keep_alive)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket made with proto IPPROTO_TCP: asyncio sets TCP_NODELAY only
+    on connections whose socket says so, and without it a keep-alive scrape waits ~40 ms
+    for Nagle and the client's delayed ACK."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(512)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class MetricsServer:
     """Serve /metrics and /healthz for a set of devices.
+
+    The listening socket is bound here (so `.port` is known at once); `serve()` (or
+    `serve_until_signalled()`) runs the server in an event loop.
 
     Args:
         inventory: the loaded inventory.
@@ -98,8 +136,10 @@ class MetricsServer:
         host, port: where to listen (port 0: any free port; see `.port`).
         cache_seconds: how long a poll's result is served again.
         labels: added to every sample (`{"shard": "east"}`).
-        io_timeout: seconds a client may keep one socket read or write waiting.
-        max_connections: connections served at once; more are answered 503.
+        max_scrapes: scrapes waiting for polls at once (more get a 503).
+        max_connections: connections at once (more are answered 503 and closed).
+        read_timeout, write_timeout: seconds a client may take to send a request (or to
+            stay idle between two) and to take an answer.
     """
 
     def __init__(
@@ -111,94 +151,189 @@ class MetricsServer:
         *,
         cache_seconds: float = 10.0,
         labels: Mapping[str, str] | None = None,
-        io_timeout: float = IO_TIMEOUT,
+        max_scrapes: int = MAX_SCRAPES,
         max_connections: int = MAX_CONNECTIONS,
+        read_timeout: float = READ_TIMEOUT,
+        write_timeout: float = WRITE_TIMEOUT,
     ) -> None:
         self.inventory = inventory
         self.devices = list(devices)
+        self.names = {d.name for d in self.devices}
         self.cache_seconds = cache_seconds
         self.labels = dict(labels or {})  # on every sample: {"shard": S} for a poller
-        self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, str]] = {}
-        self.polls = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            timeout = io_timeout  # on the socket: every read and write
-
-            def do_GET(self) -> None:
-                outer._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("%s " + format, self.address_string(), *args)
-
-            def log_error(self, format: str, *args: Any) -> None:
-                # a timed-out or malformed request: one line naming the client
-                log.warning("client %s: " + format, _peer(self.client_address), *args)
-
-        self.httpd = _BoundedHTTPServer((host, port), Handler, max_connections)
-        addr = self.httpd.server_address
+        self.max_scrapes = max(1, max_scrapes)
+        self.max_connections = max(1, max_connections)
+        self.read_timeout = read_timeout
+        self.write_timeout = write_timeout
+        self.sock = _listen(host, port)
+        addr = self.sock.getsockname()
         self.host, self.port = str(addr[0]), int(addr[1])
+        self.scrapes: Scrapes | None = None
+        self.wait_seconds = 30.0  # a scrape without a timeout header (set by serve())
+        self.scraping = 0  # scrapes waiting for a poll now
+        self.connections = 0
+        self.refused = 0  # scrapes and connections turned away (503)
 
-    def metrics(self, device: str | None = None) -> str:
-        """The exposition text for all devices (or one), from the cache when fresh."""
-        from opskit.monitor.render import render_prometheus
-        from opskit.monitor.service import check_devices
+    @property
+    def polls(self) -> int:
+        """Device polls so far (scrapes that shared a poll add none)."""
+        return self.scrapes.polls if self.scrapes is not None else 0
 
-        key = device or ""
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
-                return hit[1]
-            chosen = [d for d in self.devices if device is None or d.name == device]
-            report = check_devices(self.inventory, chosen)
-            self.polls += 1
-            text = render_prometheus(report, self.labels)
-            self._cache[key] = (time.monotonic(), text)
-            return text
+    async def serve(self, stop: asyncio.Event, started: asyncio.Event | None = None) -> None:
+        """Serve until `stop` is set; then close the socket, stop the polls and write
+        the state file. `started` is set once requests are answered."""
+        from opskit.monitor.scrape import Scrapes
 
-    def _handle(self, req: BaseHTTPRequestHandler) -> None:
-        url = urlsplit(req.path)
-        if url.path == "/healthz":
-            self._reply(req, 200, "ok\n")
-            return
-        if url.path != "/metrics":
-            self._reply(req, 404, "not found: try /metrics or /healthz\n")
-            return
-        wanted = parse_qs(url.query).get("device")
-        device = wanted[0] if wanted else None
-        if device is not None and device not in {d.name for d in self.devices}:
-            self._reply(req, 404, f"no monitored device '{device}'\n")
-            return
+        self.scrapes = Scrapes(
+            self.inventory, self.devices, cache_seconds=self.cache_seconds, labels=self.labels
+        )
+        self.wait_seconds = self.scrapes.max_seconds() + 2  # a scrape without a timeout header
+        server = await asyncio.start_server(self._connection, sock=self.sock, limit=MAX_HEAD)
         try:
-            body = self.metrics(device)
-        except Exception as exc:  # one bad poll must not kill the server
-            log.exception("poll failed")
-            self._reply(req, 500, f"poll failed: {type(exc).__name__}: {exc}\n")
-            return
-        self._reply(req, 200, body, CONTENT_TYPE)
-
-    @staticmethod
-    def _reply(
-        req: BaseHTTPRequestHandler, code: int, body: str, ctype: str = "text/plain"
-    ) -> None:
-        data = body.encode("utf-8")
-        req.send_response(code)
-        req.send_header("Content-Type", ctype)
-        req.send_header("Content-Length", str(len(data)))
-        req.end_headers()
-        req.wfile.write(data)
+            if started is not None:
+                started.set()
+            await stop.wait()
+        finally:
+            server.close()
+            await self.scrapes.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2)
 
     def serve_until_signalled(self) -> None:
-        """Serve until SIGTERM or SIGINT, then close the socket."""
+        """Serve until SIGTERM or SIGINT."""
+        from opskit.runner import run_edge
 
-        def stop(signum: int, frame: object) -> None:
-            # shutdown() waits for serve_forever to return: call it from another thread.
-            threading.Thread(target=self.httpd.shutdown, daemon=True).start()
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await self.serve(stop)
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         try:
-            self.httpd.serve_forever(poll_interval=0.5)
+            run_edge(main())
         finally:
-            self.httpd.server_close()
+            self.sock.close()
+
+    # ---------------------------------------------------------------- connections
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if self.connections >= self.max_connections:
+            self.refused += 1
+            log.warning("%s: connection refused: %d open (the cap)", peer, self.connections)
+            reply = Reply(503, f"too many connections ({self.max_connections}, the cap)\n")
+            await self._send(writer, reply, keep_alive=False)
+            writer.close()
+            return
+        self.connections += 1
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self.read_timeout):
+                        head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError as exc:
+                    if exc.partial.strip():
+                        log.info("%s: dropped: hung up in the middle of a request", peer)
+                    return
+                except TimeoutError:
+                    log.info("%s: dropped: no request within %g s", peer, self.read_timeout)
+                    return
+                except asyncio.LimitOverrunError:
+                    await self._send(writer, Reply(400, "request head too long\n"), False)
+                    return
+                try:
+                    request = parse_head(head)
+                except ValueError as exc:
+                    await self._send(writer, Reply(400, f"bad request: {exc}\n"), False)
+                    return
+                if "content-length" in request.headers or "transfer-encoding" in request.headers:
+                    await self._send(writer, Reply(400, "a request body is not expected\n"), False)
+                    return
+                reply = await self._answer(request)
+                if not await self._send(writer, reply, request.keep_alive, request.method):
+                    return
+                if not request.keep_alive:
+                    return
+        except ConnectionError:
+            log.info("%s: dropped: connection reset", peer)
+        finally:
+            self.connections -= 1
+            writer.close()
+
+    async def _send(
+        self, writer: asyncio.StreamWriter, reply: Reply, keep_alive: bool, method: str = "GET"
+    ) -> bool:
+        """Write the reply; False when the client did not take it in time (or left)."""
+        body = reply.body.encode("utf-8")
+        head = [
+            f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Error')}",
+            f"Content-Type: {reply.content_type}",
+            f"Content-Length: {len(body)}",
+            f"Connection: {'keep-alive' if keep_alive else 'close'}",
+            *(f"{k}: {v}" for k, v in reply.headers),
+        ]
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        writer.write(data + body if method != "HEAD" else data)  # one write, one segment
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                await writer.drain()
+        except TimeoutError:
+            log.info("%s: dropped: did not take its answer within %g s",
+                     writer.get_extra_info("peername"), self.write_timeout)  # fmt: skip
+            return False
+        except ConnectionError:
+            log.info("%s: dropped: hung up before its answer", writer.get_extra_info("peername"))
+            return False
+        return True
+
+    # ---------------------------------------------------------------- requests
+
+    async def _answer(self, request: Request) -> Reply:
+        if request.method not in ("GET", "HEAD"):
+            return Reply(405, "only GET and HEAD\n", headers=(("Allow", "GET, HEAD"),))
+        if request.path == "/healthz":
+            return Reply(200, "ok\n")
+        if request.path != "/metrics":
+            return Reply(404, "not found: try /metrics or /healthz\n")
+        wanted = request.query.get("device")
+        device = wanted[0] if wanted else None
+        if device is not None and device not in self.names:
+            return Reply(404, f"no monitored device '{device}'\n")
+        if self.scraping >= self.max_scrapes:
+            self.refused += 1
+            log.warning("scrape of %s refused: %d in progress (the cap)",
+                        device or "all devices", self.scraping)  # fmt: skip
+            return Reply(
+                503,
+                f"too many scrapes in progress ({self.max_scrapes}, the server's cap); "
+                "try again later\n",
+                headers=(("Retry-After", "1"),),
+            )
+        scrapes = self.scrapes
+        assert scrapes is not None  # set before the socket is served
+        wait = self._wait_for(request)
+        self.scraping += 1
+        try:
+            body = await asyncio.wait_for(scrapes.scrape(device), wait)
+        except TimeoutError:
+            what = device or "all devices"
+            return Reply(504, f"poll of {what} still running after {wait:.1f} s\n")
+        except Exception as exc:  # one bad poll must not kill the server
+            log.exception("poll failed")
+            return Reply(500, f"poll failed: {type(exc).__name__}: {exc}\n")
+        finally:
+            self.scraping -= 1
+        return Reply(200, body, CONTENT_TYPE)
+
+    def _wait_for(self, request: Request) -> float:
+        """How long a scrape waits for its poll: the scraper's own timeout less a margin
+        to send the answer in, never longer than the devices' poll deadline."""
+        header = request.headers.get("x-prometheus-scrape-timeout-seconds")
+        try:
+            scraper = float(header) - SCRAPE_MARGIN if header else None
+        except ValueError:
+            scraper = None
+        if scraper is None or scraper != scraper:  # absent or NaN
+            return self.wait_seconds
+        return max(0.5, min(scraper, self.wait_seconds))

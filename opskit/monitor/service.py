@@ -19,6 +19,7 @@ The event loop is started once, here, at the service edge (`check_devices`, thro
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -48,6 +49,7 @@ __all__ = [
     "MONITOR_SETTINGS_KEYS",
     "STATE_FILE",
     "CheckContext",
+    "HealthSession",
     "MonitorSettings",
     "check_devices",
     "check_devices_async",
@@ -82,7 +84,9 @@ def save_state(path: Path, data: Mapping[str, Any]) -> None:
     write_atomic(path, json.dumps(data, separators=(",", ":")), suffix="")
 
 
-def _device_deadline(device: Device, inventory: Inventory, settings: MonitorSettings) -> float:
+def device_deadline(device: Device, inventory: Inventory, settings: MonitorSettings) -> float:
+    """Seconds one device's poll may take (`settings.monitor.device_timeout`, else from
+    its SNMP timeout and retries)."""
     if settings.device_timeout is not None:
         return settings.device_timeout
     # A health poll is a handful of sequential request rounds; a slow agent gets that
@@ -113,50 +117,102 @@ def _health(
     )
 
 
+class HealthSession:
+    """Polls devices on one SNMP engine for as long as it lives: `check_devices` makes one
+    per run, `monitor serve` one for the whole server (its scrapes share the client, the
+    poll slots and the state, rates and reboot detection, kept in memory).
+
+    Make it inside the running event loop (the SNMP client binds to it); `close()` it.
+
+    Args:
+        inventory: the loaded inventory.
+        settings: `settings.monitor` (read from the inventory when None).
+        state: what checkers saved at earlier polls (the state file's contents).
+    """
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        settings: MonitorSettings | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        from opskit.transport.snmp import SnmpClient
+
+        self.inventory = inventory
+        self.settings = settings or MonitorSettings.from_inventory(inventory)
+        self.state: dict[str, Any] = dict(state or {})
+        self.client = SnmpClient(max_in_flight=self.settings.concurrency)
+        # The runner's slots also keep the requests in flight near `concurrency` (a poll
+        # is a few sequential requests); shared by every check of the session.
+        self._slots = asyncio.Semaphore(self.settings.concurrency)
+        self._warm: set[str] = set()
+        self.polls = 0
+
+    async def check(self, devices: Iterable[Device]) -> tuple[list[DeviceHealth], dict[str, Any]]:
+        """Poll the devices that have a checker, concurrently.
+
+        Returns:
+            One DeviceHealth per polled device, in the order given, and what their
+            checkers saved for the next poll (also kept in `state`).
+
+        Raises:
+            InputError: a bad `snmp:` or `thresholds:` section stops the check.
+        """
+        inventory, settings = self.inventory, self.settings
+        chosen = [(d, c) for d in devices if (c := checker_for(d)) is not None]
+        ctx = CheckContext(
+            inventory=inventory, snmp=self.client, now=time.time(), state=self.state,
+            settings=settings,
+        )  # fmt: skip
+
+        async def check(pair: tuple[Device, Checker], _deadline: Deadline) -> DeviceHealth:
+            device, checker = pair
+            health: DeviceHealth = await checker(ctx, device)
+            return health
+
+        # Engine discovery for every v3 agent first: a burst of first contacts makes
+        # each agent answer a discovery per request, and some time out.
+        v3 = []
+        for d, _c in chosen:
+            if d.name in self._warm:
+                continue
+            if str((d.snmp or {}).get("version", "2c")).lower().removeprefix("v") == "3":
+                with contextlib.suppress(OpskitError):  # the checker reports it
+                    v3.append(snmp_target(inventory, d))
+                self._warm.add(d.name)
+        if v3:
+            await self.client.warm_up(v3)
+        results = await run_async(
+            chosen,
+            check,
+            name=lambda pair: pair[0].name,
+            seconds=lambda pair: device_deadline(pair[0], inventory, settings),
+            concurrency=settings.concurrency,
+            what="check",
+            reraise=(InputError,),
+            slots=self._slots,
+        )
+        self.polls += len(chosen)
+        self.state.update(ctx.new_state)
+        healths = [_health(d, r, settings) for (d, _c), r in zip(chosen, results, strict=True)]
+        return healths, ctx.new_state
+
+    def close(self) -> None:
+        """Close the SNMP client's sockets."""
+        self.client.close()
+
+
 async def _check_all(
     inventory: Inventory,
     devices: list[Device],
     settings: MonitorSettings,
     state: Mapping[str, Any],
 ) -> tuple[list[DeviceHealth], dict[str, Any]]:
-    from opskit.transport.snmp import SnmpClient
-
-    chosen = [(d, c) for d in devices if (c := checker_for(d)) is not None]
-    client = SnmpClient(max_in_flight=settings.concurrency)
-    ctx = CheckContext(
-        inventory=inventory, snmp=client, now=time.time(), state=state, settings=settings
-    )
-
-    async def check(pair: tuple[Device, Checker], _deadline: Deadline) -> DeviceHealth:
-        device, checker = pair
-        health: DeviceHealth = await checker(ctx, device)
-        return health
-
+    session = HealthSession(inventory, settings, state)
     try:
-        # Engine discovery for every v3 agent first: a burst of first contacts makes
-        # each agent answer a discovery per request, and some time out.
-        v3 = []
-        for d, _c in chosen:
-            if str((d.snmp or {}).get("version", "2c")).lower().removeprefix("v") == "3":
-                with contextlib.suppress(OpskitError):  # the checker reports it
-                    v3.append(snmp_target(inventory, d))
-        if v3:
-            await client.warm_up(v3)
-        # The runner's slots also keep the requests in flight near `concurrency` (a poll
-        # is a few sequential requests); a bad inventory section stops the run.
-        results = await run_async(
-            chosen,
-            check,
-            name=lambda pair: pair[0].name,
-            seconds=lambda pair: _device_deadline(pair[0], inventory, settings),
-            concurrency=settings.concurrency,
-            what="check",
-            reraise=(InputError,),
-        )
+        return await session.check(devices)
     finally:
-        client.close()
-    healths = [_health(d, r, settings) for (d, _c), r in zip(chosen, results, strict=True)]
-    return healths, ctx.new_state
+        session.close()
 
 
 async def check_devices_async(

@@ -437,7 +437,7 @@ def connect(target: CliTarget, *, enable: bool | None = None) -> Iterator[tuple[
             raise DeviceError(f"login failed: {type(exc).__name__}: {line}") from None
         do_enable = cli.enable if enable is None else enable
         if do_enable:
-            _enable(conn, watchdog)
+            enter_enable(conn, watchdog, target.username or "", params["secret"], conn_timeout)
         yield conn, watchdog
         clean_end = True
     finally:
@@ -579,24 +579,86 @@ def _connect_error(host: str, port: int, method: str, text: str, wd: Watchdog) -
     return DeviceError(f"{method} connection to {host}:{port} failed: {line}")
 
 
-def _enable(conn: Any, wd: Watchdog) -> None:
-    try:
-        if not conn.check_enable_mode():
-            conn.enable()
-    except (EOFError, OSError):
+_ENABLE_USER_RE = re.compile(r"(?:username|login|user name)\s*:?\s*$", re.I)
+_ENABLE_PASS_RE = re.compile(r"(?:assword|passcode)\s*:?\s*$", re.I)
+ENABLE_COMMAND = "enable"
+
+
+def enter_enable(conn: Any, wd: Watchdog, username: str, secret: str, wait: float) -> None:
+    """Enter privileged mode, driven by what the device prints (not by timing).
+
+    Sends `enable`, answers a username prompt with `username` (ProCurve) and the password
+    prompt with `secret`, and is done when the prompt that follows ends in `#` (at once
+    when the session is privileged already). Prompts
+    that end in `>` before the password prompt are ignored: they answer RETURNs sent
+    earlier (netmiko's `find_prompt` sends more when a loaded device is slow) and may
+    come after the echo of `enable`. netmiko's own `enable()` took such a prompt for the
+    end of the exchange, never sent the secret, sent a RETURN to check the mode instead
+    (the device read it as an empty secret) and reported the secret refused.
+
+    Raises:
+        DeviceTimeout: no password prompt (or no answer to the secret) within `wait` s,
+            or the session's deadline passed.
+        DeviceError: the device refused the secret, answered `enable` with an error, or
+            closed the connection.
+    """
+    base = str(getattr(conn, "base_prompt", "") or "").strip()
+    with contextlib.suppress(EOFError, OSError):
+        while conn.read_channel():  # whatever the login left unread
+            pass
+    # Sent whatever the mode: a privileged session answers with its `#` prompt at once.
+    conn.write_channel(ENABLE_COMMAND + conn.RETURN)
+    answered: list[str] = []  # "username", "secret": what was sent, in order
+    unread = ""  # what came since the last answer
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            data = str(conn.read_channel())
+        except (EOFError, OSError):
+            data = None
         if wd.fired:
-            raise DeviceTimeout(
-                f"timed out after {wd.timeout:.0f} s entering enable mode"
-            ) from None
-        raise DeviceError("connection closed by the device while entering enable mode") from None
-    except ValueError:
-        raise DeviceError("enable failed: the device refused the enable secret") from None
-    except Exception as exc:
-        if wd.fired:
-            raise DeviceTimeout(
-                f"timed out after {wd.timeout:.0f} s entering enable mode"
-            ) from None
-        raise DeviceError(f"enable failed: {type(exc).__name__}") from None
+            raise DeviceTimeout(f"timed out after {wd.timeout:.0f} s entering enable mode")
+        if data is None or (not data and _channel_closed(conn)):
+            raise DeviceError("connection closed by the device while entering enable mode")
+        if not data:
+            if time.monotonic() > deadline:
+                if "secret" in answered:
+                    raise DeviceTimeout(
+                        f"enable failed: no prompt after the enable secret within {wait:g} s"
+                    )
+                raise DeviceTimeout(f"enable failed: no password prompt within {wait:g} s")
+            time.sleep(POLL)
+            continue
+        unread += data
+        lines = [ln.strip() for ln in unread.replace("\r", "\n").split("\n")]
+        last = lines[-1]
+        if "secret" in answered:
+            # The first prompt after the secret is the device's verdict.
+            if _ENABLE_PASS_RE.search(last) or (last.startswith(base) and last.endswith(">")):
+                raise DeviceError("enable failed: the device refused the enable secret")
+            if last.startswith(base) and last.endswith("#"):
+                return
+            continue
+        if last.startswith(base) and last.endswith("#"):
+            return  # privileged already, or without a secret
+        # An error line counts only after the echo of `enable` (not a late answer to
+        # something the login sent).
+        echo = unread.find(ENABLE_COMMAND)
+        after = unread[echo + len(ENABLE_COMMAND) :] if echo >= 0 else ""
+        errors = [ln.strip() for ln in after.replace("\r", "\n").split("\n")[:-1]]
+        errors = [ln for ln in errors if ln.startswith("%")]
+        if errors:
+            raise DeviceError(f"enable failed: the device answered '{errors[0][:120]}'")
+        if _ENABLE_PASS_RE.search(last):
+            conn.write_channel(secret + conn.RETURN)
+            answered.append("secret")
+            unread = ""
+            deadline = time.monotonic() + wait
+        elif _ENABLE_USER_RE.search(last) and "username" not in answered:
+            conn.write_channel(username + conn.RETURN)
+            answered.append("username")
+            unread = ""
+            deadline = time.monotonic() + wait
 
 
 def read_until_prompt(

@@ -1,4 +1,4 @@
-"""opskit's own TFTP server (RFC 1350 + 2347/2348/2349), safe to leave running.
+"""opskit's own TFTP server (RFC 1350 + 2347/2348/2349 + 7440), safe to leave running.
 
 Why not tftpy: tftpy 0.8.7 maps a request name onto a path under its root and opens it, so a
 symlink in the root leads writes outside it, uploads overwrite files in place, and it has no
@@ -18,6 +18,13 @@ Each transfer gets its own UDP socket (its TID), a retransmission timer, a size 
 retry budget. Duplicate DATA is re-acknowledged; duplicate ACKs never trigger a resend (the
 Sorcerer's Apprentice bug of RFC 1350). Block numbers roll over past 65535 to 0, so files
 over 32 MiB at 512-byte blocks arrive whole.
+
+RFC 7440 `windowsize` (up to `MAX_WINDOW` blocks): an upload is acknowledged once per
+window (or at the last block), a gap is answered at once with an ACK of the last block in
+sequence (the sender goes on from there, and the blocks after the gap are dropped until
+it does); a download sends a window, then waits for its ACK, and resends from the first
+unacknowledged block on a timeout. Names, addresses, staging and size caps are checked
+exactly as without it.
 
 Threads: requests, registrations, futures and hooks live in one asyncio loop
 (`TftpServer`); the packets of every transfer are moved by one engine thread on plain
@@ -71,8 +78,15 @@ DEFAULT_RETRIES = 6
 MAX_NAME_LEN = 128
 MIN_BLKSIZE, MAX_BLKSIZE = 8, 65464
 STAGING_DIR = ".staging"
-ENGINES = 2  # packet threads (see _Engine)
+# Packet threads (see _Engine). Two: with many transfers the loopback `sendto` (it wakes
+# the client) is most of an engine's time, and two engines are in it at once on two cores.
+ENGINES = 2
 FINAL_ACK_LINGER = 12.0  # seconds a finished upload's TID still re-ACKs its last block
+MAX_WINDOW = 64  # RFC 7440 windowsize granted at most (a burst of 64 blocks)
+# Busy-polling (see _Engine): how long an engine with at most SPIN_SESSIONS transfers polls
+# without sleeping after a packet, waiting for the next one of a lock-step transfer.
+SPIN_SECONDS = 0.0001
+SPIN_SESSIONS = 4
 
 # Names opskit ever expects: one path component of plain characters. Anything else
 # (`../`, `/abs`, `a\b`, NUL, control characters, hidden files) is refused before any
@@ -420,10 +434,18 @@ class TftpServer:
 
     def _request(self, data: bytes, addr: tuple[Any, ...]) -> None:
         key = (host_key(addr[0]), addr[1])
-        if key in self._sessions:
-            # The client sent its request again: our first answer was lost.
-            self._sessions[key].resend()
+        existing = self._sessions.get(key)
+        if existing is not None and not existing.finished:
+            if data == existing.request:
+                existing.resend()  # the client sent its request again: our answer was lost
+            else:
+                busy = "a transfer from this address and port is in progress"
+                peer = f"{key[0]}:{key[1]}"
+                self._refuse(addr, "?", peer, existing.direction, ERR_ILLEGAL, busy)
             return
+        # A finished transfer whose hand-over is still on its way does not hold the
+        # client's port: under load a new client often gets the same port from the kernel
+        # (answering it with the old transfer's last ACK stalled it until it gave up).
         if self._closing or len(data) < 4:
             return
         opcode = struct.unpack("!H", data[:2])[0]
@@ -451,9 +473,9 @@ class TftpServer:
             self._refuse(addr, shown, peer, direction, ERR_ACCESS, why)
             return
         if opcode == WRQ:
-            self._start_write(addr, key, name, options)
+            self._start_write(addr, key, name, options, data)
         else:
-            self._start_read(addr, key, name, options)
+            self._start_read(addr, key, name, options, data)
 
     def _refuse(
         self, addr: tuple[Any, ...], name: str, peer: str, direction: str, code: int, why: str
@@ -474,7 +496,12 @@ class TftpServer:
                 log.exception("tftp on_transfer hook failed")
 
     def _start_write(
-        self, addr: tuple[Any, ...], key: tuple[Any, ...], name: str, options: dict[str, str]
+        self,
+        addr: tuple[Any, ...],
+        key: tuple[Any, ...],
+        name: str,
+        options: dict[str, str],
+        request: bytes = b"",
     ) -> None:
         peer = f"{key[0]}:{key[1]}"
         rules = self._writes.get(name.lower(), [])
@@ -495,11 +522,17 @@ class TftpServer:
         if rule.once:
             rule.busy = True
         session = _WriteSession(self, addr, key, name, options, rule)
+        session.request = request
         self._sessions[key] = session
         session.begin()
 
     def _start_read(
-        self, addr: tuple[Any, ...], key: tuple[Any, ...], name: str, options: dict[str, str]
+        self,
+        addr: tuple[Any, ...],
+        key: tuple[Any, ...],
+        name: str,
+        options: dict[str, str],
+        request: bytes = b"",
     ) -> None:
         peer = f"{key[0]}:{key[1]}"
         offers = self._reads.get(name.lower(), [])
@@ -510,12 +543,13 @@ class TftpServer:
             return
         offer.busy = True
         session = _ReadSession(self, addr, key, name, options, offer)
+        session.request = request
         self._sessions[key] = session
         session.begin()
 
     def _engine_for_sessions(self) -> _Engine:
-        # A few engines, round robin: more transfers move while one engine waits for the
-        # CPU or the GIL is free during another's system calls.
+        # Round robin: more transfers move while one engine waits for the CPU, or the GIL
+        # is free during another's system calls.
         if not self._engines:
             self._engines = [_Engine(self) for _ in range(self._engine_count)]
         self._next_engine = (self._next_engine + 1) % len(self._engines)
@@ -563,12 +597,22 @@ class _Engine:
     """One thread that drives every transfer socket (epoll, or poll elsewhere).
 
     Lock-step TFTP is latency-bound: per packet this does one readiness wait, one
-    `recvfrom` and one `sendto`, with no asyncio pass (handles, transports, callbacks)
-    and no thread switching. Measured on a loaded 2-core machine: an asyncio protocol per
-    transfer ran a 512-byte-block put at 0.25-0.33x tftpd-hpa, a blocking thread per
-    transfer at 0.6-0.87x but with 200 transfers the threads fought over the GIL (2.4 s of
-    system time for 200 x 100 KB). Everything that touches shared state (rules, futures,
-    the session table, the log hook) is handed to the asyncio loop's thread.
+    `recvfrom` and one `sendto` (tftpd-hpa makes nine system calls per block), with no
+    asyncio pass (handles, transports, callbacks) and no thread switching. Measured on a
+    loaded 2-core machine: an asyncio protocol per transfer ran a 512-byte-block put at
+    0.25-0.33x tftpd-hpa, a blocking thread per transfer at 0.6-0.87x but with 200
+    transfers the threads fought over the GIL (2.4 s of system time for 200 x 100 KB).
+    Everything that touches shared state (rules, futures, the session table, the log
+    hook) is handed to the asyncio loop's thread.
+
+    With at most `SPIN_SESSIONS` transfers, the engine polls without sleeping for up to
+    `SPIN_SECONDS` after a packet: the next block of a lock-step transfer comes within
+    tens of microseconds, and a thread that sleeps in epoll_wait pays a wake-up each
+    block (one voluntary context switch per block, and on a virtual machine an idle
+    vCPU's wake-up), more than the wait itself. Busier engines always sleep: their
+    packets come without waiting. So does an engine whose spins mostly come to nothing
+    (a slow client, a machine too busy to run the client at once): it tries one spin a
+    tick to see whether spinning pays again. (docs/notes/issue-19.md has the figures.)
     """
 
     TICK = 0.05  # how often timers are checked
@@ -579,6 +623,8 @@ class _Engine:
         self.pending: list[_Session] = []
         self.lock = threading.Lock()
         self.stopping = False
+        self.now = time.monotonic()  # refreshed after each wait; sessions' timers use it
+        self.spin_score = 1.0  # how often busy-polling found a packet (see _run)
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_r.setblocking(False)
         self.wake_w.setblocking(False)
@@ -612,23 +658,42 @@ class _Engine:
 
     def _run(self) -> None:
         next_tick = 0.0
+        spin_until = 0.0
         wake_fd = self.wake_r.fileno()
+        poll = self.poller.poll
+        sessions = self.sessions
+        monotonic = time.monotonic
         while not self.stopping:
-            events = self.poller.poll((self.TICK if self.sessions else 1.0) * self.scale)
+            events: list[tuple[int, int]] = []
+            if spin_until:  # busy-poll (see the class docstring)
+                while not events and monotonic() < spin_until:
+                    events = poll(0)
+                # How often a spin ends in a packet, on average over the last ~8 spins.
+                self.spin_score += ((1.0 if events else 0.0) - self.spin_score) / 8
+            if not events:
+                events = poll((self.TICK if sessions else 1.0) * self.scale)
+            now = self.now = monotonic()
+            spin_until = 0.0
+            if events and self.spin_score >= 0.5 and len(sessions) <= SPIN_SESSIONS:
+                spin_until = now + SPIN_SECONDS
             for fd, _mask in events:
                 if fd == wake_fd:
                     self._admit()
                     continue
-                session = self.sessions.get(fd)
+                session = sessions.get(fd)
                 if session is None:
                     continue
-                self._guard(session, session.readable)
-                if session.finished and session.linger_end <= time.monotonic():
+                try:
+                    session.readable()
+                except Exception as exc:  # a bug in one transfer must not stop the others
+                    self._failed(session, exc)
+                if session.finished and session.linger_end <= now:
                     self._close(session)
-            now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + self.TICK
-                for session in list(self.sessions.values()):
+                # Spinning that came to nothing stops; one try a tick to see if it pays again.
+                self.spin_score = max(self.spin_score, 0.5)
+                for session in list(sessions.values()):
                     self._guard(session, functools.partial(session.tick, now))
                     if session.finished and session.linger_end <= now:
                         self._close(session)
@@ -646,6 +711,7 @@ class _Engine:
             new, self.pending = self.pending, []
         for session in new:
             assert session.sock is not None
+            session.engine = self
             fd = session.sock.fileno()
             self.sessions[fd] = session
             self.poller.register(fd, self.mask)
@@ -657,8 +723,11 @@ class _Engine:
         try:
             step()
         except Exception as exc:  # a bug in one transfer must not stop the others
-            log.exception("tftp transfer %r from %s failed", session.name, session.peer)
-            session.fail(f"internal error: {type(exc).__name__}", ERR_UNDEFINED)
+            self._failed(session, exc)
+
+    def _failed(self, session: _Session, exc: Exception) -> None:
+        log.error("tftp transfer %r from %s failed", session.name, session.peer, exc_info=exc)
+        session.fail(f"internal error: {type(exc).__name__}", ERR_UNDEFINED)
 
     def _close(self, session: _Session) -> None:
         sock = session.sock
@@ -691,8 +760,11 @@ class _Session:
         self.name = name
         self.peer = f"{key[0]}:{key[1]}"
         self.requested = options
+        self.request = b""  # the request packet as it came (a repeat of it is resent to)
         self.blksize = 512
+        self.window = 1  # RFC 7440 windowsize: blocks per acknowledgement
         self.timeout = server.timeout
+        self.engine: _Engine | None = None
         self.oack: dict[str, str] = {}
         self.sock: socket.socket | None = None
         self.last_packet = b""
@@ -728,6 +800,15 @@ class _Session:
                 self.oack["timeout"] = str(value)
         if "tsize" in opts:
             self.oack["tsize"] = str(size) if size is not None else opts["tsize"]
+        if "windowsize" in opts:
+            try:
+                value = int(opts["windowsize"])
+            except ValueError:
+                value = 0
+            if not 1 <= value <= 65535:
+                return f"bad windowsize {opts['windowsize']!r}"
+            self.window = min(value, MAX_WINDOW)
+            self.oack["windowsize"] = str(self.window)
         return None
 
     def oack_packet(self) -> bytes:
@@ -751,17 +832,22 @@ class _Session:
         self.server._engine_for_sessions().add(self)
 
     def readable(self) -> None:
-        assert self.sock is not None
+        sock = self.sock
+        assert sock is not None
         try:
-            data, addr = self.sock.recvfrom(MAX_BLKSIZE + 4)
-        except (BlockingIOError, InterruptedError):
+            data, addr = sock.recvfrom(MAX_BLKSIZE + 4)
+        except OSError:  # nothing yet, or an ICMP error: the retry budget decides
             return
-        except OSError:  # ICMP errors surface here on some systems: the retry budget decides
-            return
+        self.handle(data, addr)
+
+    def handle(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        """One datagram that came to this transfer's socket."""
+        sock = self.sock
+        assert sock is not None
         if addr != self.addr and (host_key(addr[0]), addr[1]) != self.key:
             # RFC 1350: a packet from another TID gets an error; the transfer goes on.
             with contextlib.suppress(OSError):
-                self.sock.sendto(error_packet(ERR_UNKNOWN_TID, "unknown transfer ID"), addr)
+                sock.sendto(error_packet(ERR_UNKNOWN_TID, "unknown transfer ID"), addr)
             return
         if len(data) < 4:
             return
@@ -800,9 +886,16 @@ class _Session:
         assert self.sock is not None
         self.last_packet = packet
         self.tries = 0
-        self.deadline = time.monotonic() + self.timeout
-        with contextlib.suppress(BlockingIOError):  # a full buffer: the retransmission helps
+        self.deadline = self._now() + self.timeout
+        try:  # not contextlib.suppress: this runs once a block
             self.sock.sendto(packet, self.addr)
+        except BlockingIOError:
+            return  # a full buffer: the retransmission helps
+
+    def _now(self) -> float:
+        # The engine's clock (read once per wait) while it drives us; else the real one.
+        engine = self.engine
+        return engine.now if engine is not None else time.monotonic()
 
     def on_timeout(self) -> None:
         if self.tries >= self.server.retries:
@@ -879,6 +972,8 @@ class _WriteSession(_Session):
         super().__init__(server, addr, key, name, options)
         self.rule = rule
         self.expected = 1
+        self.unacked = 0  # blocks in sequence since our last ACK
+        self.gap_acked = False  # a gap was answered; later out-of-order blocks are dropped
         self.path: Path | None = None
         self.file: Any = None
         self.hash = hashlib.sha256()
@@ -904,9 +999,14 @@ class _WriteSession(_Session):
             return
         if number != self.expected:
             if number == (self.expected - 1) & 0xFFFF:
-                # A duplicate of the block we have: our ACK was lost, ACK it again. (Only
-                # a sender must never answer duplicates with new data.)
+                # A duplicate of the last block we have: our ACK was lost, ACK it again.
+                # (Only a sender must never answer duplicates with new data.)
                 self.resend()
+            elif (number - self.expected) & 0xFFFF < MAX_WINDOW and not self.gap_acked:
+                # RFC 7440: a block from beyond a gap. Tell the sender at once where we
+                # are; the blocks after the gap are dropped until it goes on from there.
+                self.ack((self.expected - 1) & 0xFFFF)
+                self.gap_acked = True
             return
         payload = data[4:]
         if len(payload) > self.blksize:
@@ -915,13 +1015,51 @@ class _WriteSession(_Session):
         if self.bytes + len(payload) > self.rule.max_size:
             self.fail(f"upload over the {self.rule.max_size}-byte limit", ERR_DISK_FULL)
             return
+        self.store(number, payload)
+
+    def readable(self) -> None:
+        # The common case first: the next block in sequence, from the client's TID, within
+        # the size caps. Python's share of a lock-step round trip is mostly this method.
+        sock = self.sock
+        assert sock is not None
+        try:
+            data, addr = sock.recvfrom(MAX_BLKSIZE + 4)
+        except OSError:
+            return
+        size = len(data) - 4
+        if (
+            addr == self.addr
+            and data[1] == DATA
+            and data[0] == 0
+            and 0 <= size <= self.blksize
+            and not self.finished
+            and ((data[2] << 8) | data[3]) == self.expected
+            and self.bytes + size <= self.rule.max_size
+        ):
+            self.store(self.expected, data[4:])
+        else:
+            self.handle(data, addr)  # everything else, checked one by one
+
+    def store(self, number: int, payload: bytes) -> None:
+        """Keep the block that came in sequence; acknowledge when the window is full."""
         self.file.write(payload)
         self.hash.update(payload)
         self.bytes += len(payload)
         self.expected = (number + 1) & 0xFFFF  # block numbers roll over past 65535 to 0
-        self.send(struct.pack("!HH", ACK, number))
+        self.gap_acked = False
+        self.unacked += 1
         if len(payload) < self.blksize:
-            self.complete()
+            self.complete()  # finished before the client can hear it is (see _request)
+            self.ack(number)
+        elif self.unacked >= self.window:
+            self.ack(number)
+        else:
+            self.deadline = self._now() + self.timeout  # data flows: no retransmission yet
+
+    def ack(self, number: int) -> None:
+        """Acknowledge `number` (the last block in sequence); a new window starts."""
+        self.unacked = 0
+        self.send(struct.pack("!HH", ACK, number))
 
     def on_late_packet(self, data: bytes) -> None:
         if len(data) >= 4 and struct.unpack_from("!HH", data) == (
@@ -1007,8 +1145,10 @@ class _ReadSession(_Session):
     ) -> None:
         super().__init__(server, addr, key, name, options)
         self.offer = offer
-        self.block = 0  # the block in flight (absolute, not wrapped)
+        self.acked = 0  # the last block the client acknowledged (absolute, not wrapped)
+        self.sent = 0  # the last block sent (absolute)
         self.last_block = -1
+        self.window_packets: list[bytes] = []  # blocks acked+1 .. sent, for a resend
 
     def first_packet(self) -> None:
         why = self.negotiate(len(self.offer.data))
@@ -1019,25 +1159,57 @@ class _ReadSession(_Session):
         if self.oack:
             self.send(self.oack_packet())  # the client ACKs block 0, then we send block 1
         else:
-            self.send_block(1)
+            self.send_window()
 
-    def send_block(self, block: int) -> None:
-        self.block = block
+    def block_packet(self, block: int) -> bytes:
         start = (block - 1) * self.blksize
         chunk = self.offer.data[start : start + self.blksize]
-        self.send(struct.pack("!HH", DATA, block & 0xFFFF) + chunk)
+        return struct.pack("!HH", DATA, block & 0xFFFF) + chunk
+
+    def send_window(self) -> None:
+        """Send the blocks after the last acknowledged one, a window's worth."""
+        first = self.acked + 1
+        last = min(self.acked + self.window, self.last_block)
+        self.window_packets = [self.block_packet(b) for b in range(first, last + 1)]
+        self.sent = last
+        sock = self.sock
+        assert sock is not None
+        for packet in self.window_packets[:-1]:
+            try:
+                sock.sendto(packet, self.addr)
+            except BlockingIOError:
+                continue  # the retransmission of the window helps
+        self.send(self.window_packets[-1])  # starts the retransmission timer
+
+    def resend(self) -> None:
+        """A timeout (or a repeated request): the whole unacknowledged window again."""
+        sock = self.sock
+        if sock is None:
+            return
+        for packet in self.window_packets or [self.last_packet]:
+            if packet:
+                with contextlib.suppress(OSError):
+                    sock.sendto(packet, self.addr)
 
     def on_packet(self, opcode: int, number: int, data: bytes) -> None:
         if opcode != ACK:
             self.fail(f"unexpected opcode {opcode}", ERR_ILLEGAL)
             return
-        if number != self.block & 0xFFFF:
-            return  # a duplicate ACK: never resend on it (Sorcerer's Apprentice)
-        if self.block >= self.last_block:
+        if self.sent == 0:  # we sent an OACK: its ACK (block 0) starts the data
+            if number == 0:
+                self.send_window()
+            return
+        ahead = (number - self.acked) & 0xFFFF
+        if ahead == 0 or ahead > self.sent - self.acked:
+            # A duplicate ACK, or one for nothing we sent: never resend on it (the
+            # Sorcerer's Apprentice); the retransmission timer covers a real loss.
+            return
+        self.acked += ahead
+        if self.acked >= self.last_block:
             self.bytes = len(self.offer.data)
             self.finish("ok")
             return
-        self.send_block(self.block + 1)
+        self.send_window()
 
     def settle(self, record: TransferRecord, result: Any) -> None:
         offer = self.offer

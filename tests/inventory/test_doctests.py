@@ -16,6 +16,7 @@ import pytest
         "opskit.inventory.edit",
         "opskit.inventory.names",
         "opskit.output",
+        "opskit.inventory.incremental",
     ],
 )
 def test_doctests(module: str) -> None:

@@ -67,9 +67,10 @@ class TestDevice:
 @pytest.fixture
 def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
     """Factory: `test_device_factory(mode="ok", hostname="core-r1", legacy=False,
-    linux_root=None, ports=None)` (`linux_root`: answer like a Linux server, files from
-    that dir; `ports`: (ssh, telnet) of a device stopped before, to come back there with
-    a new SSH host key). Every device logs the secrets it receives (`secrets_received`)."""
+    linux_root=None, ports=None, log_lines=False)` (`linux_root`: answer like a Linux
+    server, files from that dir; `ports`: (ssh, telnet) of a device stopped before, to come
+    back there with a new SSH host key; `log_lines`: the device logs every line it is sent,
+    secrets masked). Every device logs the secrets it receives (`secrets_received`)."""
     started: list[TestDevice] = []
 
     def start(
@@ -78,6 +79,7 @@ def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
         legacy: bool = False,
         linux_root: Path | None = None,
         ports: tuple[int, int] | None = None,
+        log_lines: bool = False,
     ) -> TestDevice:
         n = len(started)
         ssh, telnet = ports or (free_port(), free_port())
@@ -103,6 +105,8 @@ def test_device_factory(tmp_path: Path) -> Iterator[Callable[..., TestDevice]]:
             argv.append("--legacy")
         if linux_root is not None:
             argv += ["--shell", "linux", "--root", str(linux_root)]
+        if log_lines:
+            argv.append("--log-lines")
         peer = Peer(argv, log)
         dev = TestDevice(hostname, ssh, telnet, control, peer, auth_log=auth_log)
         dev.set_mode(mode)

@@ -65,3 +65,82 @@ def start_prometheus(binary: str, directory: Path, config: str) -> tuple[Peer, i
         directory / "prometheus.log",
     )  # fmt: skip
     return peer, port
+
+
+class UdpGate:
+    """A UDP relay in front of a real agent that holds every request until `open()`:
+    the test sees which requests a client sent at once, then lets them through.
+
+    One client (the server's one SNMP socket); answers go back to where the last request
+    came from. Started by `start()`, stopped by `stop()`; `held` counts held requests.
+    """
+
+    def __init__(self, agent_port: int) -> None:
+        import socket
+        import threading
+
+        self.agent = ("127.0.0.1", agent_port)
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.port = self.front.getsockname()[1]
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.bind(("127.0.0.1", 0))
+        self.client: tuple[str, int] | None = None
+        self.queue: list[bytes] = []
+        self.held = 0
+        self.closed = True
+        self._lock = threading.Lock()
+        self._running = True
+        self._threads = [
+            threading.Thread(target=self._pump_front, daemon=True),
+            threading.Thread(target=self._pump_back, daemon=True),
+        ]
+
+    def start(self) -> UdpGate:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def open(self) -> None:
+        """Let the held requests through, and every later one."""
+        with self._lock:
+            self.closed = False
+            queue, self.queue = self.queue, []
+        for data in queue:
+            self.back.sendto(data, self.agent)
+
+    def stop(self) -> None:
+        self._running = False
+        self.front.close()
+        self.back.close()
+        for t in self._threads:
+            t.join(2)
+
+    def _pump_front(self) -> None:
+        self.front.settimeout(0.1)
+        while self._running:
+            try:
+                data, addr = self.front.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.client = addr
+                if self.closed:
+                    self.queue.append(data)
+                    self.held += 1
+                    continue
+            self.back.sendto(data, self.agent)
+
+    def _pump_back(self) -> None:
+        self.back.settimeout(0.1)
+        while self._running:
+            try:
+                data, _addr = self.back.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self.client is not None:
+                self.front.sendto(data, self.client)

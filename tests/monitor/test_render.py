@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opskit.errors import InputError
 from opskit.monitor.model import DeviceHealth, HealthReport, Reading, Status
@@ -92,3 +94,103 @@ def test_perfdata_thresholds_are_nagios_ranges() -> None:
         # alert outside 150-260 V
         "'ups1 ups_input_voltage'=231;;150:260",
     ]
+
+
+def _reference_prometheus(report: HealthReport) -> str:
+    """The exposition text as prometheus-client renders it (what render_prometheus wrote
+    through before it wrote the text itself)."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.core import GaugeMetricFamily
+
+    from opskit.monitor.render import _numeric, reading_labels
+
+    families: dict[str, GaugeMetricFamily] = {}
+    label_sets: dict[str, tuple[str, ...]] = {}
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+
+    def add(name: str, doc: str, labels: dict[str, str], value: float) -> None:
+        key = (name, tuple(sorted(labels.items())))
+        if key in seen:
+            return
+        seen.add(key)
+        keys = tuple(labels)
+        fam = families.get(name)
+        if fam is None:
+            fam = families[name] = GaugeMetricFamily(name, doc, labels=list(keys))
+            label_sets[name] = keys
+        elif label_sets[name] != keys:
+            allk = tuple(dict.fromkeys(label_sets[name] + keys))
+            if allk != label_sets[name]:
+                old = fam.samples
+                fam = families[name] = GaugeMetricFamily(name, doc, labels=list(allk))
+                for s in old:
+                    fam.add_metric([s.labels.get(k, "") for k in allk], s.value)
+                label_sets[name] = allk
+        fam.add_metric([labels.get(k, "") for k in label_sets[name]], value)
+
+    for d in report.devices:
+        base = {"device": d.device, "site": d.site}
+        add("opskit_device_status",
+            "Worst check status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).", base,
+            float(d.status))  # fmt: skip
+        add("opskit_device_up", "1 when the device answered the poll.", base,
+            0.0 if d.error else 1.0)  # fmt: skip
+        add("opskit_device_poll_duration_seconds", "Time the poll took.", base, float(d.duration_s))
+        for r in d.readings:
+            add("opskit_check_status",
+                "Status of each check (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
+                {**base, "check": r.check, "subject": r.subject}, float(r.status))  # fmt: skip
+            value = _numeric(r.value)
+            if value is None:
+                continue
+            if r.unit == "bits_per_second":
+                value /= 8
+            add(metric_name(r), f"opskit {r.check} ({r.unit or 'value'}).",
+                reading_labels(d, r), value)  # fmt: skip
+
+    class _Collector:
+        def collect(self) -> list[GaugeMetricFamily]:
+            return list(families.values())
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector())
+    return generate_latest(registry).decode("utf-8")
+
+
+_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_value = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([1e7, 12345678.0, 0.1, -1e21, 1e-7, 100.0, 0]),
+    st.booleans(),
+    _text,
+    st.none(),
+)
+_reading = st.builds(
+    Reading,
+    check=st.sampled_from(["temperature", "if_in", "cpu", "fan", "9lives", "ups-load", "x"]),
+    subject=_text,
+    value=_value,
+    status=st.sampled_from(list(Status)),
+    unit=st.sampled_from(["", "celsius", "bits_per_second", "percent", "seconds", "kilo-watts"]),
+    labels=st.dictionaries(
+        st.sampled_from(["ifname", "sensor", "mountpoint", "1st", "a-b", "device"]), _text,
+        max_size=3,
+    ),
+)  # fmt: skip
+_device = st.builds(
+    DeviceHealth,
+    device=_text,
+    site=_text,
+    kind=st.just("snmp"),
+    status=st.sampled_from(list(Status)),
+    readings=st.lists(_reading, max_size=8).map(tuple),
+    error=st.one_of(st.none(), st.just("timeout")),
+    duration_s=st.floats(0, 100),
+)
+
+
+@given(st.lists(_device, max_size=4).map(lambda ds: HealthReport(tuple(ds))))
+@settings(max_examples=300, deadline=None)
+def test_prometheus_text_equals_prometheus_client(report: HealthReport) -> None:
+    assert render_prometheus(report) == _reference_prometheus(report)

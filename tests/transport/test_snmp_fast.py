@@ -351,3 +351,38 @@ def test_undecodable_answers_in_monitor_check(tmp_path: Path, scripted: Any) -> 
     text = r.stdout + r.stderr
     assert "answered with an undecodable packet (1 in 1 tries" in text, text
     assert "wrong community or agent down" not in text
+
+
+def test_walk_sized_by_the_last_walk(snmpd_agent: Any) -> None:
+    """A client that walked an agent asks for that many rows plus one next time: the
+    same rows, and none of the varbinds past the table's end a fixed size brings."""
+    t = v2c(snmpd_agent.port, "public", timeout=5)
+    columns = IF_COLUMNS + IFX_COLUMNS
+
+    async def walks(c: SnmpClient) -> tuple[Any, ...]:
+        first = await c.walk_columns(t, columns)
+        sent, read = c.requests, c.varbinds
+        again = await c.walk_columns(t, columns)
+        return first, (sent, read), again, (c.requests - sent, c.varbinds - read)
+
+    first, (sent, read), again, (sent2, read2) = run(walks)
+    assert again == first and first["1.3.6.1.2.1.2.2.1.2"]
+    assert sent2 <= sent
+    assert read2 <= len(columns) * (max(len(rows) for rows in first.values()) + 1) < read
+
+
+def test_walk_sized_by_the_last_walk_still_reads_a_table_that_grew(snmpsim_lab: Any) -> None:
+    """When the table has grown since the last walk (here: another recording behind the
+    same address), the walk takes more requests and still reads every row."""
+    small = v2c(snmpsim_lab.port, "cisco-router", timeout=5)
+    big = v2c(snmpsim_lab.port, "switch48-a", timeout=5)
+    columns = IF_COLUMNS + IFX_COLUMNS
+
+    async def walks(c: SnmpClient) -> Any:
+        first = await c.walk_columns(small, columns)
+        assert 0 < len(first["1.3.6.1.2.1.2.2.1.2"]) < 10
+        return await c.walk_columns(big, columns)
+
+    grown = run(walks)
+    assert grown == run(lambda c: c.walk_columns(big, columns))
+    assert len(grown["1.3.6.1.2.1.2.2.1.2"]) >= 48

@@ -8,11 +8,13 @@ import os
 import socket
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from opskit.lab import wait_until
 from opskit.transport.tftp import BackgroundTftpServer, TftpError, check_name, parse_listen
-from tests.lab.tftp import LossyRelay, atftp_get, atftp_put, hpa_get, hpa_put
+from tests.lab.tftp import ClientResult, LossyRelay, atftp_get, atftp_put, hpa_get, hpa_put
 
 
 def sha(path: Path) -> str:
@@ -292,18 +294,41 @@ def test_options_timeout_and_blksize_are_acknowledged_and_data_retransmitted(
             assert struct.unpack_from("!HH", data) == (5, 5)
 
 
-@pytest.mark.parametrize("direction", ["put", "get"])
-def test_lossy_link_is_whole_or_a_clean_failure(tmp_path: Path, direction: str):
-    src = random_file(tmp_path / "cfg.bin", 8_000)
+LOSSY = [
+    # (direction, client, file size): tftp-hpa lock-step, atftp with RFC 7440 windows
+    ("put", "tftp-hpa", 8_000),
+    ("get", "tftp-hpa", 8_000),
+    ("put", "atftp windowsize 8", 300_000),
+    ("get", "atftp windowsize 8", 300_000),
+]
+
+
+@pytest.mark.parametrize(("direction", "client", "size"), LOSSY, ids=lambda v: str(v))
+def test_lossy_link_is_whole_or_a_clean_failure(
+    tmp_path: Path, direction: str, client: str, size: int
+):
+    src = random_file(tmp_path / "cfg.bin", size)
     # 1 s timeouts on both sides keep the test short; the retry budget is the default.
     server = BackgroundTftpServer(tmp_path / "root", "127.0.0.1", 0, timeout=1.0)
-    seed = 7 if direction == "put" else 11
-    with server, LossyRelay(server.port, loss=0.1, seed=seed) as relay:
+    window = ("windowsize 8", "timeout 1")
+    loss, seed = (0.1, 7 if direction == "put" else 11) if client == "tftp-hpa" else (0.1, 5)
+
+    def put(port: int) -> ClientResult:
+        if client == "tftp-hpa":
+            return hpa_put(port, src, "lossy.cfg", rexmt=1, timeout=90)
+        return atftp_put(port, src, "lossy.cfg", blksize=1428, options=window, timeout=90)
+
+    def get(port: int, out: Path) -> ClientResult:
+        if client == "tftp-hpa":
+            return hpa_get(port, "lossy.cfg", out, rexmt=1, timeout=90)
+        return atftp_get(port, "lossy.cfg", out, blksize=1428, options=window, timeout=90)
+
+    with server, LossyRelay(server.port, loss=loss, seed=seed) as relay:
         if direction == "put":
             upload = server.expect_upload("lossy.cfg")
-            result = hpa_put(relay.port, src, "lossy.cfg", rexmt=1, timeout=90)
+            result = put(relay.port)
             try:
-                received = upload.result(15)
+                received = upload.result(30)
             except TftpError:
                 assert not result.ok  # a clean failure on both sides
                 assert staged(server) == []
@@ -313,12 +338,172 @@ def test_lossy_link_is_whole_or_a_clean_failure(tmp_path: Path, direction: str):
         else:
             served = server.offer_file("lossy.cfg", src.read_bytes())
             out = tmp_path / "out.bin"
-            result = hpa_get(relay.port, "lossy.cfg", out, rexmt=1, timeout=90)
+            result = get(relay.port, out)
             if result.ok:
                 assert sha(out) == sha(src)
             else:  # a clean failure: the server never counts it as served
                 assert not served.done() or served.exception() is not None
         assert relay.dropped[0] > 0 and relay.dropped[1] > 0  # the link really lost packets
+
+
+def test_windowsize_with_atftp_both_ways(tftp_server: BackgroundTftpServer, tmp_path: Path):
+    src = random_file(tmp_path / "cfg.bin", 1_000_003)
+    upload = tftp_server.expect_upload("w.cfg")
+    result = atftp_put(tftp_server.port, src, "w.cfg", blksize=1428, options=("windowsize 8",))
+    assert result.ok, result.output
+    received = upload.result(10)
+    assert received.sha256 == sha(src)
+    served = tftp_server.offer_file("w.cfg", received.read_bytes())
+    received.discard()
+    out = tmp_path / "out.bin"
+    result = atftp_get(tftp_server.port, "w.cfg", out, blksize=1428, options=("windowsize 8",))
+    assert result.ok, result.output
+    assert sha(out) == sha(src)
+    assert served.result(10).bytes == 1_000_003
+
+
+def _request(kind: int, name: str, **options: str) -> bytes:
+    fields = [name, "octet", *(x for kv in options.items() for x in kv)]
+    return struct.pack("!H", kind) + b"".join(f.encode() + b"\x00" for f in fields)
+
+
+def _oack(data: bytes) -> dict[bytes, bytes]:
+    assert data[:2] == b"\x00\x06", data
+    fields = data[2:].split(b"\x00")
+    return dict(zip(fields[0::2], fields[1::2], strict=False))
+
+
+def test_windowsize_upload_acks_once_a_window_and_at_once_on_a_gap(
+    tftp_server: BackgroundTftpServer,
+):
+    upload = tftp_server.expect_upload("win.cfg")
+    blocks = {n: bytes([n]) * 512 for n in range(1, 10)} | {10: b"end"}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(_request(2, "win.cfg", windowsize="4"), ("127.0.0.1", tftp_server.port))
+        data, tid = s.recvfrom(100)
+        assert _oack(data) == {b"windowsize": b"4"}
+
+        def send(*numbers: int) -> None:
+            for n in numbers:
+                s.sendto(struct.pack("!HH", 3, n) + blocks[n], tid)
+
+        def expect_ack(number: int) -> None:
+            data, _ = s.recvfrom(100)
+            assert struct.unpack("!HH", data) == (4, number)
+
+        def expect_silence() -> None:
+            s.settimeout(0.3)
+            with pytest.raises(TimeoutError):
+                s.recvfrom(100)
+            s.settimeout(5)
+
+        send(1, 2, 3)
+        expect_silence()  # no ACK inside a window
+        send(4)
+        expect_ack(4)
+        send(5, 7)  # 6 is lost: the gap is answered at once with the last block in order
+        expect_ack(5)
+        send(8)
+        expect_silence()  # dropped, and not answered again, until 6 comes
+        send(6, 7, 8, 9)
+        expect_ack(9)
+        send(10)  # the short block ends it
+        expect_ack(10)
+    got = upload.result(10)
+    assert got.read_bytes() == b"".join(blocks[n] for n in range(1, 11))
+    got.discard()
+
+
+def test_windowsize_download_sends_a_window_then_waits(tftp_server: BackgroundTftpServer):
+    payload = os.urandom(3000)  # 6 blocks of 512 (the last 440 bytes)
+    served = tftp_server.offer_file("win.cfg", payload)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(_request(1, "win.cfg", windowsize="4"), ("127.0.0.1", tftp_server.port))
+        data, tid = s.recvfrom(100)
+        assert _oack(data) == {b"windowsize": b"4"}
+        s.sendto(struct.pack("!HH", 4, 0), tid)
+        got = {}
+        for _ in range(4):
+            data, _ = s.recvfrom(600)
+            got[struct.unpack_from("!H", data, 2)[0]] = data[4:]
+        assert sorted(got) == [1, 2, 3, 4]
+        s.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            s.recvfrom(600)  # a window, then it waits
+        s.settimeout(5)
+        s.sendto(struct.pack("!HH", 4, 2), tid)  # 3 and 4 "lost": go on from 3
+        for _ in range(4):
+            data, _ = s.recvfrom(600)
+            got[struct.unpack_from("!H", data, 2)[0]] = data[4:]
+        s.sendto(struct.pack("!HH", 4, 2), tid)  # a duplicate ACK: no resend
+        s.sendto(struct.pack("!HH", 4, 6), tid)
+    assert b"".join(got[n] for n in range(1, 7)) == payload
+    assert served.result(10).bytes == 3000
+
+
+def test_windowsize_option_is_bounded(tftp_server: BackgroundTftpServer):
+    tftp_server.expect_upload("big.cfg")
+    tftp_server.expect_upload("bad.cfg")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(_request(2, "big.cfg", windowsize="60000"), ("127.0.0.1", tftp_server.port))
+        data, _ = s.recvfrom(100)
+        assert _oack(data) == {b"windowsize": b"64"}  # a 64-block burst at the most
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(_request(2, "bad.cfg", windowsize="0"), ("127.0.0.1", tftp_server.port))
+        data, _ = s.recvfrom(100)
+        assert struct.unpack_from("!HH", data) == (5, 8)  # option refused
+        assert b"bad windowsize" in data
+
+
+class HeldHandOver:
+    """Stands in for the server's fsync pool: holds each finished upload's hand-over until
+    `release()` (a loaded disk), so a test sees the moment between the last ACK and it."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Any] = []
+
+    def submit(self, fn: Any, *args: Any) -> None:
+        self.jobs.append((fn, args))
+
+    def release(self) -> None:
+        for fn, args in self.jobs:
+            fn(*args)
+        self.jobs = []
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.release()
+
+
+def test_a_new_request_from_a_finished_transfers_port_is_a_new_transfer(tmp_path: Path):
+    # Under load the kernel often gives a new client the port of one that just finished,
+    # before the server has handed that upload over: the new request must start a new
+    # transfer, not be taken for the old one's repeated request.
+    with BackgroundTftpServer(tmp_path / "root", "127.0.0.1", 0) as server:
+        assert server.server is not None
+        held = HeldHandOver()
+        server.server._finisher = held  # type: ignore[assignment]
+        first, second = server.expect_upload("a.cfg"), server.expect_upload("b.cfg")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            s.sendto(_request(2, "a.cfg"), ("127.0.0.1", server.port))
+            data, tid1 = s.recvfrom(100)
+            assert struct.unpack("!HH", data) == (4, 0)
+            s.sendto(struct.pack("!HH", 3, 1) + b"hello", tid1)
+            assert struct.unpack("!HH", s.recvfrom(100)[0]) == (4, 1)
+            assert not first.done()  # its hand-over is held
+            s.sendto(_request(2, "b.cfg"), ("127.0.0.1", server.port))
+            data, tid2 = s.recvfrom(100)
+            assert struct.unpack("!HH", data) == (4, 0) and tid2 != tid1
+            s.sendto(struct.pack("!HH", 3, 1) + b"world", tid2)
+            assert struct.unpack("!HH", s.recvfrom(100)[0]) == (4, 1)
+        wait_until(lambda: len(held.jobs) == 2, timeout=5, what="both uploads finished")
+        held.release()
+        assert first.result(10).read_bytes() == b"hello"
+        assert second.result(10).read_bytes() == b"world"
 
 
 def test_ipv6_loopback(tmp_path: Path):

@@ -90,7 +90,7 @@ def oid_str(oid: Iterable[int]) -> str:
     >>> oid_str((1, 3, 6))
     '1.3.6'
     """
-    return ".".join(str(p) for p in oid)
+    return ".".join(map(str, oid))
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +289,11 @@ class SnmpClient:
         self._transports: dict[tuple[str, int, float, int], Any] = {}
         self._auth: dict[int, Any] = {}
         self._context: dict[str, Any] = {}
+        # Rows each walk found last time, per agent and column set: a client that polls
+        # the same agents again (monitor serve) asks for that many rows plus one, so the
+        # walk still ends in one request and no agent sends (nor we decode) the ~200
+        # varbinds past a short table's end that a fixed max-repetitions brings.
+        self._rows_seen: dict[tuple[str, int, str, tuple[Oid, ...]], int] = {}
         self.requests = 0
         self.varbinds = 0
         self._undecodable = 0
@@ -644,11 +649,15 @@ class SnmpClient:
         # the loop even when an agent repeats itself.
         max_requests = target.max_rows + 2
         requests = 0
+        seen_key = (target.host, target.port, target.context, tuple(prefixes))
+        seen = self._rows_seen.get(seen_key)
         while active:
             requests += 1
             if requests > max_requests:
                 raise SnmpError(f"{target.label}: walk did not end after {max_requests} requests")
             reps = max(1, min(target.max_repetitions, MAX_VARBINDS_PER_REQUEST // len(active)))
+            if requests == 1 and seen is not None:
+                reps = min(reps, seen + 1)  # a table that grew takes another request
             var_binds = await self._bulk(target, [current[i] for i in active], reps)
             if not var_binds:
                 break
@@ -679,6 +688,7 @@ class SnmpClient:
                     )
             # A column that neither moved nor ended would be asked the same thing again.
             active = [i for i in active if i not in done and i in moved]
+        self._rows_seen[seen_key] = max((len(rows) for rows in result.values()), default=0)
         return result
 
     async def _walk_v1(

@@ -1,0 +1,287 @@
+"""A change checked by its cables and indexed in place agrees with a full validation and a
+rebuilt index: over random edits of the cables list (valid and not), by the CLI's cable
+edits and by hand."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from opskit.errors import InputError
+from opskit.inventory import edit, incremental
+from opskit.inventory.edit import add_cable, move_cable, relabel_cable, remove_cable
+from opskit.inventory.index import (
+    InventoryIndex,
+    _read_index_file,
+    open_index,
+    read_cached_index,
+)
+from opskit.inventory.load import build_inventory, load_inventory
+
+HEAD = """\
+# small inventory for the incremental checks
+settings:
+  backup_repo: configs
+sites:
+  hq: {description: Head office}
+devices:
+  sw1:
+    site: hq
+    platform: cisco_ios
+    description: core
+    ports: [Gi1/0/1-6]
+  sw2:
+    site: hq
+    platform: cisco_ios
+    ports: [Gi1/0/1-6]
+  pp1:
+    site: hq
+    platform: patch_panel
+    ports: [1-6]
+  srv1:
+    site: hq
+    platform: linux
+    ports: [eth0, eth1]
+"""
+ENDS = [
+    *(f"sw1:Gi1/0/{n}" for n in range(1, 7)),
+    *(f"sw2:Gi1/0/{n}" for n in range(1, 4)),
+    *(f"pp1:{n}" for n in range(1, 5)),
+    "{device: pp1, port: '2', side: rear}",
+    "{device: pp1, port: '3', side: rear}",
+    "srv1:eth0",
+    "srv1:eth1",
+    "sw1:Gi9/9",  # not a port
+    "nope:1",  # not a device
+]
+LABELS = [*(f"G-{n}" for n in range(1, 7)), "L-1", "L-2"]
+
+
+def item(label: str, a: str, b: str, extra: str, flow: bool) -> str:
+    """One item of the cables list as a person writes it."""
+    if flow:
+        return f"  - {{label: {label}, a: {a}, b: {b}{', ' + extra if extra else ''}}}\n"
+    more = f"    {extra.replace(': ', ': ', 1)}\n" if extra else ""
+    return f"  - label: {label}\n    a: {a}\n    b: {b}\n{more}"
+
+
+items = st.builds(
+    item,
+    st.sampled_from(LABELS),
+    st.sampled_from(ENDS),
+    st.sampled_from(ENDS),
+    st.sampled_from(["", "color: blue", "length_m: 1.5", "length_m: long", "colour: red"]),
+    st.booleans(),
+)
+
+
+# Valid cables on disjoint ports, to start from (a random pick of them).
+GOOD = [
+    item("G-1", "sw1:Gi1/0/1", "pp1:1", "color: blue", False),
+    item("G-2", "{device: pp1, port: '1', side: rear}", "srv1:eth0", "length_m: 2", False),
+    item("G-3", "sw1:Gi1/0/2", "sw2:Gi1/0/1", "", True),
+    item("G-4", "sw1:Gi1/0/3", "pp1:2", "", True),
+    item("G-5", "sw2:Gi1/0/2", "pp1:3", "", False),
+    item("G-6", "sw1:Gi1/0/4", "srv1:eth1", "", False),
+]
+starts = st.lists(st.sampled_from(GOOD), unique=True, max_size=len(GOOD))
+
+
+def inventory(path: Path, cable_items: list[str]) -> Path:
+    path.write_text(HEAD + "cables:\n" + "".join(cable_items), encoding="utf-8")
+    return path
+
+
+def valid(path: Path) -> bool:
+    try:
+        _inv, problems = build_inventory(path)
+    except InputError:  # not YAML
+        return False
+    return not any(p.severity == "error" for p in problems)
+
+
+def records(index: InventoryIndex) -> dict[str, list[list[str]]]:
+    """The index's records, without what may differ between an index updated in place and
+    one built anew: the D records' port offsets, the P records' cable-offset hints, the
+    stat signatures."""
+    out: dict[str, list[list[str]]] = {}
+    for kind in ("S", "C", "D", "P"):
+        rows = [list(f) for f in index._records(kind)]
+        for f in rows:
+            if kind == "D":
+                f[7] = f[8] = ""
+            if kind == "P":
+                f[6] = ""
+        out[kind] = rows
+    out["F"] = [[f[1], f[2], f[4]] for f in index._records("F")]
+    return out
+
+
+def same_index(updated: InventoryIndex, path: Path) -> None:
+    rebuilt = InventoryIndex.from_inventory(load_inventory(path))
+    assert records(updated) == records(rebuilt)
+    # every plug resolves to its cable, through a hint that moved or not
+    for f in updated._records("P"):
+        if f[5]:
+            assert updated._port_cable(f) == rebuilt._port_cable(f)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+EDITS = st.lists(
+    st.tuples(st.sampled_from(["add", "remove", "replace", "swap"]), st.integers(0, 9), items),
+    min_size=1,
+    max_size=4,
+)
+
+
+def examples(n: int) -> settings:
+    """Hypothesis settings: `n` examples, the same ones every run (steady in CI)."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+@given(start=starts, edits=EDITS)
+@examples(150)
+def test_a_hand_edit_checked_by_its_cables_agrees_with_a_full_validation(
+    tmp_path: Path, cache: Path, start: list[str], edits: list[tuple[str, int, str]]
+) -> None:
+    path = inventory(tmp_path / "inventory.yaml", start)
+    open_index(path)
+    now = list(start)
+    for op, at, new in edits:
+        k = at % (len(now) + 1)
+        if op == "add":
+            now.insert(k, new)
+        elif now and op == "remove":
+            now.pop(k % len(now))
+        elif now and op == "replace":
+            now[k % len(now)] = new
+        elif len(now) > 1:
+            i, j = k % len(now), (k + 1) % len(now)
+            now[i], now[j] = now[j], now[i]
+    inventory(path, now)
+    stale = _read_index_file(path)
+    assert stale is not None
+    refreshed = incremental.refresh_index(stale, path)
+    event("checked by its cables" if refreshed is not None else "refused")
+    if refreshed is None:
+        # Not by its cables: invalid (the full path says why), or beyond the check. Here
+        # every change is to the cables list only, so it can only be invalid.
+        assert not valid(path)
+        with pytest.raises(InputError):
+            open_index(path)
+    else:
+        assert valid(path)
+        same_index(refreshed, path)
+
+
+CLI_EDITS = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.sampled_from(LABELS), st.sampled_from(ENDS[:-2])),
+        st.tuples(st.just("remove"), st.sampled_from(LABELS), st.just("")),
+        st.tuples(st.just("relabel"), st.sampled_from(LABELS), st.sampled_from(LABELS)),
+        st.tuples(st.just("move"), st.sampled_from(LABELS), st.sampled_from(ENDS[:-2])),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+def _plain(end: str) -> str:
+    """A CLI cable end (`PANEL:rear:N`) for an end as written in the file."""
+    if end.startswith("{"):
+        port = end.split("port: '")[1].split("'")[0]
+        return f"pp1:rear:{port}"
+    return end
+
+
+@given(start=starts, edits=CLI_EDITS)
+@examples(80)
+def test_cli_edits_update_the_index_as_a_rebuild_would(
+    tmp_path: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start: list[str],
+    edits: list[tuple[str, str, str]],
+) -> None:
+    path = inventory(tmp_path / "inventory.yaml", start)
+    full: list[int] = []
+    real_build = edit.build_inventory
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        full.append(1)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(edit, "build_inventory", counted)
+    actions: dict[str, Callable[[str, str], Any]] = {
+        "add": lambda label, end: add_cable(path, label, _plain(end), "sw2:Gi1/0/6"),
+        "remove": lambda label, _: remove_cable(path, label),
+        "relabel": lambda label, new: relabel_cable(path, label, new),
+        "move": lambda label, end: move_cable(path, label, a=_plain(end)),
+    }
+    for op, label, arg in edits:
+        before = path.read_bytes()
+        try:
+            actions[op](label, arg)
+        except InputError:
+            assert path.read_bytes() == before  # refused: nothing written
+            event(f"{op} refused")
+            continue
+        event(f"{op} done")
+        assert valid(path)
+        cached = read_cached_index(path)
+        assert cached is not None  # written with the edit, and fresh
+        same_index(cached, path)
+    assert not full  # every accepted edit went by its cables alone
+
+
+def test_an_index_of_several_files_is_rebuilt(tmp_path: Path, cache: Path) -> None:
+    (tmp_path / "more.yaml").write_text(
+        "devices:\n  sw9:\n    site: hq\n    platform: cisco_ios\n    ports: [Gi1/0/1-2]\n"
+    )
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        HEAD.replace("sites:", "include: [more.yaml]\nsites:")
+        + "cables:\n"
+        + item("L-1", "sw9:Gi1/0/1", "sw1:Gi1/0/1", "", False)
+    )
+    open_index(path)
+    with path.open("a") as fh:
+        fh.write(item("L-2", "sw9:Gi1/0/2", "sw1:Gi1/0/2", "", False))
+    stale = _read_index_file(path)
+    assert stale is not None and incremental.refresh_index(stale, path) is None
+    assert open_index(path).cable("L-2") is not None  # the full path
+
+
+def test_a_device_edit_takes_the_full_path(tmp_path: Path, cache: Path) -> None:
+    path = inventory(tmp_path / "inventory.yaml", [item("L-1", "sw1:Gi1/0/1", "pp1:1", "", False)])
+    open_index(path)
+    path.write_text(path.read_text().replace("description: core", "description: core 2"))
+    stale = _read_index_file(path)
+    assert stale is not None and incremental.refresh_index(stale, path) is None
+    assert open_index(path).device("sw1").description == "core 2"  # type: ignore[union-attr]
+
+
+def test_the_outside_and_item_digests_are_kept_in_the_index(tmp_path: Path, cache: Path) -> None:
+    path = inventory(tmp_path / "inventory.yaml", [item("L-1", "sw1:Gi1/0/1", "pp1:1", "", True)])
+    index = open_index(path)
+    layout = incremental.file_layout(path.read_text())
+    assert layout is not None
+    assert index.outside_digest(path) == layout.outside
+    assert index.cable_digests() == list(layout.items)
+    assert os.stat(path).st_size > 0
