@@ -223,7 +223,7 @@ class MetricsServer:
             self.refused += 1
             log.warning("%s: connection refused: %d open (the cap)", peer, self.connections)
             reply = Reply(503, f"too many connections ({self.max_connections}, the cap)\n")
-            await self._send(writer, reply, keep_alive=False)
+            await self._send(writer, reply, keep_alive=False, quiet=True)
             writer.close()
             return
         self.connections += 1
@@ -262,9 +262,17 @@ class MetricsServer:
             writer.close()
 
     async def _send(
-        self, writer: asyncio.StreamWriter, reply: Reply, keep_alive: bool, method: str = "GET"
+        self,
+        writer: asyncio.StreamWriter,
+        reply: Reply,
+        keep_alive: bool,
+        method: str = "GET",
+        quiet: bool = False,
     ) -> bool:
-        """Write the reply; False when the client did not take it in time (or left)."""
+        """Write the reply; False when the client did not take it in time (or left).
+
+        `quiet`: the client already has its log line (a refused one): say nothing more.
+        """
         body = reply.body.encode("utf-8")
         head = [
             f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Error')}",
@@ -279,11 +287,14 @@ class MetricsServer:
             async with asyncio.timeout(self.write_timeout):
                 await writer.drain()
         except TimeoutError:
-            log.info("%s: dropped: did not take its answer within %g s",
-                     writer.get_extra_info("peername"), self.write_timeout)  # fmt: skip
+            if not quiet:
+                log.info("%s: dropped: did not take its answer within %g s",
+                         writer.get_extra_info("peername"), self.write_timeout)  # fmt: skip
             return False
         except ConnectionError:
-            log.info("%s: dropped: hung up before its answer", writer.get_extra_info("peername"))
+            if not quiet:
+                peer = writer.get_extra_info("peername")
+                log.info("%s: dropped: hung up before its answer", peer)
             return False
         return True
 

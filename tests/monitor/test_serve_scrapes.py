@@ -213,3 +213,64 @@ def test_state_kept_in_memory_and_written_at_the_end(tmp_path: Path, snmpsim_lab
     saved = json.loads(state.read_text())
     assert saved["other-device"] == {"kept": True}
     assert saved["rtr"]["polled_at"] > 0 and "leaf" not in saved
+
+
+def _closed(sock: socket.socket) -> bool:
+    """Read whatever the server sends (a 503) until it closes the connection."""
+    while sock.recv(4096):
+        pass
+    return True
+
+
+def test_silent_clients_are_bounded_and_dropped(
+    tmp_path: Path, snmpsim_lab: Any, caplog: Any
+) -> None:
+    """Issue 13: 50 silent clients held 51 threads for as long as they liked. Now at most
+    `max_connections` are open, each silent one is dropped after the read timeout, and
+    every client is one log line."""
+    caplog.set_level("INFO", logger="opskit.monitor.httpd")
+    srv = make_server(tmp_path, snmpsim_lab.port, max_connections=8, read_timeout=0.5)
+    with serving(srv):
+        clients = [socket.create_connection((srv.host, srv.port), timeout=10) for _ in range(50)]
+        try:
+            most = 0
+
+            def all_closed() -> bool:
+                nonlocal most
+                most = max(most, srv.connections)
+                return all(_closed(c) for c in clients)
+
+            wait_until(all_closed, timeout=30, what="the server to drop 50 silent clients")
+            assert most <= 8
+            wait_until(lambda: len(caplog.records) >= 50, timeout=10, what="50 log lines")
+            lines = [r.getMessage() for r in caplog.records]
+            assert len(lines) == 50, lines
+            refused = sum("connection refused: 8 open (the cap)" in ln for ln in lines)
+            timed_out = sum("no request within 0.5 s" in ln for ln in lines)
+            assert refused + timed_out == 50 and refused > 0 and timed_out >= 8
+            assert get(srv, "/healthz")[0] == 200  # still serving
+        finally:
+            for c in clients:
+                c.close()
+
+
+def test_clients_that_hang_up_early_are_one_line_each(
+    tmp_path: Path, snmpsim_lab: Any, caplog: Any, capfd: Any
+) -> None:
+    """Issue 13: 300 clients that hung up early printed 295 BrokenPipe tracebacks."""
+    import struct
+
+    caplog.set_level("INFO", logger="opskit.monitor.httpd")
+    srv = make_server(tmp_path, snmpsim_lab.port, max_connections=16, read_timeout=5)
+    with serving(srv):
+        for _ in range(300):
+            c = socket.create_connection((srv.host, srv.port), timeout=10)
+            c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # not the whole request
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()  # a reset, as a client that gives up does
+        wait_until(lambda: len(caplog.records) >= 300, timeout=30, what="300 log lines")
+        wait_until(lambda: srv.connections == 0, timeout=10, what="the connections to end")
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+    assert len(caplog.records) == 300
+    assert all(r.exc_info is None for r in caplog.records)
