@@ -702,19 +702,13 @@ def read_until_prompt(
             data = read_some(conn, decoder)
         except (EOFError, OSError) as exc:
             if wd.fired:
-                raise DeviceTimeout(
-                    f"timed out after {wd.timeout:.0f} s waiting for '{command}' "
-                    f"({received} bytes received)"
-                ) from None
+                raise _timed_out(wd, command, received) from None
             raise DeviceError(
                 f"connection closed by the device in the middle of '{command}' "
                 f"({received} bytes received; {type(exc).__name__})"
             ) from None
         if wd.fired:
-            raise DeviceTimeout(
-                f"timed out after {wd.timeout:.0f} s waiting for '{command}' "
-                f"({received} bytes received)"
-            )
+            raise _timed_out(wd, command, received)
         now = time.monotonic()
         if data:
             chunks.append(data)
@@ -753,6 +747,8 @@ def read_until_prompt(
                 tail = (tail + data)[-4096:]
                 if _prompt_at_end(tail, prompt_stripped, prompt_re):
                     break
+            if wd.fired:  # closed by our watchdog between the checks above and here
+                raise _timed_out(wd, command, received)
             raise DeviceError(
                 f"connection closed by the device in the middle of '{command}' "
                 f"({received} bytes received)"
@@ -762,6 +758,12 @@ def read_until_prompt(
                 continue  # the watchdog fires and closes; the next read raises
             time.sleep(POLL)
     return _strip_echo_and_prompt("".join(chunks), command, prompt_stripped, prompt_re)
+
+
+def _timed_out(wd: Watchdog, command: str, received: int) -> DeviceTimeout:
+    return DeviceTimeout(
+        f"timed out after {wd.timeout:.0f} s waiting for '{command}' ({received} bytes received)"
+    )
 
 
 def _channel_closed(conn: Any) -> bool:
