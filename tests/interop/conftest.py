@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# The in-process CLI runner the inventory tests use (a fixture, re-exported here).
+from tests.inventory.conftest import CliResult, cli  # noqa: F401
 
 DATA = Path(__file__).resolve().parent / "data"
 MAIN = """\
@@ -16,15 +18,6 @@ settings:
 sites:
   hq: {description: Head office}
 """
-
-
-@dataclass
-class CliResult:
-    """Exit code and output of one in-process CLI run."""
-
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture(autouse=True)
@@ -39,24 +32,6 @@ def main_inventory(tmp_path: Path) -> Path:
     path.parent.mkdir()
     path.write_text(MAIN, encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    """Run `opskit -i INVENTORY ARGS...` in this process; returns CliResult."""
-    from opskit.cli import main
-
-    def run(inventory: Path, *args: str) -> CliResult:
-        capsys.readouterr()
-        try:
-            main(["-i", str(inventory), *args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
