@@ -9,17 +9,20 @@ pass over the whole text, without building any objects::
 
     O  offsets of the S, C, D and P sections and of the end (fixed width)
     F  path  sha256  stat-signature  outside  every file read (main file first)
-    S  site  description  address
+    S  site  description  address  entry-digest
     C  label  a_dev a_port a_side  b_dev b_port b_side  color length type status note  file pos
        item-digest
     D  device  site platform host role description  ports-offset ports-length  {json}
+       entry-digest
     P  device  port side description  cable-label cable-offset  (a device's ports together)
 
-`item-digest` is a digest of the cable's item as written, `outside` one of its file's text
-without the `cables:` list (`opskit.inventory.incremental`): with them a file edited by hand
-is checked and indexed by its changed cables alone. A P record's cable-offset is where the
-cable's C record was when the P record was written; an index updated in place
-(`with_file_cables`) may leave it behind, and the record is then found by its label.
+`item-digest` is a digest of the cable's item as written, `entry-digest` one of the
+site's or device's entry as written, `outside` one of its file's text without the
+`sites:`, `devices:` and `cables:` sections (`opskit.inventory.incremental`): with them a
+file edited by hand is checked and indexed by its changed sites, devices and cables
+alone. A P record's cable-offset is where the cable's C record was when the P record was
+written; an index updated in place (`with_file_cables`) may leave it behind, and the
+record is then found by its label.
 
 Devices are indexed without their backup/snmp/nut sections (the index is for finding
 cables; those sections may hold a plain secret). It is stored as
@@ -43,10 +46,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from opskit.inventory.model import PATCH_PANEL, Cable, Device, Endpoint, Inventory, Port, SourceRef
+from opskit.inventory.model import (
+    PATCH_PANEL,
+    Cable,
+    Device,
+    Endpoint,
+    Inventory,
+    Port,
+    Site,
+    SourceRef,
+)
 from opskit.inventory.panels import PanelMap
 
-FORMAT = "#opskit-inventory-index 3"  # 2: panel wiring in D records; 3: item digests
+FORMAT = "#opskit-inventory-index 4"  # 2: panel wiring in D records; 3: item digests;
+# 4: entry digests in S and D records, the outside digest without the sites and devices
 TRAILER = "#end\n"  # a cut-short index (a disk full, a copy) is not trusted
 # Line 2 gives the offsets of the sections (fixed width, so it can be written last).
 _SECTIONS = ("S", "C", "D", "P")
@@ -146,7 +159,7 @@ class TracePath:
         }
 
 
-def _cable_ref(label: str | None, at: dict[str, int]) -> str:
+def _cable_ref(label: str | None, at: Mapping[str, int]) -> str:
     return "\t" if label is None else f"{_esc(label)}\t{at[label]}"
 
 
@@ -173,6 +186,57 @@ def _cable_record(c: Cable, file: str, digest: str) -> str:
             _esc(c.note),
             file,
             "" if c.position is None else str(c.position),
+            digest,
+        )
+    )
+
+
+def _site_record(site: Site, digest: str) -> str:
+    """A site's S record, with its newline before it."""
+    return f"\nS\t{_esc(site.name)}\t{_esc(site.description)}\t{_esc(site.address)}\t{digest}"
+
+
+def _file_of(part: Site | Device) -> Path | None:
+    return part.source.file if part.source else None
+
+
+def _port_records(
+    d: Device, cable_by_end: Mapping[tuple[str, str, str | None], str], at: Mapping[str, int]
+) -> str:
+    """A device's P records, with the cable in each port (`at`: where its C record is)."""
+    name = _esc(d.name)
+    return "".join(
+        f"\nP\t{name}\t{_esc(p.name)}\t{_esc(p.side)}\t{_esc(p.description)}"
+        f"\t{_cable_ref(cable_by_end.get((d.name, p.name, p.side)), at)}"
+        for p in d.ports
+    )
+
+
+def _device_record(d: Device, file: str, block: tuple[int, int], digest: str) -> str:
+    """A device's D record (without its newline); `file` is the resolved path, `block`
+    the offset and length of its P records."""
+    extra: dict[str, Any] = {
+        "port": d.port,
+        "credentials": d.credentials,
+        "rack": dict(d.rack),
+        "tags": list(d.tags),
+        "model": d.model,
+        "file": file or None,
+    }  # not the backup/snmp/nut sections: a plain secret there stays out of caches
+    if d.panel is not None:
+        extra["panel"] = d.panel.to_rows()
+    return "\t".join(
+        (
+            "D",
+            _esc(d.name),
+            _esc(d.site),
+            _esc(d.platform),
+            _esc(d.host),
+            _esc(d.role),
+            _esc(d.description),
+            str(block[0]),
+            str(block[1]),
+            json.dumps(extra, default=str),  # no raw tab: JSON escapes it
             digest,
         )
     )
@@ -252,8 +316,11 @@ class InventoryIndex:
             for file in inv.files
         )
         sites = "".join(
-            f"\nS\t{_esc(s.name)}\t{_esc(s.description)}\t{_esc(s.address)}"
-            for s in inv.sites.values()
+            _site_record(
+                site,
+                texts[file].sites.get(site.name, "") if (file := _file_of(site)) in texts else "",
+            )
+            for site in inv.sites.values()
         )
         out: list[str] = [""]  # each record is preceded by its newline
         for c in inv.cables.values():
@@ -274,42 +341,21 @@ class InventoryIndex:
         port_parts: list[str] = []
         pos = 0
         for d in inv.devices.values():
-            name = _esc(d.name)
-            block = "".join(
-                f"\nP\t{name}\t{_esc(p.name)}\t{_esc(p.side)}\t{_esc(p.description)}"
-                f"\t{_cable_ref(cable_by_end.get((d.name, p.name, p.side)), at)}"
-                for p in d.ports
-            )
+            block = _port_records(d, cable_by_end, at)
             blocks[d.name] = (pos, len(block))
             port_parts.append(block)
             pos += len(block)
         ports = "".join(port_parts)
         out = [""]
         for d in inv.devices.values():
-            extra: dict[str, Any] = {
-                "port": d.port,
-                "credentials": d.credentials,
-                "rack": dict(d.rack),
-                "tags": list(d.tags),
-                "model": d.model,
-                "file": _unesc(resolved.get(d.source.file, "")) if d.source else None,
-            }  # not the backup/snmp/nut sections: a plain secret there stays out of caches
-            if d.panel is not None:
-                extra["panel"] = d.panel.to_rows()
+            file = d.source.file if d.source else None
+            entries = texts[file].devices if file in texts else {}
             out.append(
-                "\t".join(
-                    (
-                        "D",
-                        _esc(d.name),
-                        _esc(d.site),
-                        _esc(d.platform),
-                        _esc(d.host),
-                        _esc(d.role),
-                        _esc(d.description),
-                        str(blocks[d.name][0]),
-                        str(blocks[d.name][1]),
-                        json.dumps(extra, default=str),
-                    )
+                _device_record(
+                    d,
+                    _unesc(resolved.get(file, "")) or "" if file else "",
+                    blocks[d.name],
+                    entries.get(d.name, ""),
                 )
             )
         devices = "\n".join(out)
@@ -375,6 +421,20 @@ class InventoryIndex:
         lo, hi = self._span["C"]
         return self._cable(self.text[lo + 1 : hi].split("\n")[position].split("\t"))
 
+    def site_digests(self) -> list[tuple[str, str]]:
+        """(name, entry digest) of every site, in file order ("" when not recorded)."""
+        return [(_unesc(f[1]) or "", f[4] if len(f) > 4 else "") for f in self._records("S")]
+
+    def device_digests(self) -> list[tuple[str, str]]:
+        """(name, entry digest) of every device, in file order ("" when not recorded)."""
+        return [(_unesc(f[1]) or "", f[10] if len(f) > 10 else "") for f in self._records("D")]
+
+    def device_sites(self) -> list[tuple[str, str, str]]:
+        """(name, site, platform) of every device, in file order."""
+        return [
+            (_unesc(f[1]) or "", _unesc(f[2]) or "", _unesc(f[3]) or "") for f in self._records("D")
+        ]
+
     def with_file_cables(
         self,
         file: Path,
@@ -384,13 +444,17 @@ class InventoryIndex:
         sha256: str,
         signature: str,
         outside: str,
+        devices: Sequence[str] | None = None,
+        fresh_devices: Mapping[str, tuple[Device, str]] | None = None,
+        sites: Sequence[tuple[Site, str]] | None = None,
     ) -> InventoryIndex:
-        """This index with the cables of its one file replaced, updated in place.
+        """This index with the cables (and devices) of its one file replaced, in place.
 
         No inventory is built: the C records of kept cables are reused (renumbered when
         their position moved), the `fresh` cables get new records, the P records of every
         port a cable leaves or takes are rewritten, and the D records' port offsets
-        follow. Work and time grow with what moved, not with the inventory.
+        follow; a fresh device gets a new D record and P records. Work and time grow with
+        what moved, not with the inventory.
 
         Args:
             file: the index's only file.
@@ -399,14 +463,22 @@ class InventoryIndex:
             fresh: the new or changed cables with their item digests, in file order.
             sha256, signature, outside: the file's new digest, stat signature and
                 outside digest.
+            devices: the file's devices in their new order (None: as they are); a name
+                not in `fresh_devices` keeps its records.
+            fresh_devices: the new or changed devices with their entry digests. Every
+                cable on their ports must be among `fresh`.
+            sites: every site of the file with its entry digest, in file order (None:
+                as they are).
 
         Raises:
-            ValueError: the index is not of this one file, or `order` does not fit it.
+            ValueError: the index is not of this one file, or `order`, `devices` or the
+                cables of a fresh device do not fit it.
         """
         fpath = _esc(file.resolve())
         files = self.file_signatures()
         if len(files) != 1 or files[0][0] != file.resolve():
             raise ValueError("the index is not of this one file")
+        renewed = fresh_devices or {}
         lo, hi = self._span["C"]
         old = self.text[lo + 1 : hi].split("\n") if hi > lo else []
         lines: list[str] = []
@@ -432,47 +504,83 @@ class InventoryIndex:
         # Which ports change hands: the old ends of cables leaving go free, then the
         # fresh cables take theirs (their record offsets go in the P records).
         plugs: dict[str, dict[tuple[str, str | None], str | None]] = {}
+        leaving: set[str] = set()
         for k in range(len(old)):
             if k in used:
                 continue
             gone = self._cable(old[k].split("\t"))
+            leaving.add(gone.label)
             for end in (gone.a, gone.b):
                 plugs.setdefault(end.device, {})[(end.port, end.side)] = None
-        for cable, i in fresh_at:
-            offset = sum(map(len, lines[:i])) + i
-            for end in (cable.a, cable.b):
-                plugs.setdefault(end.device, {})[(end.port, end.side)] = (
-                    f"{_esc(cable.label)}\t{offset}"
-                )
+        at: dict[str, int] = {}
+        fresh_ends: dict[tuple[str, str, str | None], str] = {}
+        if fresh_at:
+            offsets = [0]
+            for line in lines:
+                offsets.append(offsets[-1] + len(line) + 1)
+            for cable, i in fresh_at:
+                at[cable.label] = offsets[i]
+                for end in (cable.a, cable.b):
+                    fresh_ends[end.key] = cable.label
+                    plugs.setdefault(end.device, {})[(end.port, end.side)] = (
+                        f"{_esc(cable.label)}\t{offsets[i]}"
+                    )
         cables = "".join("\n" + line for line in lines)
         dlo, dhi = self._span["D"]
         plo = self._span["P"][0]
-        devices: list[str] = []
+        records: dict[str, list[str]] = {}
+        for line in self.text[dlo + 1 : dhi].split("\n") if dhi > dlo else ():
+            f = line.split("\t")
+            records[_unesc(f[1]) or ""] = f
+        names = list(records) if devices is None else devices
+        if len(set(names)) != len(names) or not set(renewed) <= set(names):
+            raise ValueError("the devices do not fit the index")
+        device_lines: list[str] = []
         blocks: list[str] = []
         pos = 0
-        for line in self.text[dlo + 1 : dhi].split("\n") if dhi > dlo else ():
-            f = line.split("\t", 9)
-            start, length = int(f[7]), int(f[8])
-            block = self.text[plo + start : plo + start + length]
-            changes = plugs.get(_unesc(f[1]) or "")
-            if changes:
-                block = _replug(block, changes)
-            if start != pos or length != len(block):
-                f[7], f[8] = str(pos), str(len(block))
-                line = "\t".join(f)
-            devices.append(line)
+        for name in names:
+            if name in renewed:
+                device, digest = renewed[name]
+                old_block = self._port_block(name)
+                if old_block is not None:  # its cables must all be renewed with it
+                    for f in self._port_lines(*old_block):
+                        label = _unesc(f[5])
+                        if label and label not in leaving:
+                            raise ValueError(f"cable {label!r} of a changed device is kept")
+                block = _port_records(device, fresh_ends, at)
+                device_lines.append(
+                    _device_record(device, _unesc(fpath) or "", (pos, len(block)), digest)
+                )
+            else:
+                f = records.get(name) or []
+                if not f:
+                    raise ValueError(f"device {name!r} is not in the index")
+                start, length = int(f[7]), int(f[8])
+                block = self.text[plo + start : plo + start + length]
+                changes = plugs.get(name)
+                if changes:
+                    block = _replug(block, changes)
+                if start != pos or length != len(block):
+                    f[7], f[8] = str(pos), str(len(block))
+                device_lines.append("\t".join(f))
             blocks.append(block)
             pos += len(block)
         head = _file_record(fpath, sha256, signature, outside)
         slo, shi = self._span["S"]
         text = _assemble(
             head,
-            self.text[slo:shi],
+            self.text[slo:shi] if sites is None else "".join(_site_record(*s) for s in sites),
             cables,
-            "".join("\n" + line for line in devices),
+            "".join("\n" + line for line in device_lines),
             "".join(blocks),
         )
         return InventoryIndex(text)
+
+    def _port_lines(self, lo: int, hi: int) -> Iterator[list[str]]:
+        """The fields of the P records between two offsets (a device's block)."""
+        if hi > lo:
+            for line in self.text[lo + 1 : hi].split("\n"):
+                yield line.split("\t")
 
     @staticmethod
     def _cable(f: list[str]) -> Cable:

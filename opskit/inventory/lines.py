@@ -310,7 +310,14 @@ class BlockSequence:
         """
         start = self.starts[i]
         stop = self.starts[i + 1] - self.indent if i + 1 < len(self.starts) else self.body_end
-        lines = self.text[start:stop].split("\n")
+        # Most items end in a content line: found from the end, without splitting.
+        text = self.text
+        end = stop - 1 if text[stop - 1 : stop] == "\n" else stop
+        line_start = text.rfind("\n", start, end) + 1
+        tail = text[line_start:end].strip() if line_start > start else ""
+        if line_start <= start or (tail and not tail.startswith("#")):
+            return start, end - 1 if text[end - 1 : end] == "\r" else end
+        lines = text[start:stop].split("\n")
         while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
             lines.pop()
         end = start + len("\n".join(lines))

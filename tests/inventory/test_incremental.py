@@ -24,31 +24,23 @@ from opskit.inventory.index import (
 )
 from opskit.inventory.load import build_inventory, load_inventory
 
-HEAD = """\
+SETTINGS = """\
 # small inventory for the incremental checks
 settings:
   backup_repo: configs
-sites:
-  hq: {description: Head office}
-devices:
-  sw1:
-    site: hq
-    platform: cisco_ios
-    description: core
-    ports: [Gi1/0/1-6]
-  sw2:
-    site: hq
-    platform: cisco_ios
-    ports: [Gi1/0/1-6]
-  pp1:
-    site: hq
-    platform: patch_panel
-    ports: [1-6]
-  srv1:
-    site: hq
-    platform: linux
-    ports: [eth0, eth1]
+credentials:
+  net: {username: opskit, password_env: OPSKIT_TEST_PW}
 """
+SITES = {"hq": "  hq: {description: Head office}\n", "lab": "  lab:\n    description: Lab\n"}
+TOP = SETTINGS + "sites:\n" + "".join(SITES.values()) + "devices:\n"
+DEVICES = {
+    "sw1": "  sw1:\n    site: hq\n    platform: cisco_ios\n    description: core\n"
+    "    ports: [Gi1/0/1-6]\n",
+    "sw2": "  sw2:\n    site: hq\n    platform: cisco_ios\n    ports: [Gi1/0/1-6]\n",
+    "pp1": "  pp1:\n    site: hq\n    platform: patch_panel\n    ports: [1-6]\n",
+    "srv1": "  srv1:\n    site: hq\n    platform: linux\n    ports: [eth0, eth1]\n",
+}
+HEAD = TOP + "".join(DEVICES.values())
 ENDS = [
     *(f"sw1:Gi1/0/{n}" for n in range(1, 7)),
     *(f"sw2:Gi1/0/{n}" for n in range(1, 4)),
@@ -57,6 +49,7 @@ ENDS = [
     "{device: pp1, port: '3', side: rear}",
     "srv1:eth0",
     "srv1:eth1",
+    "sw3:Gi1/0/1",  # on a device a random edit may add
     "sw1:Gi9/9",  # not a port
     "nope:1",  # not a device
 ]
@@ -132,6 +125,23 @@ def same_index(updated: InventoryIndex, path: Path) -> None:
             assert updated._port_cable(f) == rebuilt._port_cable(f)
 
 
+def refreshed_agrees_with_a_full_validation(path: Path, checked: str) -> None:
+    """The cached index refreshed after a hand edit of `path`: refused exactly when a full
+    validation finds the file invalid (every edit of these tests stays within what the
+    check covers), else equal to a rebuilt index."""
+    stale = _read_index_file(path)
+    assert stale is not None
+    refreshed = incremental.refresh_index(stale, path)
+    event(checked if refreshed is not None else "refused")
+    if refreshed is None:
+        assert not valid(path)
+        with pytest.raises(InputError):
+            open_index(path)
+    else:
+        assert valid(path)
+        same_index(refreshed, path)
+
+
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -175,19 +185,7 @@ def test_a_hand_edit_checked_by_its_cables_agrees_with_a_full_validation(
             i, j = k % len(now), (k + 1) % len(now)
             now[i], now[j] = now[j], now[i]
     inventory(path, now)
-    stale = _read_index_file(path)
-    assert stale is not None
-    refreshed = incremental.refresh_index(stale, path)
-    event("checked by its cables" if refreshed is not None else "refused")
-    if refreshed is None:
-        # Not by its cables: invalid (the full path says why), or beyond the check. Here
-        # every change is to the cables list only, so it can only be invalid.
-        assert not valid(path)
-        with pytest.raises(InputError):
-            open_index(path)
-    else:
-        assert valid(path)
-        same_index(refreshed, path)
+    refreshed_agrees_with_a_full_validation(path, "checked by its cables")
 
 
 CLI_EDITS = st.lists(
@@ -268,13 +266,137 @@ def test_an_index_of_several_files_is_rebuilt(tmp_path: Path, cache: Path) -> No
     assert open_index(path).cable("L-2") is not None  # the full path
 
 
-def test_a_device_edit_takes_the_full_path(tmp_path: Path, cache: Path) -> None:
+# Hand edits of device entries: (device, its new entry, or None to remove it).
+ENTRIES: list[tuple[str, str | None]] = [
+    ("sw1", DEVICES["sw1"].replace("core", "core 2")),
+    ("sw1", "  sw1:\n    site: hq\n    platform: cisco_ios\n    ports: [Gi1/0/1-2]\n"),  # ports go
+    ("sw2", "  sw2:\n    site: hq\n    platform: cisco_ios\n    ports: [Gi1/0/1-8]\n"),
+    ("sw2", "  sw2:\n    site: hq\n    platform: patch_panel\n    ports: [Gi1/0/1-6]\n"),
+    ("pp1", "  pp1:\n    site: hq\n    platform: cisco_ios\n    ports: [1-6]\n"),  # not a panel
+    (
+        "pp1",
+        "  pp1:\n    site: hq\n    platform: patch_panel\n    ports: [1-6]\n"
+        "    front_to_rear: {1-6: 6-1}\n",  # wired in reverse
+    ),
+    ("srv1", None),
+    ("sw2", None),
+    ("sw3", "  sw3: {site: hq, platform: cisco_ios, ports: [Gi1/0/1-6]}\n"),  # a new one
+    ("sw2", "  sw2:\n    site: nowhere\n    platform: cisco_ios\n    ports: [Gi1/0/1-6]\n"),
+    ("srv1", "  srv1:\n    site: hq\n    platform: linux\n    host: bad host!\n"),
+    ("sw2", "  sw2:\n    site: hq\n    platform: cisco_ios\n    colour: red\n"),
+    (
+        "srv1",
+        "  srv1:\n    site: hq\n    platform: linux\n    rack: {name: R1, unit: 3}\n"
+        "    ports: [eth0, eth1, eth2]\n",
+    ),
+    ("sw1", "  sw1:\n    site: hq\n    platform: cisco_ios\n    ports: [Gi1/0/1-6\n"),  # YAML
+]
+
+
+def edited(entries: dict[str, str], edits: list[tuple[str, str | None]]) -> dict[str, str]:
+    """Entries by name after edits (a new text for a name, or None to remove it)."""
+    out = dict(entries)
+    for name, entry in edits:
+        if entry is None:
+            out.pop(name, None)
+        else:
+            out[name] = entry
+    return out
+
+
+# Hand edits of site entries, as ENTRIES.
+SITE_ENTRIES: list[tuple[str, str | None]] = [
+    ("hq", "  hq: {description: Main office, address: 1 Main St}\n"),
+    ("hq", "  hq:\n    description: Head office\n    defaults: {credentials: net}\n"),
+    ("hq", "  hq:\n    defaults: {credentials: nope}\n"),  # unknown: every hq device fails
+    ("hq", "  hq:\n    shard: east\n"),
+    ("hq", None),  # its devices name a site that is gone
+    ("lab", None),
+    ("lab", "  lab: {description: Lab 2}\n"),
+    ("dc2", "  dc2: {description: Second}\n"),
+    ("dc2", "  dc2: {colour: red}\n"),  # an unknown key
+    ("dc2", "  dc2: {shard: 'bad shard!'}\n"),
+]
+
+
+@given(
+    start=starts,
+    entries=st.lists(st.sampled_from(ENTRIES), max_size=3),
+    sites=st.lists(st.sampled_from(SITE_ENTRIES), max_size=2),
+    swap=st.booleans(),
+    edits=st.lists(st.tuples(st.integers(0, 9), items), max_size=2),
+)
+@examples(300)
+def test_a_hand_edit_of_sites_and_devices_checked_by_its_parts_agrees_with_a_full_validation(
+    tmp_path: Path,
+    cache: Path,
+    start: list[str],
+    entries: list[tuple[str, str | None]],
+    sites: list[tuple[str, str | None]],
+    swap: bool,
+    edits: list[tuple[int, str]],
+) -> None:
+    path = inventory(tmp_path / "inventory.yaml", start)
+    open_index(path)
+    site_entries = edited(SITES, sites)
+    order = list(edited(DEVICES, entries).values())
+    if swap and len(order) > 1:
+        order[0], order[-1] = order[-1], order[0]
+    cables = list(start)
+    for at, new in edits:
+        cables.insert(at % (len(cables) + 1), new)
+    top = SETTINGS + "sites:\n" + "".join(site_entries.values()) + "devices:\n"
+    path.write_text(top + "".join(order) + "cables:\n" + "".join(cables), encoding="utf-8")
+    refreshed_agrees_with_a_full_validation(path, "checked by its parts")
+
+
+def test_a_settings_edit_takes_the_full_path(tmp_path: Path, cache: Path) -> None:
     path = inventory(tmp_path / "inventory.yaml", [item("L-1", "sw1:Gi1/0/1", "pp1:1", "", False)])
     open_index(path)
-    path.write_text(path.read_text().replace("description: core", "description: core 2"))
+    path.write_text(path.read_text().replace("username: opskit", "username: ops"))
     stale = _read_index_file(path)
     assert stale is not None and incremental.refresh_index(stale, path) is None
-    assert open_index(path).device("sw1").description == "core 2"  # type: ignore[union-attr]
+    assert open_index(path).cable("L-1") is not None
+
+
+def test_an_edit_with_yaml_anchors_takes_the_full_path(tmp_path: Path, cache: Path) -> None:
+    # srv2 takes sw1's ports through an alias: sw1's entry changes what srv2 means.
+    anchored = DEVICES["sw1"].replace("ports: [", "ports: &sw1ports [")
+    srv2 = "  srv2:\n    site: hq\n    platform: linux\n    ports: *sw1ports\n"
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        TOP
+        + anchored
+        + srv2
+        + DEVICES["pp1"]
+        + "cables:\n"
+        + item("L-1", "srv2:Gi1/0/5", "pp1:1", "", 0)
+    )
+    assert open_index(path).port("srv2", "Gi1/0/5", None) is not None
+    path.write_text(path.read_text().replace("Gi1/0/1-6", "Gi1/0/1-4"))
+    stale = _read_index_file(path)
+    assert stale is not None and incremental.refresh_index(stale, path) is None
+    with pytest.raises(InputError, match="Gi1/0/5"):  # srv2 lost the port its cable is in
+        open_index(path)
+
+
+def test_a_device_edit_renews_only_its_records(tmp_path: Path, cache: Path) -> None:
+    path = inventory(
+        tmp_path / "inventory.yaml",
+        [
+            item("L-1", "sw1:Gi1/0/1", "pp1:1", "", False),
+            item("L-2", "sw2:Gi1/0/1", "srv1:eth0", "", 0),
+        ],
+    )
+    before = open_index(path)
+    path.write_text(path.read_text().replace("description: core", "description: core 2"))
+    stale = _read_index_file(path)
+    assert stale is not None
+    refreshed = incremental.refresh_index(stale, path)
+    assert refreshed is not None and refreshed.device("sw1").description == "core 2"  # type: ignore[union-attr]
+    assert refreshed.cable("L-1") == before.cable("L-1")
+    unchanged = [f for f in refreshed._records("D") if f[1] != "sw1"]
+    assert unchanged == [f for f in before._records("D") if f[1] != "sw1"]
 
 
 def test_the_outside_and_item_digests_are_kept_in_the_index(tmp_path: Path, cache: Path) -> None:
