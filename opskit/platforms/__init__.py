@@ -239,21 +239,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'opskit.platforms' has no attribute '{name}'")
 
 
-_MODEL_NAMES = frozenset(
-    (
-        "CliSpec",
-        "Dialog",
-        "FirmwareSpec",
-        "NutVersionVars",
-        "Platform",
-        "Profile",
-        "SecretBlock",
-        "SecretRule",
-        "ShowVersion",
-        "SnmpVersionOids",
-        "SysDescrRule",
-    )
-)
+# The model's classes: the CamelCase names of `__all__` (GENERIC is a constant).
+_MODEL_NAMES = frozenset(name for name in __all__ if name[0].isupper() and not name.isupper())
 
 
 @cache
