@@ -41,6 +41,11 @@ IntoOpt = Annotated[
 ]
 MapOpt = Annotated[list[str] | None, typer.Option(help="NAME=PLATFORM (repeat, or a,b).")]
 SiteOpt = Annotated[str | None, typer.Option("--site", help="Only the devices of this site.")]
+# The API importers' (NetBox, LibreNMS): the token's variable (defaults per source), timeout.
+TokenEnvOpt = Annotated[
+    str, typer.Option("--token-env", help="Environment variable holding the API token.")
+]
+RequestTimeoutOpt = Annotated[float, typer.Option("--timeout", min=1, help="Seconds per request.")]
 DIFF_LINES = 400
 
 
@@ -206,9 +211,7 @@ def import_oxidized(
 @import_app.command("netbox")
 def import_netbox(
     url: Annotated[str, typer.Option("--url", help="NetBox's base URL.")],
-    token_env: Annotated[
-        str, typer.Option("--token-env", help="Environment variable holding the API token.")
-    ] = "NETBOX_TOKEN",
+    token_env: TokenEnvOpt = "NETBOX_TOKEN",
     sites: Annotated[
         list[str] | None, typer.Option("--site", help="Only this site's slug (repeat).")
     ] = None,
@@ -219,7 +222,7 @@ def import_netbox(
     page_size: Annotated[
         int, typer.Option("--page-size", min=1, max=1000, help="Objects per API page.")
     ] = 1000,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per request.")] = 60,
+    timeout: RequestTimeoutOpt = 60,
     into: IntoOpt = None,
     dry_run: DryRunOpt = False,
     force: ForceOpt = False,
@@ -243,16 +246,14 @@ def import_netbox(
 @import_app.command("librenms")
 def import_librenms(
     url: Annotated[str, typer.Option("--url", help="LibreNMS's base URL.")],
-    token_env: Annotated[
-        str, typer.Option("--token-env", help="Environment variable holding the API token.")
-    ] = "LIBRENMS_TOKEN",
+    token_env: TokenEnvOpt = "LIBRENMS_TOKEN",
     type_map: Annotated[
         list[str] | None, typer.Option("--type-map", help="LibreNMS OS=PLATFORM (repeat).")
     ] = None,
     site: Annotated[
         str | None, typer.Option("--site", help="Site of devices without a location.")
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per request.")] = 60,
+    timeout: RequestTimeoutOpt = 60,
     into: IntoOpt = None,
     dry_run: DryRunOpt = False,
     force: ForceOpt = False,

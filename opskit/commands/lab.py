@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from opskit.commands.options import JsonOpt
 from opskit.errors import InputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -44,7 +45,7 @@ def device(
         str | None, typer.Option("--show-version", help="The version command's answer.")
     ] = None,
     hostname: Annotated[str | None, typer.Option("--hostname")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Machine output on stdout.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Run one simulated device speaking PLATFORM's dialect until Ctrl-C: try a platform
     file before pointing opskit at the real box."""

@@ -123,6 +123,26 @@ def compress_ports(ports: list[tuple[str, str | None]]) -> list[Any]:
     return out
 
 
+def listed_twice(where: str, name: str, first_line: int) -> str:
+    """The error for a device named again in a line-per-device source.
+
+    >>> listed_twice("router.db:7", "sw1", 3)
+    "router.db:7: device 'sw1' is listed twice (first on line 3)"
+    """
+    return f"{where}: device '{name}' is listed twice (first on line {first_line})"
+
+
+def raise_bad_lines(errors: list[str]) -> None:
+    """Raise the first bad line's error, counting the others; nothing when there are none.
+
+    Raises:
+        InputError: `errors[0]`, plus "(and N more bad lines)" when there are more.
+    """
+    if errors:
+        more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
+        raise InputError(errors[0] + more)
+
+
 def unique_name(name: str, taken: dict[str, Any], suffix: str) -> str:
     """`name`, or `name@suffix` (then `-2`, `-3` ...) when the name is already taken."""
     if name not in taken:

@@ -75,6 +75,12 @@ def _write(path: Path | None, text: str) -> tuple[tuple[Path, ...], str | None]:
     return (path,), None
 
 
+def _line_export(kind: str, out: Path | None, lines: list[str], skipped: int) -> ExportResult:
+    # router.db-style exports: one device a line, and what was left out counted.
+    files, content = _write(out, "".join(f"{line}\n" for line in lines))
+    return ExportResult(kind, files, content, {"devices": len(lines), "skipped": skipped})
+
+
 def _reverse(table: str, overrides: dict[str, str]) -> dict[str, str]:
     """platform -> the tool's first name for it (then the user's PLATFORM=NAME pairs)."""
     out: dict[str, str] = {}
@@ -381,9 +387,7 @@ def export_oxidized_csv(
                 raise InputError(f"{inv.path.name}: device '{d.name}': {what} holds the delimiter")
             fields[column] = value
         lines.append(delimiter.join(fields))
-    text = "".join(f"{line}\n" for line in lines)
-    files, content = _write(out, text)
-    return ExportResult("oxidized-csv", files, content, {"devices": len(lines), "skipped": skipped})
+    return _line_export("oxidized-csv", out, lines, skipped)
 
 
 # -- RANCID --------------------------------------------------------------------------
@@ -431,9 +435,7 @@ def export_rancid(
                     "router.db uses between fields" + (" (drop --old)" if old else "")
                 )
         lines.append(sep.join(fields))
-    text = "".join(f"{line}\n" for line in lines)
-    files, content = _write(out, text)
-    return ExportResult("rancid", files, content, {"devices": len(lines), "skipped": skipped})
+    return _line_export("rancid", out, lines, skipped)
 
 
 # -- Prometheus file_sd --------------------------------------------------------------

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from opskit.errors import InputError
-from opskit.interop.common import clean, host_of, slug, valid_host
+from opskit.interop.common import (
+    clean,
+    host_of,
+    listed_twice,
+    raise_bad_lines,
+    slug,
+    valid_host,
+)
 from opskit.interop.maps import PlatformMapper
 from opskit.interop.model import ImportSet
 from opskit.interop.textin import read_lines
@@ -172,9 +179,7 @@ def read_oxidized_csv(
             errors.append(str(exc))
             continue
         if name in devices:
-            errors.append(
-                f"{where}: device '{name}' is listed twice (first on line {first_line[name]})"
-            )
+            errors.append(listed_twice(where, name, first_line[name]))
             continue
         if any(login):
             cred = logins.get(login)
@@ -186,9 +191,7 @@ def read_oxidized_csv(
         sites.setdefault(entry["site"], {})
         devices[name] = entry
         first_line[name] = number
-    if errors:
-        more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
-        raise InputError(errors[0] + more)
+    raise_bad_lines(errors)
     return ImportSet(
         source="oxidized",
         origin=str(path),

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from opskit.errors import InputError
-from opskit.interop.common import clean, host_of, slug, valid_host
+from opskit.interop.common import (
+    clean,
+    host_of,
+    listed_twice,
+    raise_bad_lines,
+    slug,
+    valid_host,
+)
 from opskit.interop.maps import PlatformMapper
 from opskit.interop.model import ImportSet
 from opskit.interop.textin import read_lines
@@ -77,15 +84,11 @@ def read_router_db(
             continue
         name = fields[0].lower()
         if name in devices:
-            errors.append(
-                f"{where}: device '{name}' is listed twice (first on line {first_line[name]})"
-            )
+            errors.append(listed_twice(where, name, first_line[name]))
             continue
         devices[name] = entry
         first_line[name] = number
-    if errors:
-        more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
-        raise InputError(errors[0] + more)
+    raise_bad_lines(errors)
     return ImportSet(
         source="rancid",
         origin=str(path),

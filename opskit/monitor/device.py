@@ -356,15 +356,13 @@ def interface_readings(
                 continue
             rate = d / elapsed
             readings.append(
-                Reading(
+                _limit_reading(
                     check,
                     name,
-                    round(rate, 4),
-                    limit.judge(rate),
+                    rate,
+                    limit,
+                    digits=4,
                     unit="per_second",
-                    warn=limit.warn,
-                    crit=limit.crit,
-                    min=0,
                     labels=labels,
                     message=f"{name} {check[3:].replace('_', ' ')} {rate:.3g}/s",
                 )
@@ -447,16 +445,42 @@ def _percent_reading(
     check: str, subject: str, pct: float, limit: Limit, *, labels: dict[str, str], message: str
 ) -> Reading:
     # CPU, memory pools and storage all report a 0-100 % gauge judged by one limit.
+    return _limit_reading(
+        check,
+        subject,
+        pct,
+        limit,
+        digits=2,
+        unit="percent",
+        labels=labels,
+        message=message,
+        top=100,
+    )
+
+
+def _limit_reading(
+    check: str,
+    subject: str,
+    value: float,
+    limit: Limit,
+    *,
+    digits: int,
+    unit: str,
+    labels: dict[str, str],
+    message: str,
+    top: float | None = None,
+) -> Reading:
+    # A value from 0 up (to `top` where it has one), judged by the unrounded value.
     return Reading(
         check,
         subject,
-        round(pct, 2),
-        limit.judge(pct),
-        unit="percent",
+        round(value, digits),
+        limit.judge(value),
+        unit=unit,
         warn=limit.warn,
         crit=limit.crit,
         min=0,
-        max=100,
+        max=top,
         labels=labels,
         message=message,
     )

@@ -1,7 +1,8 @@
 """Syslog messages (RFC 3164 and 5424) and the platform messages that mean "config changed".
 
-Pure: no sockets here (see `opskit.notify.listen`). The patterns are data
-(`syslog.yaml`, one entry per platform family).
+Pure: no sockets here (see `opskit.notify.listen`). The patterns are data: the `syslog:`
+key of each platform file (`opskit.platforms`; a family that `extends` another without
+its own inherits the other's).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -113,30 +113,43 @@ class PatternTable:
         family = self.names.get(platform)
         if family is not None:
             return self.families[family]
-        return [p for pats in self.families.values() for p in pats]
+        return _every(self.families)
 
 
 @lru_cache(maxsize=1)
 def load_patterns() -> PatternTable:
-    """The pattern table from `syslog.yaml` (compiled once)."""
-    import yaml
+    """Every platform family's `syslog:` patterns, compiled once.
 
-    text = resources.files("opskit.notify").joinpath("syslog.yaml").read_text(encoding="utf-8")
-    return build_patterns(yaml.safe_load(text))
+    Raises:
+        InputError: a platform file that cannot be read (names the file).
+    """
+    from opskit.platforms import family_names, resolve
 
-
-def build_patterns(data: Mapping[str, Any]) -> PatternTable:
-    """A pattern table from the YAML mapping (family -> aliases, patterns)."""
     families: dict[str, tuple[re.Pattern[str], ...]] = {}
     names: dict[str, str] = {}
-    for family, entry in data.items():
-        families[family] = tuple(re.compile(p) for p in entry.get("patterns") or ())
-        names[family] = family
-        for alias in entry.get("aliases") or ():
-            names[alias] = family
-    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for ps in families.values() for p in ps]
+    for family in family_names():
+        platform = resolve(family)
+        if not platform.syslog:
+            continue
+        families[family] = tuple(re.compile(p) for p in platform.syslog)
+        for name in (family, *platform.aliases):
+            names[name] = family
+    return build_patterns(families, names)
+
+
+def build_patterns(
+    families: Mapping[str, Sequence[re.Pattern[str]]], names: Mapping[str, str]
+) -> PatternTable:
+    """A pattern table: family -> its patterns, platform name or alias -> family."""
+    table = {family: tuple(pats) for family, pats in families.items()}
+    unnamed = [re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for p in _every(table)]
     anything = re.compile("|".join(f"(?:{p})" for p in unnamed) or r"(?!x)x")
-    return PatternTable(families, names, anything)
+    return PatternTable(table, dict(names), anything)
+
+
+def _every(families: Mapping[str, Sequence[re.Pattern[str]]]) -> list[re.Pattern[str]]:
+    # Each pattern once: a family that extends another shares its patterns.
+    return list(dict.fromkeys(p for pats in families.values() for p in pats))
 
 
 def match_change(text: str, patterns: Iterable[re.Pattern[str]]) -> ConfigChange | None:

@@ -19,7 +19,8 @@ most of them, `generic.yaml` serves every name without a file):
 ``extends``
     Another family whose ``cli`` and ``backup`` sections this one inherits: mappings
     merge key by key, ``KEY+:`` appends to an inherited list, anything else replaces.
-    Nothing else is inherited (aliases, firmware, sysdescr, monitor are the family's own).
+    ``syslog`` is inherited whole unless the family has its own. Nothing else is
+    inherited (aliases, firmware, sysdescr, monitor are the family's own).
 ``aliases``
     The other inventory names this family serves. netmiko's ``_ssh``/``_telnet``
     variants of a served name must be listed (tests/platforms/ checks it); a name ending
@@ -64,7 +65,11 @@ most of them, `generic.yaml` serves every name without a file):
     ``checker``: the monitor checker (``snmp``, the default: an SNMP device when it has
     an ``snmp:`` section; ``server``; ``ups_nut``; ``ups_snmp``; null: not monitored).
 ``syslog``
-    Reserved: regexes of log messages that mean "the config changed".
+    Regexes (Python, searched in the message text: for RFC 5424 the MSGID, structured
+    data and MSG) of the log messages that mean "the config changed": `opskit backup
+    listen` backs the device up on one. Named groups make the digest's "configured by"
+    note: ``user``, ``line`` (vty0, pts/0, GUI), ``address`` (where the admin came from),
+    ``via``. A device whose family has none is matched against every family's.
 ``audit``
     Reserved: the family's audit rules.
 """
@@ -131,8 +136,9 @@ FILE_KEYS = (
     "syslog",
     "audit",
 )
-# The sections `extends` passes on.
+# The sections `extends` passes on: merged key by key, or taken whole (lists).
 INHERITED = ("cli", "backup")
+INHERITED_WHOLE = ("syslog",)
 
 
 class _Table(NamedTuple):
@@ -166,6 +172,9 @@ def _inherit(
     for section in INHERITED:
         if section in base or section in data:
             data[section] = _merge(base.get(section) or {}, data.get(section) or {})
+    for section in INHERITED_WHOLE:
+        if section in base and section not in data:
+            data[section] = base[section]
     return data
 
 
@@ -239,21 +248,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'opskit.platforms' has no attribute '{name}'")
 
 
-_MODEL_NAMES = frozenset(
-    (
-        "CliSpec",
-        "Dialog",
-        "FirmwareSpec",
-        "NutVersionVars",
-        "Platform",
-        "Profile",
-        "SecretBlock",
-        "SecretRule",
-        "ShowVersion",
-        "SnmpVersionOids",
-        "SysDescrRule",
-    )
-)
+# The model's classes: the CamelCase names of `__all__` (GENERIC is a constant).
+_MODEL_NAMES = frozenset(name for name in __all__ if name[0].isupper() and not name.isupper())
 
 
 @cache

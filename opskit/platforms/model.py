@@ -164,7 +164,7 @@ class Platform:
         firmware: the version scheme and discovery.
         monitor_checker: the monitor checker's name (None: not monitored).
         backup: whether the family has a backup model (`opskit.platforms.backup_profile`).
-        syslog: regexes of log messages that mean "config changed" (reserved).
+        syslog: regexes of log messages that mean "config changed" (`backup listen`).
         audit: the family's audit rules (reserved).
     """
 
@@ -197,6 +197,17 @@ def _maybe(pattern: Any, where: str) -> re.Pattern[str] | None:
 
 def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value or ())
+
+
+def _syslog_patterns(value: Any, file: str) -> tuple[str, ...]:
+    # Kept as text (notify compiles them, without flags); checked here so a bad one
+    # names its platform file.
+    if value is not None and not isinstance(value, list):
+        raise InputError(f"platform file {file}: syslog must be a list of regexes")
+    patterns = _strings(value)
+    for pattern in patterns:
+        compile_pattern(pattern, file)  # the flags do not change whether it compiles
+    return patterns
 
 
 def _section(data: Mapping[str, Any], key: str, file: str) -> Mapping[str, Any]:
@@ -337,6 +348,6 @@ def build_platform(name: str, data: Mapping[str, Any]) -> Platform:
         firmware=build_firmware(data, file),
         monitor_checker=monitor.get("checker", "snmp"),
         backup=bool(data.get("backup")),
-        syslog=_strings(data.get("syslog")),
+        syslog=_syslog_patterns(data.get("syslog"), file),
         audit=dict(_section(data, "audit", file)),
     )

@@ -90,3 +90,18 @@ def test_device_by_address_else_hostname() -> None:
     assert finder.find("192.0.2.1", "FW1") == d  # unknown address: by HOSTNAME
     assert finder.find("192.0.2.1", "core-r1.example.net") == a
     assert finder.find("192.0.2.1", "stranger") is None
+
+
+def test_patterns_come_from_the_platform_files() -> None:
+    from opskit.platforms import family_names, resolve
+
+    table = load_patterns()
+    # an alias of the family, and a family that inherits its patterns through `extends`
+    assert [p.pattern for p in table.for_platform("juniper_ssh")] == list(
+        resolve("juniper_junos").syslog
+    )
+    assert [p.pattern for p in table.for_platform("cisco_xe")] == list(resolve("cisco_ios").syslog)
+    # a family without `syslog:` is matched against every family's patterns, each once
+    every = [p.pattern for p in table.for_platform("hp_comware")]
+    assert len(every) == len(set(every))
+    assert set(every) == {p for f in family_names() for p in resolve(f).syslog}

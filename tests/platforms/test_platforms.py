@@ -3,6 +3,8 @@ family to backup, firmware and monitor, and the files' patterns are usable."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from opskit.errors import InputError
@@ -179,6 +181,32 @@ def test_bad_platform_files_are_refused(tmp_path: pytest.TempPathFactory) -> Non
     }
     with pytest.raises(InputError, match="circular"):
         _inherit("a", {"a": {"extends": "b"}, "b": {"extends": "a"}}, ())
+
+
+def test_extends_passes_syslog_on_whole() -> None:
+    from opskit.platforms import _inherit
+
+    raw = {
+        "base": {"syslog": ["A"], "cli": {"enable": True}},
+        "heir": {"extends": "base"},
+        "own": {"extends": "base", "syslog": ["B"]},
+    }
+    assert _inherit("heir", raw, ())["syslog"] == ["A"]
+    assert _inherit("own", raw, ())["syslog"] == ["B"]  # replaced, not appended
+    # the real files: IOS-XE extends IOS and logs the same %SYS-5-CONFIG_I
+    assert resolve("cisco_xe_ssh").syslog == resolve("cisco_ios").syslog != ()
+
+
+def test_syslog_patterns_are_checked() -> None:
+    from opskit.platforms.model import build_platform
+
+    with pytest.raises(InputError, match=r"platform file x\.yaml: bad regex '\(oops'"):
+        build_platform("x", {"syslog": ["(oops"]})
+    with pytest.raises(InputError, match="syslog must be a list"):
+        build_platform("x", {"syslog": "UI_COMMIT"})
+    for family in family_names():
+        for pattern in resolve(family).syslog:
+            assert set(re.compile(pattern).groupindex) <= {"user", "line", "address", "via"}
 
 
 def test_doctests() -> None:
