@@ -78,11 +78,13 @@ DEFAULT_RETRIES = 6
 MAX_NAME_LEN = 128
 MIN_BLKSIZE, MAX_BLKSIZE = 8, 65464
 STAGING_DIR = ".staging"
-# Packet threads (see _Engine). With many transfers the loopback `sendto` (it wakes the
-# client) is most of an engine's time, and several engines are in it at once; they also get
-# a fairer share of a busy machine against 200 client processes. 200 x 100 KB uploads:
-# 1.22-1.28 s with four, 1.48-1.50 s with two (same runs; tftpd-hpa 1.25-1.64 s).
-ENGINES = 4
+# Packet threads (see _Engine). One: every system call of a packet thread lets go of the
+# GIL, and with several threads each `recvfrom`/`sendto` became a hand-over of the GIL
+# (200 x 100 KB uploads, `strace -c -f`: 437,531 futex calls with four engines, 10,278
+# with one, for 39,800 blocks; server CPU 1.0-1.15 s against 0.67-0.82 s). On a quiet
+# machine four took 1.32-1.47x tftpd-hpa's time, one 0.87-1.18x; with two CPU burners
+# running, 1.22x and 1.25x (docs/notes/issue-19.md).
+ENGINES = 1
 FINAL_ACK_LINGER = 12.0  # seconds a finished upload's TID still re-ACKs its last block
 MAX_WINDOW = 64  # RFC 7440 windowsize granted at most (a burst of 64 blocks)
 # Busy-polling (see _Engine): how long an engine with at most SPIN_SESSIONS transfers polls
