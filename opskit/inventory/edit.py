@@ -445,8 +445,12 @@ def _checked_change(
 ) -> incremental.Update | None:
     if change is None:
         return None
+    index, told = change
+    files = index.files()
+    main = files[0][0] if files else file
     try:
-        return incremental.update_index(change[0], file, change[1])
+        changes = incremental.Changes({file.resolve(): told})
+        return incremental.update_index(index, main, changes)
     except incremental.Unsure:
         return None
 
@@ -465,7 +469,8 @@ def _new_index(
 
     if update is not None:
         try:
-            return update.index(file_signature(file), hashlib.sha256(data).hexdigest())
+            written = (file_signature(file), hashlib.sha256(data).hexdigest())
+            return update.index({file.resolve(): written})
         except (incremental.Unsure, OSError):
             inv = load_inventory(main)
     assert inv is not None
@@ -483,7 +488,10 @@ def _change(
     changed item as (position, its text at its column, its column)."""
     items = {} if item is None else {item[0]: (item[1], digest_text(item[1][item[2] :]))}
     gone = frozenset() if leaving is None else frozenset({leaving})
-    return index, Change(new, order, items, gone, incremental.outside_digest(new))
+    told = Change(
+        new, order, items, gone, incremental.outside_digest(new), incremental.cables_digest(new)
+    )
+    return index, told
 
 
 def add_cable(
@@ -561,9 +569,13 @@ def _add_cable(
         if got is None or {got.a.key, got.b.key} != {end_a.key, end_b.key}:
             raise InputError(f"{main.name}: internal: the added cable did not read back")
 
-    count = index.cable_count() if seq.style == "block" else 0
+    count = index.cable_count(main) if seq.style == "block" else 0
     order: list[int | None] = [*range(count), None]
-    change = _change(index, new, order, (count, item, indent), None)
+    # A new `cables:` key at the end grows the entry above it by a blank line (its digest
+    # changes): that once, the file is validated and indexed whole.
+    change = (
+        None if seq.style == "missing" else _change(index, new, order, (count, item, indent), None)
+    )
     return _commit(main, main, old, new, "add", label, check, dry_run, bom, change)
 
 
@@ -602,7 +614,7 @@ def _remove_cable(main: Path, label: str, dry_run: bool) -> EditResult:
     line_end = old.find("\n", end)
     line_end = len(old) if line_end < 0 else line_end + 1
     new = old[:line_start] + old[line_end:]
-    count = index.cable_count()
+    count = index.cable_count(file)
     seq = block_sequence(new, "cables") if count <= 1 or len(index.files()) > 1 else None
     if (
         seq is not None
@@ -641,7 +653,7 @@ def _modify(
         told = None
         pos = cable.position
         if pos is not None:
-            order: list[int | None] = list(range(index.cable_count()))
+            order: list[int | None] = list(range(index.cable_count(file)))
             order[pos] = None
             told = _change(index, new, order, (pos, text, indent), label)
         return _commit(main, file, old, new, action, label, check, dry_run, bom, told)

@@ -1,32 +1,33 @@
 """Check and index an inventory change by what changed, not by the whole file.
 
 A cable edit (`cable add/remove/relabel/move`) or a hand edit that touches only entries of
-the `sites:` and `devices:` mappings and items of the `cables:` list leaves the rest of the
-file byte for byte as it was when the cached index was built, and that index is only ever
-built for a valid inventory. So the result is valid when the changed parts are: they are
-checked by the loader itself (`build_inventory`) on a small document made of the file's
-other sections, its sites, the changed devices (and every device of a changed site), the
-changed cables, the cables on a changed device's ports (a port may be gone, a panel may no
-longer be one) and the devices those cables name (their entries as written); then against
-the index for what that document cannot see (a label or a port already used by a cable
-that stays, a backup file name taken). The index is then updated in place
-(`InventoryIndex.with_file_cables`), not rebuilt.
+the `sites:` and `devices:` mappings and items of the `cables:` lists of an inventory's
+files leaves the rest of every file byte for byte as it was when the cached index was
+built, and that index is only ever built for a valid inventory. So the result is valid
+when the changed parts are: they are checked by the loader itself (`build_inventory`) on
+small documents, one a file (the includes stay as they are), made of the file's other
+sections, its sites, the changed devices it holds (and every device of a changed site),
+its changed cables, the cables on a changed device's ports (a port may be gone, a panel
+may no longer be one) and the devices those cables name (their entries as written, from
+the file that holds each); then against the index for what those documents cannot see (a
+label or a port already used by a cable that stays, a backup file name taken). The index
+is then updated in place (`InventoryIndex.with_changes`), not rebuilt.
 
 Which parts changed is told by a digest of each site's and device's entry and each cable
 item, kept in the index with a digest of the file's text outside those three sections: a
 hand edit whose outside digest differs (the settings, defaults, roles, credentials: every
 device depends on them) takes the full path, as does anything this module cannot be sure
-of (several files, a flow-style list or mapping, YAML anchors or aliases, a part the small
-document cannot parse, any problem found: the full validation then says it, with its own
-words and line). tests/inventory/test_incremental.py checks the two paths agree over
-random edits.
+of (a changed `include:` list, a flow-style list or mapping, YAML anchors or aliases, a
+part the small document cannot parse, any problem found: the full validation then says
+it, with its own words and line). tests/inventory/test_incremental.py checks the two paths
+agree over random edits, of one file and of several.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,27 +50,57 @@ def digest_text(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
 class FileLayout:
     """A file's `sites:`, `devices:` and `cables:` as text: the entries and items, their
-    digests, and the digest of the rest."""
+    digests, and the digest of the rest.
 
-    seq: BlockSequence
-    spans: tuple[tuple[int, int], ...]
-    items: tuple[str, ...]  # digest of each item's text, in file order
-    outside: str  # digest of the text without the sites, the devices and the cables list
-    devices: Mapping[str, str]  # device name -> digest of its entry, in file order
-    sites: Mapping[str, str]  # site name -> digest of its entry, in file order
-    device_spans: Mapping[str, tuple[int, int]]  # device name -> its entry's (start, end)
+    The digest of each cable item (`items`) is worked out when first asked for: a change
+    that leaves the whole `cables:` list as it was (its digest, `cables`) needs none.
+    """
+
+    def __init__(
+        self,
+        seq: BlockSequence,
+        outside: str,
+        cables: str,
+        devices: Mapping[str, str],
+        sites: Mapping[str, str],
+        device_spans: Mapping[str, tuple[int, int]],
+    ) -> None:
+        self.seq = seq
+        self.outside = outside  # digest of the text without sites, devices and cables
+        self.cables = cables  # digest of the whole `cables:` list (key and items)
+        self.devices = devices  # device name -> digest of its entry, in file order
+        self.sites = sites  # site name -> digest of its entry, in file order
+        self.device_spans = device_spans  # device name -> its entry's (start, end)
+        self._items: tuple[str, ...] | None = None
+
+    @property
+    def count(self) -> int:
+        """How many items the `cables:` list has."""
+        return len(self.seq.starts)
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        """The digest of each item's text, in file order."""
+        if self._items is None:
+            text, span = self.seq.text, self.seq.span
+            self._items = tuple(
+                digest_text(text[a:b]) for a, b in map(span, range(len(self.seq.starts)))
+            )
+        return self._items
+
+    def item_digest(self, i: int) -> str:
+        """The digest of item `i`'s text."""
+        if self._items is not None:
+            return self._items[i]
+        start, end = self.seq.span(i)
+        return digest_text(self.seq.text[start:end])
 
     def item_text(self, i: int) -> str:
         """Item `i` as written, at its column (a one-item block list on its own)."""
-        start, end = self.spans[i]
+        start, end = self.seq.span(i)
         return " " * self.seq.indent + self.seq.text[start:end]
-
-    def line_of(self, i: int) -> int:
-        """1-based line where item `i` starts."""
-        return self.seq.text.count("\n", 0, self.spans[i][0]) + 1
 
 
 def _top_block(text: str, key: str) -> tuple[int, int]:
@@ -93,6 +124,12 @@ def _outside(text: str) -> str:
 def outside_digest(text: str) -> str:
     """The digest of a file's text without its `sites:`, `devices:` and `cables:`."""
     return digest_text(_outside(text))
+
+
+def cables_digest(text: str) -> str:
+    """The digest of a file's whole `cables:` list (key and items; "" without one)."""
+    start, end = _top_block(text, "cables")
+    return digest_text(text[start:end]) if end > start else ""
 
 
 # A YAML anchor (`&name`) or alias (`*name`) where a value may start: an entry that uses
@@ -122,11 +159,11 @@ def file_layout(text: str) -> FileLayout | None:
     sites = _entries(text, "sites")
     if entries is None or sites is None:
         return None
-    spans = tuple(seq.span(i) for i in range(len(seq.starts)))
-    items = tuple(digest_text(text[a:b]) for a, b in spans)
     devices = {name: digest_text(text[a:b]) for name, (a, b) in entries.items()}
     site_digests = {name: digest_text(text[a:b]) for name, (a, b) in sites.items()}
-    return FileLayout(seq, spans, items, outside_digest(text), devices, site_digests, entries)
+    return FileLayout(
+        seq, outside_digest(text), cables_digest(text), devices, site_digests, entries
+    )
 
 
 def file_digests(inv: Inventory) -> dict[Path, FileLayout]:
@@ -161,35 +198,12 @@ def file_digests(inv: Inventory) -> dict[Path, FileLayout]:
         layout = file_layout(text)
         if (
             layout is not None
-            and len(layout.items) == counts.get(file, 0)
+            and layout.count == counts.get(file, 0)
             and list(layout.devices) == names.get(file, [])
             and list(layout.sites) == site_names.get(file, [])
         ):
             out[file] = layout
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A one-file inventory's new text, told by its cables list and its devices.
-
-    `order` has, for every item of the new list, the position of the indexed cable it
-    keeps as it was, or None for an item that is new or changed (or on a changed
-    device's port); `items` the text (at its column) and digest of those items by their
-    new position; `leaving` the labels of the indexed cables removed or replaced.
-    `devices` the file's device names in their new order (None: as indexed), and
-    `entries` the text and digest of each new or changed device's entry; `sites` the
-    digest of every site's entry in their new order when one changed (None: as indexed).
-    """
-
-    text: str
-    order: Sequence[int | None]
-    items: Mapping[int, tuple[str, str]]
-    leaving: frozenset[str]
-    outside: str
-    devices: Sequence[str] | None = None
-    entries: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    sites: Mapping[str, str] | None = None
 
 
 def _entries(text: str, key: str) -> dict[str, tuple[int, int]] | None:
@@ -224,29 +238,72 @@ class Unsure(Exception):
     """The change cannot be checked by its parts: take the full path."""
 
 
-def check_items(
-    index: InventoryIndex, path: Path, change: Change
-) -> tuple[list[Cable], dict[str, Device], list[Site] | None]:
-    """Check the new and changed cables and devices of a one-file inventory whose other
-    bytes the index covers.
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One file's new text, told by its cables list and its devices.
 
-    Returns:
-        The new and changed items as cables, in file order (position set), the new and
-        changed devices by name, and every site in file order when one changed.
-
-    Raises:
-        Unsure: not provably valid this way (invalid, or beyond this check): the full
-            validation decides and words it.
+    `order` has, for every item of the file's new list, the position of the file's
+    indexed cable it keeps as it was, or None for an item that is new or changed (or on a
+    changed device's port); `items` the text (at its column) and digest of those items by
+    their new position; `leaving` the labels of the file's indexed cables removed or
+    replaced; `outside` and `cables` the file's digests (see `FileLayout`); `entries` the
+    text and digest of each new or changed device's entry in the
+    file. `written` is False for a file unchanged on disk whose parts are checked again
+    because of a change elsewhere (a device its cables name, the site of its devices).
     """
-    from dataclasses import replace
 
-    from opskit.inventory.load import build_inventory, parse_yaml_fast
+    text: str
+    order: Sequence[int | None]
+    items: Mapping[int, tuple[str, str]]
+    leaving: frozenset[str]
+    outside: str
+    cables: str  # digest of the whole `cables:` list
+    entries: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    written: bool = True
 
-    changed = sorted(change.items)
-    if not changed and not change.entries and change.sites is None:
-        return [], {}, None
-    text = change.text
-    items = "".join(change.items[i][0] + "\n" for i in changed)
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """A change of an inventory, file by file (resolved paths; see `Change`).
+
+    `devices` has every device name in the new order (None: as indexed), `sites` every
+    site name with its entry's digest in the new order when one changed (None: as
+    indexed), `texts` the text of files left unchanged (read once).
+    """
+
+    files: Mapping[Path, Change]
+    devices: Sequence[str] | None = None
+    sites: Sequence[tuple[str, str]] | None = None
+    texts: Mapping[Path, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What the check of a change found valid: fresh cables by file (in file order,
+    positions set), the new and changed devices, and every site when one changed."""
+
+    cables: Mapping[Path, list[Cable]]
+    devices: Mapping[str, Device]
+    sites: list[Site] | None
+
+
+def _unchanged_text(index: InventoryIndex, path: Path, sha256: str) -> str:
+    """A file the change leaves as it is, read and checked against the index's digest."""
+    from opskit.inventory.files import read_inventory_text
+
+    try:
+        raw, text = read_inventory_text(path)
+    except (OSError, UnicodeDecodeError):
+        raise Unsure(f"{path} cannot be read") from None
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        raise Unsure(f"{path} changed meanwhile")
+    return text
+
+
+def _end_devices(items: str, path: Path) -> set[str]:
+    """The device names the cable items name (a text of block-list items)."""
+    from opskit.inventory.load import parse_yaml_fast
+
     try:
         parsed = parse_yaml_fast("cables:\n" + items, path).get("cables") or []
     except (InputError, AttributeError):
@@ -258,61 +315,124 @@ def check_items(
                 names.add(end.partition(":")[0].strip())
             elif isinstance(end, dict) and end.get("device") is not None:
                 names.add(str(end["device"]))
-    entries = _entries(text, "devices")
-    if entries is None:
-        raise Unsure("the devices are not laid out as the scan reads them")
-    needed = [change.entries[name][0] for name in change.entries]
-    for name in sorted(names - set(change.entries)):
-        span = entries.get(name)
-        if span is None:
-            if index.platform(name) is not None:
-                raise Unsure(f"device {name!r} not found by the scan")
+    return names
+
+
+def check_changes(index: InventoryIndex, main: Path, changes: Changes) -> Checked:
+    """Check the new and changed parts of an inventory whose other bytes the index covers
+    (see the module docstring).
+
+    Raises:
+        Unsure: not provably valid this way (invalid, or beyond this check): the full
+            validation decides and words it.
+    """
+    from dataclasses import replace
+
+    from opskit.inventory.load import build_inventory
+
+    files = index.file_signatures()
+    if (
+        not files
+        or files[0][0] != main.resolve()
+        or not set(changes.files) <= {f[0] for f in files}
+    ):
+        raise Unsure("the files are not the index's")
+    texts: dict[Path, str] = {}
+    items: dict[Path, str] = {}
+    positions: dict[Path, list[int]] = {}
+    entries: dict[str, tuple[Path, str]] = {}
+    for path, _sha, _sig in files:
+        change = changes.files.get(path)
+        if change is None:
+            continue
+        texts[path] = change.text
+        positions[path] = sorted(change.items)
+        items[path] = "".join(change.items[i][0] + "\n" for i in positions[path])
+        for name, (entry, _digest) in change.entries.items():
+            entries[name] = (path, entry)
+    if not any(positions.values()) and not entries and changes.sites is None:
+        return Checked({}, {}, None)
+    names: set[str] = set()
+    for path, text in items.items():
+        if text:
+            names |= _end_devices(text, path)
+    # The devices the fresh cables name, as written, from the file that holds each.
+    needed: dict[Path, list[str]] = {path: [] for path, _sha, _sig in files}
+    for path, entry in entries.values():
+        needed[path].append(entry)
+    scans: dict[Path, dict[str, tuple[int, int]] | None] = {}
+    for name in sorted(names - set(entries)):
+        where = index.device_file(name)
+        if where is None:
             continue  # unknown: the loader says so (and Unsure sends it to the full path)
-        needed.append(text[span[0] : span[1]].rstrip("\n") + "\n")
-    # The file without its sites, devices and cables, then its sites, the devices needed
-    # and the items.
-    start, end = _top_block(text, "sites")
-    mini = "".join(
-        (
-            _outside(text).rstrip("\n"),
-            "\n",
-            text[start:end].rstrip("\n") + "\n" if end > start else "",
-            "devices:\n",
-            *needed,
-            "cables:\n",
-            items,
+        if where not in texts:
+            sha = next(f[1] for f in files if f[0] == where)
+            texts[where] = changes.texts.get(where) or _unchanged_text(index, where, sha)
+        if where not in scans:
+            scans[where] = _entries(texts[where], "devices")
+        span = (scans[where] or {}).get(name)
+        if span is None:
+            raise Unsure(f"device {name!r} not found by the scan")
+        needed[where].append(texts[where][span[0] : span[1]].rstrip("\n") + "\n")
+    # Each file without its sites, devices and cables, then its sites, the devices needed
+    # from it and its fresh items.
+    minis: dict[Path, str] = {}
+    for path, sha, _sig in files:
+        if path not in texts:
+            texts[path] = changes.texts.get(path) or _unchanged_text(index, path, sha)
+        text = texts[path]
+        start, end = _top_block(text, "sites")
+        minis[path] = "".join(
+            (
+                _outside(text).rstrip("\n"),
+                "\n",
+                text[start:end].rstrip("\n") + "\n" if end > start else "",
+                "devices:\n",
+                *needed[path],
+                "cables:\n",
+                items.get(path, ""),
+            )
         )
-    )
     try:
-        inv, problems = build_inventory(path, texts={path: mini})
+        inv, problems = build_inventory(main, texts=minis)
     except InputError:
         raise Unsure("the small document does not load") from None
-    if any(p.severity == "error" for p in problems) or len(inv.files) != 1:
+    if any(p.severity == "error" for p in problems):
         raise Unsure("a problem (the full validation words it)")
-    devices = {name: inv.devices[name] for name in change.entries if name in inv.devices}
-    if len(devices) != len(change.entries):
+    if [f.resolve() for f in inv.files] != [f[0] for f in files]:
+        raise Unsure("the files read are not the index's")
+    devices = {name: inv.devices[name] for name in entries if name in inv.devices}
+    if len(devices) != len(entries):
         raise Unsure("not every entry became a device")
     _check_backup_files(index, devices)
-    # What the small document cannot see: the cables that stay.
-    cables = sorted(inv.cables.values(), key=lambda c: c.position or 0)
-    if len(cables) != len(changed):
-        raise Unsure("not every item became a cable")
-    out = []
-    for cable, position in zip(cables, changed, strict=True):
-        if cable.label not in change.leaving and index.cable(cable.label) is not None:
+    # What the small documents cannot see: the cables that stay.
+    leaving = frozenset().union(*(c.leaving for c in changes.files.values()))
+    by_file: dict[Path, list[Cable]] = {}
+    for cable in inv.cables.values():
+        if cable.source is not None:
+            by_file.setdefault(cable.source.file.resolve(), []).append(cable)
+    fresh: dict[Path, list[Cable]] = {}
+    for path, wanted in positions.items():
+        got = sorted(by_file.pop(path, []), key=lambda c: c.position or 0)
+        if len(got) != len(wanted):
+            raise Unsure("not every item became a cable")
+        fresh[path] = [replace(c, position=i) for c, i in zip(got, wanted, strict=True)]
+    if by_file:
+        raise Unsure("a cable from a file without changed items")
+    for cable in (c for cables in fresh.values() for c in cables):
+        if cable.label not in leaving and index.cable(cable.label) is not None:
             raise Unsure(f"cable {cable.label!r}: duplicate label")
-        for end in (cable.a, cable.b):
-            if end.device in devices:
+        for plug in (cable.a, cable.b):
+            if plug.device in devices:
                 continue  # a changed device: every cable on it is among these
-            hit = index.port(end.device, end.port, end.side)
+            hit = index.port(plug.device, plug.port, plug.side)
             taken = hit[1] if hit else None
-            if taken is not None and taken not in change.leaving:
-                raise Unsure(f"port {end} already has cable {taken!r}")
-        out.append(replace(cable, position=position))
-    sites = None if change.sites is None else list(inv.sites.values())
-    if sites is not None and [s.name for s in sites] != list(change.sites or ()):
+            if taken is not None and taken not in leaving:
+                raise Unsure(f"port {plug} already has cable {taken!r}")
+    sites = None if changes.sites is None else list(inv.sites.values())
+    if sites is not None and [s.name for s in sites] != [n for n, _ in changes.sites or ()]:
         raise Unsure("the sites scanned are not the sites loaded")
-    return out, devices, sites
+    return Checked(fresh, devices, sites)
 
 
 def _check_backup_files(index: InventoryIndex, devices: Mapping[str, Device]) -> None:
@@ -335,8 +455,8 @@ def _check_backup_files(index: InventoryIndex, devices: Mapping[str, Device]) ->
 
 
 class ReadBack(Mapping[str, "Cable"]):
-    """The cables of the file after a change, as the checks of an edit read them back:
-    the changed ones from the check, the others from the index."""
+    """The cables after a change, as the checks of an edit read them back: the changed
+    ones from the check, the others from the index."""
 
     def __init__(
         self, index: InventoryIndex, fresh: Sequence[Cable], leaving: frozenset[str]
@@ -365,135 +485,250 @@ class Update:
     """A change that checked out: its cables as read back, and the index to write."""
 
     old: InventoryIndex
-    path: Path
-    change: Change
-    fresh: tuple[Cable, ...]  # the new or changed cables, in file order
-    devices: Mapping[str, Device] = field(default_factory=dict)  # new or changed
-    sites: Sequence[Site] | None = None  # every site, when one changed
+    changes: Changes
+    checked: Checked
 
     @property
     def cables(self) -> Mapping[str, Cable]:
-        """Every cable of the file after the change (see `ReadBack`)."""
-        return ReadBack(self.old, self.fresh, self.change.leaving)
+        """Every cable after the change (see `ReadBack`)."""
+        fresh = [c for cables in self.checked.cables.values() for c in cables]
+        leaving = frozenset().union(*(c.leaving for c in self.changes.files.values()))
+        return ReadBack(self.old, fresh, leaving)
 
-    def index(self, signature: str, sha256: str) -> InventoryIndex:
-        """The index updated in place, for the file as written (`signature` taken after,
-        `sha256` of its bytes).
+    def index(self, written: Mapping[Path, tuple[str, str]]) -> InventoryIndex:
+        """The index updated in place, for the files as written: (stat signature taken
+        after, sha256 of the bytes) of each file the change wrote, by resolved path.
 
         Raises:
             Unsure: the index could not be updated (the caller rebuilds it).
         """
-        change = self.change
-        try:
-            return self.old.with_file_cables(
-                self.path,
+        from opskit.inventory.index import FileUpdate
+
+        updates = {}
+        for path, change in self.changes.files.items():
+            signature, sha256 = written.get(path, ("", "")) if change.written else ("", "")
+            if change.written and not sha256:
+                raise Unsure(f"{path}: no digest of the file as written")
+            fresh = self.checked.cables.get(path, [])
+            updates[path] = FileUpdate(
                 change.order,
-                [(c, change.items[c.position or 0][1]) for c in self.fresh],
-                sha256=sha256,
-                signature=signature,
-                outside=change.outside,
-                devices=change.devices,
-                fresh_devices={
-                    name: (device, change.entries[name][1]) for name, device in self.devices.items()
-                },
+                [(c, change.items[c.position or 0][1]) for c in fresh],
+                sha256,
+                signature,
+                change.outside,
+                change.cables,
+            )
+        entries = {n: d for c in self.changes.files.values() for n, (_t, d) in c.entries.items()}
+        digests = dict(self.changes.sites or ())
+        try:
+            return self.old.with_changes(
+                updates,
+                devices=self.changes.devices,
+                fresh_devices={n: (d, entries[n]) for n, d in self.checked.devices.items()},
                 sites=None
-                if self.sites is None or change.sites is None
-                else [(site, change.sites[site.name]) for site in self.sites],
+                if self.checked.sites is None
+                else [(site, digests[site.name]) for site in self.checked.sites],
             )
         except ValueError as exc:
             raise Unsure(str(exc)) from None
 
 
-def update_index(index: InventoryIndex, path: Path, change: Change) -> Update:
-    """Check a change of a one-file inventory by its items (see the module docstring).
+def update_index(index: InventoryIndex, main: Path, changes: Changes) -> Update:
+    """Check a change by its parts (see the module docstring).
 
     Raises:
-        Unsure: see `check_items`.
+        Unsure: see `check_changes`.
     """
-    files = index.file_signatures()
-    if len(files) != 1 or files[0][0] != path.resolve():
-        raise Unsure("more than one file")
-    fresh, devices, sites = check_items(index, path, change)
-    labels = [c.label for c in fresh]
+    checked = check_changes(index, main, changes)
+    labels = [c.label for cables in checked.cables.values() for c in cables]
     if len(set(labels)) != len(labels):
         raise Unsure("a duplicate label")
-    return Update(index, path, change, tuple(fresh), devices, sites)
+    return Update(index, changes, checked)
+
+
+def _entry_text(text: str, span: tuple[int, int]) -> str:
+    """An entry as written (whole lines at its indent), ending in one newline."""
+    return text[span[0] : span[1]].rstrip("\n") + "\n"
 
 
 def refresh_index(stale: InventoryIndex, path: Path) -> InventoryIndex | None:
-    """The index of a file edited by hand since `stale` was built, when only entries of
-    its `sites:` and `devices:` and items of its `cables:` changed and they check out;
-    None for the full path."""
+    """The index of an inventory edited by hand since `stale` was built, when only entries
+    of its files' `sites:` and `devices:` and items of their `cables:` changed and they
+    check out; None for the full path."""
     from opskit.inventory.files import read_inventory_text
-    from opskit.inventory.load import file_signature
+    from opskit.inventory.load import file_signature, signature_unchanged
 
     files = stale.file_signatures()
-    outside = stale.outside_digest(path)
-    if len(files) != 1 or files[0][0] != path.resolve() or not outside:
+    outsides = dict(zip((f[0] for f in files), stale.outside_digests(), strict=True))
+    if not files or files[0][0] != path.resolve() or not all(outsides.values()):
         return None
+    # Which files changed: by their stat signature, else their bytes.
+    texts: dict[Path, str] = {}
+    written: dict[Path, tuple[str, str]] = {}
     try:
-        signature = file_signature(path)  # before the read, as when loading
-        raw, text = read_inventory_text(path)
+        for file, sha256, signature in files:
+            if signature and signature_unchanged(file, signature):
+                continue
+            new_signature = file_signature(file)  # before the read, as when loading
+            raw, text = read_inventory_text(file)
+            texts[file] = text
+            digest = hashlib.sha256(raw).hexdigest()
+            if digest != sha256:
+                written[file] = (new_signature, digest)
     except (OSError, UnicodeDecodeError):
         return None
-    layout = file_layout(text)
-    if layout is None or layout.outside != outside or has_anchors(text):
-        return None
-    old = stale.cable_digests()
-    by_digest: dict[str, int] = {}
-    for k, digest in enumerate(old):
-        if not digest or digest in by_digest:
-            return None  # an index without item digests
-        by_digest[digest] = k
-    order: list[int | None] = [by_digest.pop(digest, None) for digest in layout.items]
-    leaving = {stale.cable_at_position(k).label for k in by_digest.values()}
-    # Devices told by their entries' digests: new, changed or gone.
-    was = stale.device_digests()
-    sites_were = stale.site_digests()
-    if any(not digest for _name, digest in [*was, *sites_were]):
-        return None  # an index without entry digests
-    sites_changed = list(layout.sites.items()) != sites_were
-    was_by_name = dict(was)
-    renewed = {n for n, digest in layout.devices.items() if was_by_name.get(n) != digest}
-    if sites_changed:
-        # A device depends on its site's entry (defaults, shard): each device of a site
-        # changed or gone is checked again, with its cables.
-        before = dict(sites_were)
-        moved = {n for n in {*before, *layout.sites} if before.get(n) != layout.sites.get(n)}
-        renewed |= {
-            name
-            for name, site, _platform in stale.device_sites()
-            if site in moved and name in layout.devices
-        }
-    touched = renewed | (set(was_by_name) - set(layout.devices))
-    if touched:
-        # Every cable on a changed device's ports is checked again with it (its port
-        # may be gone, its side may mean something else now).
-        new_of_old = {k: i for i, k in enumerate(order) if k is not None}
-        for name in touched:
-            for _port, label in stale.ports(name):
-                cable = stale.cable(label) if label and label not in leaving else None
-                i = new_of_old.get(cable.position) if cable and cable.position is not None else None
-                if cable is not None and i is not None:
-                    order[i] = None
-                    leaving.add(cable.label)
-    change = Change(
-        text,
-        order,
-        {i: (layout.item_text(i), layout.items[i]) for i, k in enumerate(order) if k is None},
-        frozenset(leaving),
-        layout.outside,
-        list(layout.devices) if touched or list(layout.devices) != list(was_by_name) else None,
-        {n: (_entry_text(layout, n), layout.devices[n]) for n in layout.devices if n in renewed},
-        dict(layout.sites) if sites_changed else None,
-    )
+    layouts: dict[Path, FileLayout] = {}
+    for file in written:
+        layout = file_layout(texts[file])
+        if layout is None or layout.outside != outsides[file] or has_anchors(texts[file]):
+            return None
+        layouts[file] = layout
+
+    def text_of(file: Path) -> str:
+        if file not in texts:
+            sha = next(f[1] for f in files if f[0] == file)
+            texts[file] = _unchanged_text(stale, file, sha)
+        return texts[file]
+
+    def layout_of(file: Path) -> FileLayout:
+        if file not in layouts:
+            layout = file_layout(text_of(file))
+            if layout is None:
+                raise Unsure(f"{file}: not laid out as the scan reads it")
+            layouts[file] = layout
+        return layouts[file]
+
     try:
-        return update_index(stale, path, change).index(signature, hashlib.sha256(raw).hexdigest())
+        change = _told(stale, files, written, layout_of, text_of)
+        update = update_index(stale, path, change)
+        return update.index(written)
     except Unsure:
         return None
 
 
-def _entry_text(layout: FileLayout, name: str) -> str:
-    """A device's entry as written (whole lines at its indent), ending in one newline."""
-    start, end = layout.device_spans[name]
-    return layout.seq.text[start:end].rstrip("\n") + "\n"
+def _told(
+    stale: InventoryIndex,
+    files: Sequence[tuple[Path, str, str]],
+    written: Mapping[Path, tuple[str, str]],
+    layout_of: Callable[[Path], FileLayout],
+    text_of: Callable[[Path], str],
+) -> Changes:
+    """The change of the files `written`, told by the digests of their parts."""
+    devices_were = stale.file_devices()
+    sites_were = stale.site_digests()
+    if any(not d for rows in [*devices_were.values(), sites_were] for _n, d in rows):
+        raise Unsure("an index without entry digests")
+    # Cables, file by file, told by their items' digests (a list whose digest is the same
+    # is as it was, item for item).
+    lists_were = dict(zip((f[0] for f in files), stale.cables_digests(), strict=True))
+    orders: dict[Path, list[int | None]] = {}
+    leaving: dict[Path, set[str]] = {}
+    cables_were: dict[Path, list[str]] = {}
+    for file in written:
+        layout = layout_of(file)
+        if layout.cables == lists_were[file]:
+            orders[file], leaving[file] = list(range(layout.count)), set()
+            continue
+        if not cables_were:
+            cables_were = stale.file_cable_digests()
+            if any(not d for rows in cables_were.values() for d in rows):
+                raise Unsure("an index without item digests")
+        by_digest: dict[str, int] = {}
+        for k, digest in enumerate(cables_were.get(file, [])):
+            if digest in by_digest:
+                raise Unsure("two items of one text")
+            by_digest[digest] = k
+        orders[file] = [by_digest.pop(d, None) for d in layout.items]
+        leaving[file] = {stale.file_cable_label(file, k) for k in by_digest.values()}
+    # Devices and sites: the new order over all files, and what is new or changed.
+    where: dict[str, Path] = {}
+    digest_of: dict[str, str] = {}
+    for file, rows in devices_were.items():
+        for name, digest in rows:
+            where[name], digest_of[name] = file, digest
+    names: list[str] = []
+    now_in: dict[str, Path] = {}
+    sites: list[tuple[str, str]] = []
+    renewed: set[str] = set()
+    for file, _sha, _sig in files:
+        if file in written:
+            layout = layout_of(file)
+            names += layout.devices
+            now_in.update(dict.fromkeys(layout.devices, file))
+            sites += layout.sites.items()
+            renewed |= {
+                n
+                for n, d in layout.devices.items()
+                if digest_of.get(n) != d or where.get(n) != file
+            }
+        else:
+            names += [n for n, _ in devices_were.get(file, [])]
+            now_in.update((n, file) for n, _ in devices_were.get(file, []))
+            scanned = _entries(text_of(file), "sites")
+            if scanned is None:
+                raise Unsure(f"{file}: the sites are not laid out as the scan reads them")
+            text = text_of(file)
+            sites += [(n, digest_text(text[a:b])) for n, (a, b) in scanned.items()]
+    if len(set(names)) != len(names):
+        raise Unsure("a device defined twice")
+    sites_changed = sites != sites_were
+    if sites_changed:
+        # A device depends on its site's entry (defaults, shard): each device of a site
+        # changed or gone is checked again, with its cables.
+        before, after = dict(sites_were), dict(sites)
+        moved = {n for n in {*before, *after} if before.get(n) != after.get(n)}
+        kept = set(names)
+        renewed |= {n for n, site, _p in stale.device_sites() if site in moved and n in kept}
+    touched = renewed | (set(where) - set(names))
+    # Every cable on a changed device's ports is checked again with it (its port may be
+    # gone, its side may mean something else now), in whichever file it is.
+    all_leaving = set().union(*leaving.values())
+    new_of_old: dict[Path, dict[int, int]] = {}
+    for name in touched:
+        for _port, label in stale.ports(name):
+            cable = stale.cable(label) if label and label not in all_leaving else None
+            if cable is None or cable.source is None or cable.position is None:
+                continue
+            file = cable.source.file.resolve()
+            if file not in orders:
+                orders[file] = list(range(stale.cable_count(file)))
+                leaving[file] = set()
+            order = orders[file]
+            if file in written:
+                if file not in new_of_old:
+                    new_of_old[file] = {k: i for i, k in enumerate(order) if k is not None}
+                i = new_of_old[file][cable.position]
+            else:
+                i = cable.position
+            order[i] = None
+            leaving[file].add(cable.label)
+            all_leaving.add(cable.label)
+    changes: dict[Path, Change] = {}
+    for file, _sha, _sig in files:
+        mine = [n for n in names if n in renewed and now_in[n] == file]
+        if file not in orders and not mine:
+            continue
+        layout = layout_of(file)
+        order = orders.get(file) or list(range(layout.count))
+        text = text_of(file)
+        changes[file] = Change(
+            text,
+            order,
+            {
+                i: (layout.item_text(i), layout.item_digest(i))
+                for i, k in enumerate(order)
+                if k is None
+            },
+            frozenset(leaving.get(file, ())),
+            layout.outside,
+            layout.cables,
+            {n: (_entry_text(text, layout.device_spans[n]), layout.devices[n]) for n in mine},
+            written=file in written,
+        )
+    old_names = [n for rows in devices_were.values() for n, _ in rows]
+    return Changes(
+        changes,
+        names if touched or names != old_names else None,
+        sites if sites_changed else None,
+        {f: t for f, t in ((f[0], text_of(f[0])) for f in files) if f not in changes},
+    )

@@ -8,7 +8,8 @@ backslash escaped), so a look-up is a `str.find` within one section and a search
 pass over the whole text, without building any objects::
 
     O  offsets of the S, C, D and P sections and of the end (fixed width)
-    F  path  sha256  stat-signature  outside  every file read (main file first)
+    F  path  sha256  stat-signature  outside cables cable-count  every file read (main
+       file first; its cables' C records are together, in the order of the F records)
     S  site  description  address  entry-digest
     C  label  a_dev a_port a_side  b_dev b_port b_side  color length type status note  file pos
        item-digest
@@ -18,11 +19,11 @@ pass over the whole text, without building any objects::
 
 `item-digest` is a digest of the cable's item as written, `entry-digest` one of the
 site's or device's entry as written, `outside` one of its file's text without the
-`sites:`, `devices:` and `cables:` sections (`opskit.inventory.incremental`): with them a
-file edited by hand is checked and indexed by its changed sites, devices and cables
-alone. A P record's cable-offset is where the cable's C record was when the P record was
-written; an index updated in place (`with_file_cables`) may leave it behind, and the
-record is then found by its label.
+`sites:`, `devices:` and `cables:` sections, `cables` one of its whole `cables:` list
+(`opskit.inventory.incremental`): with them a file edited by hand is checked and indexed
+by its changed sites, devices and cables alone. A P record's cable-offset is where the
+cable's C record was when the P record was written; an index updated in place
+(`with_changes`) may leave it behind, and the record is then found by its label.
 
 Devices are indexed without their backup/snmp/nut sections (the index is for finding
 cables; those sections may hold a plain secret). It is stored as
@@ -163,8 +164,10 @@ def _cable_ref(label: str | None, at: Mapping[str, int]) -> str:
     return "\t" if label is None else f"{_esc(label)}\t{at[label]}"
 
 
-def _file_record(path: str, sha256: str, signature: str, outside: str) -> str:
-    return f"\nF\t{path}\t{sha256}\t{signature}\t{outside}"
+def _file_record(
+    path: str, sha256: str, signature: str, outside: str, cables: str, count: int
+) -> str:
+    return f"\nF\t{path}\t{sha256}\t{signature}\t{outside}\t{cables}\t{count}"
 
 
 def _cable_record(c: Cable, file: str, digest: str) -> str:
@@ -266,6 +269,26 @@ def _assemble(head: str, sites: str, cables: str, devices: str, ports: str) -> s
     return "".join([FORMAT, "\n", oline, head, *parts, "\n", TRAILER])
 
 
+@dataclass(frozen=True, slots=True)
+class FileUpdate:
+    """What changes in one file's records (`InventoryIndex.with_changes`).
+
+    `order` has, for each cable of the file in its new order, the position of its record
+    among the file's records in the index (kept as it is), or None for the next of
+    `fresh` (the new or changed cables with their item digests, in file order).
+    `sha256`, `signature`, `outside` and `cables` are the file's new F record fields; an empty
+    `sha256` keeps the F record (a file unchanged on disk whose cables are checked again
+    because a device they name changed).
+    """
+
+    order: Sequence[int | None]
+    fresh: Sequence[tuple[Cable, str]]
+    sha256: str = ""
+    signature: str = ""
+    outside: str = ""
+    cables: str = ""
+
+
 class InventoryIndex:
     """Look-ups and search over the index text (see the module docstring)."""
 
@@ -287,6 +310,7 @@ class InventoryIndex:
         self._span["F"] = (len(FORMAT) + 1 + _OLINE_LEN, offsets[0])
         self._platform: dict[str, str | None] = {}
         self._panels: dict[str, PanelMap | None] = {}
+        self._by_file: dict[Path, list[str]] | None = None  # see _file_cable_lines
 
     # -- building -------------------------------------------------------------------
     @classmethod
@@ -306,12 +330,18 @@ class InventoryIndex:
 
         resolved = {file: _esc(file.resolve()) for file in inv.files}
         texts = file_digests(inv)
+        counts = dict.fromkeys(inv.files, 0)
+        for c in inv.cables.values():
+            if c.source is not None:
+                counts[c.source.file] = counts.get(c.source.file, 0) + 1
         head = "".join(
             _file_record(
                 resolved[file],
                 inv.digests.get(file, ""),
                 inv.signatures.get(file, ""),
                 texts[file].outside if file in texts else "",
+                texts[file].cables if file in texts else "",
+                counts[file],
             )
             for file in inv.files
         )
@@ -396,6 +426,14 @@ class InventoryIndex:
             (Path(_unesc(f[1]) or ""), f[2], f[3] if len(f) > 3 else "") for f in self._records("F")
         ]
 
+    def cables_digests(self) -> list[str]:
+        """The digest of every file's `cables:` list, in the order of `files` ("": none)."""
+        return [f[5] if len(f) > 5 else "" for f in self._records("F")]
+
+    def outside_digests(self) -> list[str]:
+        """The outside digest of every file, in the order of `files` ("" when not recorded)."""
+        return [f[4] if len(f) > 4 else "" for f in self._records("F")]
+
     def outside_digest(self, file: Path) -> str:
         """The digest of a file's text without its `cables:` list ("" when not recorded)."""
         want = file.resolve()
@@ -404,30 +442,56 @@ class InventoryIndex:
                 return f[4] if len(f) > 4 else ""
         return ""
 
-    def cable_count(self) -> int:
-        """How many cables the index holds."""
+    def cable_count(self, file: Path | None = None) -> int:
+        """How many cables the index holds (in one file of it, if given)."""
         lo, hi = self._span["C"]
-        return self.text.count("\nC\t", lo, hi)
+        files = [path for path, _ in self.files()]
+        if file is None or files == [file.resolve()]:
+            return self.text.count("\nC\t", lo, hi)
+        return len(self._file_cable_lines().get(file.resolve(), []))
 
-    def cable_digests(self) -> list[str]:
-        """The item digest of every cable, in file order ("" when not recorded)."""
-        lo, hi = self._span["C"]
-        if hi <= lo:
-            return []
-        return [line[line.rindex("\t") + 1 :] for line in self.text[lo + 1 : hi].split("\n")]
+    def _file_cable_lines(self) -> dict[Path, list[str]]:
+        """The C records of each file, in file order (the files in the order of `files`).
 
-    def cable_at_position(self, position: int) -> Cable:
-        """The cable at a position of the C records (file order)."""
+        Raises:
+            ValueError: a record of a file the index does not list.
+        """
+        if self._by_file is None:
+            self._by_file = self._split_cable_lines()
+        return self._by_file
+
+    def _split_cable_lines(self) -> dict[Path, list[str]]:
+        files = [path for path, _ in self.files()]
         lo, hi = self._span["C"]
-        return self._cable(self.text[lo + 1 : hi].split("\n")[position].split("\t"))
+        lines = self.text[lo + 1 : hi].split("\n") if hi > lo else []
+        counts = [f[6] if len(f) > 6 else "" for f in self._records("F")]
+        if len(files) == 1:
+            return {files[0]: lines}
+        if all(c.isdigit() for c in counts) and sum(map(int, counts)) == len(lines):
+            # Each file's records are together: cut the list by the counts.
+            out, at = {}, 0
+            for path, count in zip(files, map(int, counts), strict=True):
+                out[path], at = lines[at : at + count], at + count
+            return out
+        by_name: dict[str, list[str]] = {_esc(path): [] for path in files}
+        for line in lines:
+            file = line.rsplit("\t", 3)[1]
+            if file not in by_name:
+                raise ValueError("a cable of a file the index does not list")
+            by_name[file].append(line)
+        return {Path(_unesc(name) or ""): rows for name, rows in by_name.items()}
 
     def site_digests(self) -> list[tuple[str, str]]:
         """(name, entry digest) of every site, in file order ("" when not recorded)."""
         return [(_unesc(f[1]) or "", f[4] if len(f) > 4 else "") for f in self._records("S")]
 
-    def device_digests(self) -> list[tuple[str, str]]:
-        """(name, entry digest) of every device, in file order ("" when not recorded)."""
-        return [(_unesc(f[1]) or "", f[10] if len(f) > 10 else "") for f in self._records("D")]
+    def device_file(self, name: str) -> Path | None:
+        """The file that holds a device (None if there is no such device)."""
+        hit = self._line(f"D\t{_esc(name)}\t")
+        if hit is None:
+            return None
+        file = json.loads(hit.split("\t")[9]).get("file")
+        return Path(file) if file else None
 
     def device_sites(self) -> list[tuple[str, str, str]]:
         """(name, site, platform) of every device, in file order."""
@@ -435,95 +499,111 @@ class InventoryIndex:
             (_unesc(f[1]) or "", _unesc(f[2]) or "", _unesc(f[3]) or "") for f in self._records("D")
         ]
 
-    def with_file_cables(
+    def file_cable_digests(self) -> dict[Path, list[str]]:
+        """The item digest of every cable by file, each in file order."""
+        return {
+            path: [x[x.rindex("\t") + 1 :] for x in lines]
+            for path, lines in self._file_cable_lines().items()
+        }
+
+    def file_cable_label(self, file: Path, position: int) -> str:
+        """The label of the cable at a position of a file's records."""
+        line = self._file_cable_lines()[file][position]
+        return _unesc(line[2 : line.index("\t", 2)]) or ""
+
+    def file_devices(self) -> dict[Path, list[tuple[str, str]]]:
+        """(name, entry digest) of every device by file, each in file order."""
+        out: dict[Path, list[tuple[str, str]]] = {path: [] for path, _ in self.files()}
+        for f in self._records("D"):
+            file = json.loads(f[9]).get("file") or ""
+            out.setdefault(Path(file), []).append(
+                (_unesc(f[1]) or "", f[10] if len(f) > 10 else "")
+            )
+        return out
+
+    def with_changes(
         self,
-        file: Path,
-        order: Sequence[int | None],
-        fresh: Sequence[tuple[Cable, str]],
+        changes: Mapping[Path, FileUpdate],
         *,
-        sha256: str,
-        signature: str,
-        outside: str,
         devices: Sequence[str] | None = None,
         fresh_devices: Mapping[str, tuple[Device, str]] | None = None,
         sites: Sequence[tuple[Site, str]] | None = None,
     ) -> InventoryIndex:
-        """This index with the cables (and devices) of its one file replaced, in place.
+        """This index with the cables (and devices, sites) of some files replaced, in place.
 
         No inventory is built: the C records of kept cables are reused (renumbered when
-        their position moved), the `fresh` cables get new records, the P records of every
+        their position moved), the fresh cables get new records, the P records of every
         port a cable leaves or takes are rewritten, and the D records' port offsets
         follow; a fresh device gets a new D record and P records. Work and time grow with
         what moved, not with the inventory.
 
         Args:
-            file: the index's only file.
-            order: for each cable of the file in its new order, the position of its
-                record in this index (kept as it is), or None for the next of `fresh`.
-            fresh: the new or changed cables with their item digests, in file order.
-            sha256, signature, outside: the file's new digest, stat signature and
-                outside digest.
-            devices: the file's devices in their new order (None: as they are); a name
-                not in `fresh_devices` keeps its records.
+            changes: by file (resolved, one of the index's), its cables' new order, the
+                fresh cables and its new F record fields (see `FileUpdate`).
+            devices: every device in its new order (None: as they are); a name not in
+                `fresh_devices` keeps its records.
             fresh_devices: the new or changed devices with their entry digests. Every
-                cable on their ports must be among `fresh`.
-            sites: every site of the file with its entry digest, in file order (None:
-                as they are).
+                cable on their ports must be among the fresh cables.
+            sites: every site with its entry digest, in order (None: as they are).
 
         Raises:
-            ValueError: the index is not of this one file, or `order`, `devices` or the
-                cables of a fresh device do not fit it.
+            ValueError: a file is not of the index, or an order, `devices` or the cables
+                of a fresh device do not fit it.
         """
-        fpath = _esc(file.resolve())
-        files = self.file_signatures()
-        if len(files) != 1 or files[0][0] != file.resolve():
-            raise ValueError("the index is not of this one file")
         renewed = fresh_devices or {}
-        lo, hi = self._span["C"]
-        old = self.text[lo + 1 : hi].split("\n") if hi > lo else []
+        known = [path for path, _ in self.files()]
+        if not set(changes) <= set(known):
+            raise ValueError("a changed file is not of the index")
+        by_file = self._file_cable_lines()
         lines: list[str] = []
         fresh_at: list[tuple[Cable, int]] = []
-        queue = iter(fresh)
-        for i, k in enumerate(order):
-            if k is None:
-                cable, digest = next(queue)
-                cable = replace(cable, source=SourceRef(file), position=i)
-                fresh_at.append((cable, i))
-                lines.append(_cable_record(cable, fpath, digest))
-            elif not 0 <= k < len(old):
-                raise ValueError("the order does not fit the cables")
-            elif k == i:
-                lines.append(old[k])  # same record, same position: as it was
-            else:
-                head, _file, _pos, digest = old[k].rsplit("\t", 3)
-                lines.append(f"{head}\t{fpath}\t{i}\t{digest}")
-        kept = [k for k in order if k is not None]
-        used = set(kept)
-        if next(queue, None) is not None or len(used) != len(kept):
-            raise ValueError("the order does not fit the cables")
-        # Which ports change hands: the old ends of cables leaving go free, then the
-        # fresh cables take theirs (their record offsets go in the P records).
-        plugs: dict[str, dict[tuple[str, str | None], str | None]] = {}
         leaving: set[str] = set()
-        for k in range(len(old)):
-            if k in used:
+        plugs: dict[str, dict[tuple[str, str | None], str | None]] = {}
+        for path in known:
+            fpath = _esc(path)
+            old = by_file.get(path, [])
+            change = changes.get(path)
+            if change is None:
+                lines.extend(old)
                 continue
-            gone = self._cable(old[k].split("\t"))
-            leaving.add(gone.label)
-            for end in (gone.a, gone.b):
-                plugs.setdefault(end.device, {})[(end.port, end.side)] = None
+            queue = iter(change.fresh)
+            base = len(lines)
+            for i, k in enumerate(change.order):
+                if k is None:
+                    cable, digest = next(queue)
+                    cable = replace(cable, source=SourceRef(path), position=i)
+                    fresh_at.append((cable, base + i))
+                    lines.append(_cable_record(cable, fpath, digest))
+                elif not 0 <= k < len(old):
+                    raise ValueError("the order does not fit the cables")
+                elif k == i:
+                    lines.append(old[k])  # same record, same position: as it was
+                else:
+                    head, _file, _pos, digest = old[k].rsplit("\t", 3)
+                    lines.append(f"{head}\t{fpath}\t{i}\t{digest}")
+            kept = [k for k in change.order if k is not None]
+            used = set(kept)
+            if next(queue, None) is not None or len(used) != len(kept):
+                raise ValueError("the order does not fit the cables")
+            # The old ends of cables leaving go free (the fresh ones take theirs below).
+            for k in range(len(old)):
+                if k not in used:
+                    gone = self._cable(old[k].split("\t"))
+                    leaving.add(gone.label)
+                    for end in (gone.a, gone.b):
+                        plugs.setdefault(end.device, {})[(end.port, end.side)] = None
         at: dict[str, int] = {}
         fresh_ends: dict[tuple[str, str, str | None], str] = {}
         if fresh_at:
             offsets = [0]
             for line in lines:
                 offsets.append(offsets[-1] + len(line) + 1)
-            for cable, i in fresh_at:
-                at[cable.label] = offsets[i]
+            for cable, n in fresh_at:
+                at[cable.label] = offsets[n]
                 for end in (cable.a, cable.b):
                     fresh_ends[end.key] = cable.label
                     plugs.setdefault(end.device, {})[(end.port, end.side)] = (
-                        f"{_esc(cable.label)}\t{offsets[i]}"
+                        f"{_esc(cable.label)}\t{offsets[n]}"
                     )
         cables = "".join("\n" + line for line in lines)
         dlo, dhi = self._span["D"]
@@ -548,24 +628,31 @@ class InventoryIndex:
                         if label and label not in leaving:
                             raise ValueError(f"cable {label!r} of a changed device is kept")
                 block = _port_records(device, fresh_ends, at)
-                device_lines.append(
-                    _device_record(device, _unesc(fpath) or "", (pos, len(block)), digest)
-                )
+                file = str(device.source.file.resolve()) if device.source else ""
+                device_lines.append(_device_record(device, file, (pos, len(block)), digest))
             else:
                 f = records.get(name) or []
                 if not f:
                     raise ValueError(f"device {name!r} is not in the index")
                 start, length = int(f[7]), int(f[8])
                 block = self.text[plo + start : plo + start + length]
-                changes = plugs.get(name)
-                if changes:
-                    block = _replug(block, changes)
+                changes_here = plugs.get(name)
+                if changes_here:
+                    block = _replug(block, changes_here)
                 if start != pos or length != len(block):
                     f[7], f[8] = str(pos), str(len(block))
                 device_lines.append("\t".join(f))
             blocks.append(block)
             pos += len(block)
-        head = _file_record(fpath, sha256, signature, outside)
+        head = ""
+        for (path, sha256, signature), outside, listed in zip(
+            self.file_signatures(), self.outside_digests(), self.cables_digests(), strict=True
+        ):
+            u = changes.get(path)
+            if u is not None and u.sha256:  # else the file is as it was
+                sha256, signature, outside, listed = u.sha256, u.signature, u.outside, u.cables
+            count = len(u.order) if u is not None else len(by_file.get(path, []))
+            head += _file_record(_esc(path), sha256, signature, outside, listed, count)
         slo, shi = self._span["S"]
         text = _assemble(
             head,

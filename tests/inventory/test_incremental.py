@@ -112,7 +112,7 @@ def records(index: InventoryIndex) -> dict[str, list[list[str]]]:
             if kind == "P":
                 f[6] = ""
         out[kind] = rows
-    out["F"] = [[f[1], f[2], f[4]] for f in index._records("F")]
+    out["F"] = [[f[1], f[2], *f[4:]] for f in index._records("F")]
     return out
 
 
@@ -208,16 +208,17 @@ def _plain(end: str) -> str:
     return end
 
 
-@given(start=starts, edits=CLI_EDITS)
-@examples(80)
-def test_cli_edits_update_the_index_as_a_rebuild_would(
-    tmp_path: Path,
-    cache: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    start: list[str],
-    edits: list[tuple[str, str, str]],
+def snapshot(root: Path) -> list[bytes]:
+    """The bytes of every inventory file in a directory."""
+    return [f.read_bytes() for f in sorted(root.glob("*.yaml"))]
+
+
+def cli_edits_go_by_their_cables(
+    path: Path, monkeypatch: pytest.MonkeyPatch, edits: list[tuple[str, str, str]]
 ) -> None:
-    path = inventory(tmp_path / "inventory.yaml", start)
+    """Run CLI cable edits: each accepted one is checked by its cables alone (never a
+    full validation), and writes an index equal to a rebuilt one; a refused one writes
+    nothing."""
     full: list[int] = []
     real_build = edit.build_inventory
 
@@ -233,11 +234,11 @@ def test_cli_edits_update_the_index_as_a_rebuild_would(
         "move": lambda label, end: move_cable(path, label, a=_plain(end)),
     }
     for op, label, arg in edits:
-        before = path.read_bytes()
+        before = snapshot(path.parent)
         try:
             actions[op](label, arg)
         except InputError:
-            assert path.read_bytes() == before  # refused: nothing written
+            assert snapshot(path.parent) == before  # refused: nothing written
             event(f"{op} refused")
             continue
         event(f"{op} done")
@@ -248,22 +249,17 @@ def test_cli_edits_update_the_index_as_a_rebuild_would(
     assert not full  # every accepted edit went by its cables alone
 
 
-def test_an_index_of_several_files_is_rebuilt(tmp_path: Path, cache: Path) -> None:
-    (tmp_path / "more.yaml").write_text(
-        "devices:\n  sw9:\n    site: hq\n    platform: cisco_ios\n    ports: [Gi1/0/1-2]\n"
-    )
-    path = tmp_path / "inventory.yaml"
-    path.write_text(
-        HEAD.replace("sites:", "include: [more.yaml]\nsites:")
-        + "cables:\n"
-        + item("L-1", "sw9:Gi1/0/1", "sw1:Gi1/0/1", "", False)
-    )
-    open_index(path)
-    with path.open("a") as fh:
-        fh.write(item("L-2", "sw9:Gi1/0/2", "sw1:Gi1/0/2", "", False))
-    stale = _read_index_file(path)
-    assert stale is not None and incremental.refresh_index(stale, path) is None
-    assert open_index(path).cable("L-2") is not None  # the full path
+@given(start=starts, edits=CLI_EDITS)
+@examples(80)
+def test_cli_edits_update_the_index_as_a_rebuild_would(
+    tmp_path: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start: list[str],
+    edits: list[tuple[str, str, str]],
+) -> None:
+    path = inventory(tmp_path / "inventory.yaml", start)
+    cli_edits_go_by_their_cables(path, monkeypatch, edits)
 
 
 # Hand edits of device entries: (device, its new entry, or None to remove it).
@@ -405,5 +401,110 @@ def test_the_outside_and_item_digests_are_kept_in_the_index(tmp_path: Path, cach
     layout = incremental.file_layout(path.read_text())
     assert layout is not None
     assert index.outside_digest(path) == layout.outside
-    assert index.cable_digests() == list(layout.items)
+    assert index.file_cable_digests() == {path.resolve(): list(layout.items)}
+    assert index.cables_digests() == [layout.cables]
     assert os.stat(path).st_size > 0
+
+
+# An inventory of three files: the main one includes the other two.
+PARTS = {
+    "inventory.yaml": ("include: [a.yaml, b.yaml]\n", {"hq": SITES["hq"]}, ["sw1"]),
+    "a.yaml": ("", {"lab": SITES["lab"]}, ["sw2", "pp1"]),
+    "b.yaml": ("", {}, ["srv1"]),
+}
+FILES = list(PARTS)
+
+
+def write_parts(
+    root: Path,
+    sites: dict[str, dict[str, str]],
+    devices: dict[str, dict[str, str]],
+    cables: dict[str, list[str]],
+) -> None:
+    """Write the three files; a file whose text is the same is left alone (its stat
+    signature holds, as for a file nobody touched)."""
+    for file, (head, _sites, _devices) in PARTS.items():
+        text = (SETTINGS if file == FILES[0] else "") + head
+        text += "sites:\n" + "".join(sites[file].values()) if sites[file] else ""
+        text += "devices:\n" + "".join(devices[file].values())
+        text += "cables:\n" + "".join(cables[file]) if cables[file] else "cables: []\n"
+        path = root / file
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+
+
+PART_EDITS = st.lists(
+    st.one_of(
+        st.tuples(st.just("device"), st.sampled_from(FILES), st.sampled_from(ENTRIES)),
+        st.tuples(st.just("site"), st.sampled_from(FILES), st.sampled_from(SITE_ENTRIES)),
+        st.tuples(st.just("cable"), st.sampled_from(FILES), items),
+        st.tuples(st.just("uncable"), st.sampled_from(FILES), st.integers(0, 9)),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(start=st.lists(st.tuples(st.sampled_from(GOOD), st.sampled_from(FILES)), max_size=6),
+       edits=PART_EDITS)  # fmt: skip
+@examples(300)
+def test_a_hand_edit_of_several_files_checked_by_its_parts_agrees_with_a_full_validation(
+    tmp_path: Path, cache: Path, start: list[tuple[str, str]], edits: list[tuple[str, str, Any]]
+) -> None:
+    sites = {file: dict(part[1]) for file, part in PARTS.items()}
+    devices = {file: {n: DEVICES[n] for n in part[2]} for file, part in PARTS.items()}
+    cables: dict[str, list[str]] = {file: [] for file in FILES}
+    seen: set[str] = set()
+    for cable, file in start:
+        if cable not in seen:  # each good cable once, in one of the files
+            seen.add(cable)
+            cables[file].append(cable)
+    write_parts(tmp_path, sites, devices, cables)
+    path = tmp_path / FILES[0]
+    open_index(path)
+    for kind, file, what in edits:
+        if kind == "device":
+            devices[file] = edited(devices[file], [what])
+        elif kind == "site":
+            sites[file] = edited(sites[file], [what])
+        elif kind == "cable":
+            cables[file].append(what)
+        elif cables[file]:
+            cables[file].pop(what % len(cables[file]))
+    write_parts(tmp_path, sites, devices, cables)
+    refreshed_agrees_with_a_full_validation(path, "checked by its parts")
+
+
+@given(start=st.lists(st.tuples(st.sampled_from(GOOD), st.sampled_from(FILES)), max_size=6),
+       edits=CLI_EDITS)  # fmt: skip
+@examples(80)
+def test_cli_edits_of_several_files_update_the_index_as_a_rebuild_would(
+    tmp_path: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start: list[tuple[str, str]],
+    edits: list[tuple[str, str, str]],
+) -> None:
+    cables: dict[str, list[str]] = {file: [] for file in FILES}
+    seen: set[str] = set()
+    for cable, file in start:
+        if cable not in seen:
+            seen.add(cable)
+            cables[file].append(cable)
+    sites = {file: dict(part[1]) for file, part in PARTS.items()}
+    devices = {file: {n: DEVICES[n] for n in part[2]} for file, part in PARTS.items()}
+    write_parts(tmp_path, sites, devices, cables)
+    cli_edits_go_by_their_cables(tmp_path / FILES[0], monkeypatch, edits)
+
+
+def test_the_first_cable_of_a_file_without_a_cables_key_is_indexed(
+    tmp_path: Path, cache: Path
+) -> None:
+    # The new key at the end changes the entry above it: validated and indexed whole.
+    path = tmp_path / "inventory.yaml"
+    path.write_text(HEAD, encoding="utf-8")
+    open_index(path)
+    add_cable(path, "L-1", "sw1:Gi1/0/1", "pp1:1")
+    cached = read_cached_index(path)
+    assert cached is not None and cached.cable("L-1") is not None
+    same_index(cached, path)
