@@ -10,16 +10,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import datetime as dt
+import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from opskit.backup.fetch_tftp import device_address, tftp_settings
-from opskit.backup.service import ValueInspector, store_fetched
+from opskit.backup.service import BackupReport, ValueInspector, store_fetched
 from opskit.errors import DeviceError, InputError, OpskitError
 from opskit.inventory import Device, Inventory
 from opskit.platforms import load_profile
+from opskit.store import open_store
 from opskit.transport.tftp import ReceivedFile, TftpServer, TransferRecord, check_name
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ def receive_pushes(
     stop: asyncio.Event | None = None,
     drain: float = 30.0,
     inspector: ValueInspector | None = None,
+    on_stored: Callable[[BackupReport], None] | None = None,
 ) -> None:
     """Run a TFTP receiver until `stop` is set (or SIGTERM/SIGINT when run in the main thread).
 
@@ -72,13 +78,15 @@ def receive_pushes(
     anything else is refused by the server. `on_event` gets one `PushEvent` per transfer.
     On stop, transfers in flight finish (up to `drain` seconds) and stored uploads are
     committed before this returns. `inspector` sees each upload before it is scrubbed
-    (`store_fetched`).
+    (`store_fetched`). `on_stored` gets each upload's outcome (stored, unchanged or
+    refused by the pipeline) as a one-device `BackupReport`, in the worker thread after
+    the commit: the commands send change notifications with it.
 
     Raises:
         InputError: bad listen address.
         DeviceError: the address cannot be bound.
     """
-    asyncio.run(_receive(inventory, listen, on_event, on_ready, stop, drain, inspector))
+    asyncio.run(_receive(inventory, listen, on_event, on_ready, stop, drain, inspector, on_stored))
 
 
 def _push_allow_list(inventory: Inventory) -> set[str] | None:
@@ -103,6 +111,7 @@ async def _receive(
     stop: asyncio.Event | None,
     drain: float,
     inspector: ValueInspector | None = None,
+    on_stored: Callable[[BackupReport], None] | None = None,
 ) -> None:
     cfg = tftp_settings(inventory.settings, listen)
     allowed = _push_allow_list(inventory)
@@ -137,8 +146,13 @@ async def _receive(
             text = received.read_bytes().decode("utf-8", errors="replace").replace("\r\n", "\n")
         finally:
             received.discard()
+        report: BackupReport | None = None
         try:
+            started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
             result = store_fetched(inventory, device, text, method="tftp", inspector=inspector)
+            commit = result.commit if result.changed else None
+            root = open_store(inventory).root
+            report = BackupReport(root, (result,), commit, result.duration, started)
             event = PushEvent(
                 received.name,
                 received.peer,
@@ -152,6 +166,11 @@ async def _receive(
         except OpskitError as exc:
             event = PushEvent(received.name, received.peer, "failed", device.name, str(exc))
         emit(event)
+        if on_stored is not None and report is not None:
+            try:
+                on_stored(report)
+            except Exception:  # a notification must not stop the receiver
+                log.exception("tftp-serve: after storing %s", device.name)
 
     def handler_for(device: Device) -> Callable[[ReceivedFile], None]:
         def handle(received: ReceivedFile) -> None:
@@ -187,5 +206,5 @@ async def _receive(
 
 # `receive_pushes` as a coroutine, for a process serving TFTP beside other servers
 # (`backup listen --tftp`): serve_pushes(inventory, listen, on_event, on_ready, stop, drain,
-# inspector)
+# inspector, on_stored)
 serve_pushes = _receive

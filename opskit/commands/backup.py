@@ -16,8 +16,12 @@ from opskit.commands.options import JsonOpt, ShardOpt
 from opskit.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from opskit.backup.service import BackupReport
     from opskit.inventory import Device, Inventory
+    from opskit.notify import NotifyReport
+    from opskit.notify.config import Channel
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -81,7 +85,7 @@ def run(
     if not devices:
         raise InputError("no devices selected for backup")
     from opskit.audit import VALUE_INSPECTOR  # audit's rules that need a secret's value
-    from opskit.notify import load_channels, notify_run
+    from opskit.notify import load_channels
 
     channels = load_channels(inv)  # a bad notify: list stops the run before any fetch
 
@@ -99,8 +103,7 @@ def run(
             inspector=VALUE_INSPECTOR,
             title=title,
         )
-    findings = _finding_lines(inv, report) if channels else {}
-    sent = notify_run(inv, report, channels=channels, keep_secrets=keep_secrets, findings=findings)
+    sent = notify_after(inv, report, channels, keep_secrets=keep_secrets)
     if json_out:
         print_json({**report.to_dict(), "notify": sent.to_dict()})
     elif tty:
@@ -372,6 +375,29 @@ def _colour(line: str) -> Any:
     if line.startswith("@@"):
         return typer.style(line, fg="cyan")
     return line
+
+
+def notify_after(
+    inv: Inventory,
+    report: BackupReport,
+    channels: Sequence[Channel],
+    *,
+    keep_secrets: bool = False,
+    changed_by: Mapping[str, str] | None = None,
+) -> NotifyReport:
+    """Send the notifications of a backup (a run, a syslog-triggered batch, a router's
+    push), with the hardening findings its changes made new or fixed."""
+    from opskit.notify import notify_run
+
+    findings = _finding_lines(inv, report) if channels else {}
+    return notify_run(
+        inv,
+        report,
+        channels=channels,
+        keep_secrets=keep_secrets,
+        changed_by=changed_by,
+        findings=findings,
+    )
 
 
 def _finding_lines(inv: Inventory, report: BackupReport) -> dict[str, list[str]]:

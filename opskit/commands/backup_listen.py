@@ -59,9 +59,10 @@ def listen_cmd(
     from opskit.audit import VALUE_INSPECTOR
     from opskit.backup import run_backup
     from opskit.backup.history import backup_devices
+    from opskit.commands.backup import notify_after
     from opskit.errors import InputError
     from opskit.inventory import load_inventory
-    from opskit.notify import load_channels, notify_run
+    from opskit.notify import load_channels
     from opskit.notify.listen import ListenEvent, listen, listen_settings
     from opskit.output import to_jsonable
 
@@ -94,7 +95,7 @@ def listen_cmd(
 
     def backup(batch: list[Any], changed_by: dict[str, str]) -> Mapping[str, Any]:
         report = run_backup(inv, batch, inspector=VALUE_INSPECTOR)
-        sent = notify_run(inv, report, channels=channels, changed_by=changed_by)
+        sent = notify_after(inv, report, channels, changed_by=changed_by)
         changed = [r.device for r in report.changed]
         failed = [f"{r.device} ({r.reason})" for r in report.failed]
         commit = f" (commit {report.commit[:10]})" if report.commit else ""
@@ -120,7 +121,9 @@ def listen_cmd(
 
     alongside = []
     if tftp:
+        from opskit.backup import BackupReport
         from opskit.backup.tftp_serve import PushEvent, serve_pushes
+        from opskit.commands.notify import notify_lines
 
         if STATE.verbose == 0:
             logging.getLogger("opskit.transport.tftp").setLevel(logging.ERROR)
@@ -135,9 +138,18 @@ def listen_cmd(
         def tftp_ready(address: str) -> None:
             sys.stderr.write(f"opskit: backup listen: tftp on {address}\n")
 
+        def tftp_stored(report: BackupReport) -> None:
+            sent = notify_after(inv, report, channels)
+            if json_out and (sent.deliveries or sent.errors):
+                emit_json("tftp-notify", sent.to_dict())
+            elif not json_out:
+                for line in notify_lines(sent):
+                    sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+
         alongside.append(
             lambda stop: serve_pushes(
-                inv, None, tftp_event, tftp_ready, stop, 30.0, VALUE_INSPECTOR
+                inv, None, tftp_event, tftp_ready, stop, 30.0, VALUE_INSPECTOR, tftp_stored
             )
         )
     stats = listen(devices, settings, backup, on_event=emit, on_ready=ready, alongside=alongside)

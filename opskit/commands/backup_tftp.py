@@ -36,8 +36,9 @@ def tftp_serve(
     """Receive configs that routers push on their own (IOS archive/kron) and commit them.
 
     An upload named `<device>`, `<device>.cfg` or `<device>-confg` from that device's
-    address goes through the same checks, scrubbing and git commit as `backup run`; any
-    other upload or read is refused. One line per transfer. Stops on SIGTERM/SIGINT after
+    address goes through the same checks, scrubbing and git commit as `backup run`, and
+    the same change notifications (`notify:`); any other upload or read is refused. One
+    line per transfer. Stops on SIGTERM/SIGINT after
     finishing the transfers in flight (exit 0).
     """
     import json
@@ -61,8 +62,33 @@ def tftp_serve(
         sys.stderr.flush()
 
     from opskit.audit import VALUE_INSPECTOR
+    from opskit.backup import BackupReport
+    from opskit.commands.backup import notify_after
+    from opskit.commands.notify import notify_lines
+    from opskit.notify import load_channels
 
-    receive_pushes(inv, listen=listen, on_event=emit, on_ready=ready, inspector=VALUE_INSPECTOR)
+    channels = load_channels(inv)  # a bad notify: list stops here, before listening
+
+    def stored(report: BackupReport) -> None:
+        # A config a router pushed is a change like one `backup run` fetched: the same
+        # digest (its diff, its new hardening findings), and failures told once.
+        sent = notify_after(inv, report, channels)
+        if json_out and (sent.deliveries or sent.errors):
+            device = report.results[0].device
+            sys.stdout.write(json.dumps({"device": device, "notify": sent.to_dict()}) + "\n")
+        elif not json_out:
+            for line in notify_lines(sent):
+                sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    receive_pushes(
+        inv,
+        listen=listen,
+        on_event=emit,
+        on_ready=ready,
+        inspector=VALUE_INSPECTOR,
+        on_stored=stored,
+    )
 
 
 def restore(

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,10 @@ from tests.lab.tftp import (
     git,
     hpa_put,
     push_from_switch,
+    set_description,
     write_tftp_inventory,
 )
+from tests.lab.webhook import WebhookReceiver
 
 
 @pytest.mark.parametrize("via", ["telnet", "ssh"])
@@ -97,6 +101,47 @@ def test_tftp_serve_commits_an_unsolicited_push_and_refuses_strangers(
     stored = (tmp_path / "configs" / "lab" / "sw1.cfg").read_text()
     assert "hostname sw1" in stored
     assert_no_secrets(serve.log_text(), git(tmp_path / "configs", "log", "-p"))
+
+
+def test_a_pushed_change_is_notified_like_a_backup_run(
+    tftp_lab: tuple[FakeSwitch, int],
+    tmp_path: Path,
+    webhook_receiver: Callable[..., WebhookReceiver],
+) -> None:
+    sw, port = tftp_lab
+    hook = webhook_receiver()
+    inv = write_tftp_inventory(tmp_path / "inventory.yaml", sw, port)
+    with inv.open("a") as fh:
+        fh.write("notify:\n  - {name: chat, type: webhook, format: slack, url_env: T_HOOK_URL}\n")
+    log = tmp_path / "serve.log"
+    serve = Peer(
+        [sys.executable, "-m", "opskit", "-i", str(inv), "backup", "tftp-serve", "--json"],
+        log,
+        env={**os.environ, "T_HOOK_URL": hook.url("/hook/Xy9TokenZz42")},
+    )
+    try:
+        wait_until(lambda: "listening on 127.0.0.1" in serve.log_text(), what="tftp-serve")
+        assert "bytes copied" in push_from_switch(sw, "sw1-confg")  # the first version
+        wait_until(lambda: len(hook.received()) == 1, what="the first digest", timeout=30)
+        set_description(sw, "to core-r2 Gi0/48 (moved)")
+        assert "bytes copied" in push_from_switch(sw, "sw1-confg")
+        wait_until(lambda: len(hook.received()) == 2, what="the change's digest", timeout=30)
+        assert "bytes copied" in push_from_switch(sw, "sw1-confg")  # nothing new
+        wait_until(lambda: serve.log_text().count('"status": "ok"') == 3, what="3 pushes")
+    finally:
+        serve.stop()
+    assert len(hook.received()) == 2  # an unchanged push says nothing
+    text = json.loads(hook.received()[1].body)["text"]
+    head = git(tmp_path / "configs", "rev-parse", "HEAD").strip()
+    assert "sw1" in text and head[:10] in text
+    assert "+ description to core-r2 Gi0/48 (moved)" in text
+    lines = [json.loads(ln) for ln in serve.log_text().splitlines() if ln.startswith("{")]
+    notified = [ln for ln in lines if "notify" in ln]
+    assert [n["device"] for n in notified] == ["sw1", "sw1"]
+    assert all(n["notify"]["ok"] for n in notified)
+    bodies = [r.body.decode() for r in hook.received()]
+    assert_no_secrets(serve.log_text(), *bodies)
+    assert all("Xy9TokenZz42" not in t for t in (serve.log_text(), *bodies))
 
 
 def test_tftp_serve_finishes_a_transfer_in_flight_on_sigterm(tmp_path: Path):

@@ -22,6 +22,7 @@ from opskit.lab.smtp import SmtpSink
 from tests.backup.helpers import commit_count
 from tests.lab.common import require_binary
 from tests.lab.testdevice import TestDevice
+from tests.lab.webhook import WebhookReceiver
 from tests.notify.helpers import email_channel, write_inventory
 
 TD_ENV = {"TD_PW": "Pw-Login-7731", "TD_EN": "En-Secret-4410"}
@@ -173,14 +174,21 @@ def test_bad_listen_settings_are_input_errors(tmp_path: Path) -> None:
 
 
 def test_tftp_pushes_are_served_by_the_same_process(
-    tmp_path: Path, test_device: TestDevice, td_env: None
+    tmp_path: Path,
+    test_device: TestDevice,
+    td_env: None,
+    webhook_receiver: Callable[..., WebhookReceiver],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.lab.tftp import hpa_put
 
+    hook = webhook_receiver()
+    monkeypatch.setenv("T_HOOK_URL", hook.url("/hook"))
+    chat = {"name": "chat", "type": "webhook", "format": "slack", "url_env": "T_HOOK_URL"}
     tftp_port, syslog_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     device = {"port": test_device.ssh_port, "credentials": "td", "backup": {"timeout": 10}}
     settings = {"tftp": {"listen": f"127.0.0.1:{tftp_port}"}}
-    inv = write_inventory(tmp_path, [], {"core-r1": device}, TD_CREDS, settings=settings)
+    inv = write_inventory(tmp_path, [chat], {"core-r1": device}, TD_CREDS, settings=settings)
     loaded = load_inventory(inv)
     assert run_backup(loaded, list(loaded.devices.values())).ok
     pushed = tmp_path / "core-r1-confg"
@@ -193,7 +201,7 @@ def test_tftp_pushes_are_served_by_the_same_process(
     try:
         wait_until(lambda: "tftp on 127.0.0.1" in peer.log_text() or not peer.alive(), 30)
         assert hpa_put(tftp_port, pushed, "core-r1-confg").ok
-        wait_until(lambda: bool(lis.of("tftp")), 30)
+        wait_until(lambda: bool(lis.of("tftp-notify")), 30)
         stats = lis.stop()
     finally:
         peer.stop()
@@ -201,3 +209,8 @@ def test_tftp_pushes_are_served_by_the_same_process(
     assert event["status"] == "ok" and event["device"] == "core-r1", event
     assert "! pushed" in (tmp_path / "configs" / "lab" / "core-r1.cfg").read_text()
     assert stats["received"] == 0
+    # The pushed change is told like a backup run's: one digest with its diff.
+    (sent,) = lis.of("tftp-notify")
+    assert [d["channel"] for d in sent["sent"]] == ["chat"] and sent["ok"]
+    (request,) = hook.received()
+    assert "\n+! pushed\n" in json.loads(request.body)["text"]
