@@ -234,6 +234,26 @@ def _entries(text: str, key: str) -> dict[str, tuple[int, int]] | None:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class FileUpdate:
+    """What changes in one file's records (`InventoryIndex.with_changes`).
+
+    `order` has, for each cable of the file in its new order, the position of its record
+    among the file's records in the index (kept as it is), or None for the next of
+    `fresh` (the new or changed cables with their item digests, in file order).
+    `sha256`, `signature`, `outside` and `cables` are the file's new F record fields; an empty
+    `sha256` keeps the F record (a file unchanged on disk whose cables are checked again
+    because a device they name changed).
+    """
+
+    order: Sequence[int | None]
+    fresh: Sequence[tuple[Cable, str]]
+    sha256: str = ""
+    signature: str = ""
+    outside: str = ""
+    cables: str = ""
+
+
 class Unsure(Exception):
     """The change cannot be checked by its parts: take the full path."""
 
@@ -502,8 +522,6 @@ class Update:
         Raises:
             Unsure: the index could not be updated (the caller rebuilds it).
         """
-        from opskit.inventory.index import FileUpdate
-
         updates = {}
         for path, change in self.changes.files.items():
             signature, sha256 = written.get(path, ("", "")) if change.written else ("", "")

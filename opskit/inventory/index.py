@@ -45,7 +45,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opskit.inventory.model import (
     PATCH_PANEL,
@@ -58,6 +58,9 @@ from opskit.inventory.model import (
     SourceRef,
 )
 from opskit.inventory.panels import PanelMap
+
+if TYPE_CHECKING:
+    from opskit.inventory.incremental import FileUpdate
 
 FORMAT = "#opskit-inventory-index 4"  # 2: panel wiring in D records; 3: item digests;
 # 4: entry digests in S and D records, the outside digest without the sites and devices
@@ -267,26 +270,6 @@ def _assemble(head: str, sites: str, cables: str, devices: str, ports: str) -> s
         offsets.append(offsets[-1] + len(part))
     oline = "O\t" + "\t".join(f"{x:012d}" for x in offsets)
     return "".join([FORMAT, "\n", oline, head, *parts, "\n", TRAILER])
-
-
-@dataclass(frozen=True, slots=True)
-class FileUpdate:
-    """What changes in one file's records (`InventoryIndex.with_changes`).
-
-    `order` has, for each cable of the file in its new order, the position of its record
-    among the file's records in the index (kept as it is), or None for the next of
-    `fresh` (the new or changed cables with their item digests, in file order).
-    `sha256`, `signature`, `outside` and `cables` are the file's new F record fields; an empty
-    `sha256` keeps the F record (a file unchanged on disk whose cables are checked again
-    because a device they name changed).
-    """
-
-    order: Sequence[int | None]
-    fresh: Sequence[tuple[Cable, str]]
-    sha256: str = ""
-    signature: str = ""
-    outside: str = ""
-    cables: str = ""
 
 
 class InventoryIndex:
