@@ -384,6 +384,7 @@ def notify_after(
     *,
     keep_secrets: bool = False,
     changed_by: Mapping[str, str] | None = None,
+    source: str = "",
 ) -> NotifyReport:
     """Send the notifications of a backup (a run, a syslog-triggered batch, a router's
     push), with the hardening findings its changes made new or fixed."""
@@ -397,6 +398,7 @@ def notify_after(
         keep_secrets=keep_secrets,
         changed_by=changed_by,
         findings=findings,
+        source=source,
     )
 
 

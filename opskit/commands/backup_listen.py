@@ -95,7 +95,9 @@ def listen_cmd(
 
     def backup(batch: list[Any], changed_by: dict[str, str]) -> Mapping[str, Any]:
         report = run_backup(inv, batch, inspector=VALUE_INSPECTOR)
-        sent = notify_after(inv, report, channels, changed_by=changed_by)
+        sent = notify_after(
+            inv, report, channels, changed_by=changed_by, source="opskit backup listen (syslog)"
+        )
         changed = [r.device for r in report.changed]
         failed = [f"{r.device} ({r.reason})" for r in report.failed]
         commit = f" (commit {report.commit[:10]})" if report.commit else ""
@@ -139,7 +141,9 @@ def listen_cmd(
             sys.stderr.write(f"opskit: backup listen: tftp on {address}\n")
 
         def tftp_stored(report: BackupReport) -> None:
-            sent = notify_after(inv, report, channels)
+            sent = notify_after(
+                inv, report, channels, source="a config pushed by the device (backup listen)"
+            )
             if json_out and (sent.deliveries or sent.errors):
                 emit_json("tftp-notify", sent.to_dict())
             elif not json_out:

@@ -72,7 +72,9 @@ def tftp_serve(
     def stored(report: BackupReport) -> None:
         # A config a router pushed is a change like one `backup run` fetched: the same
         # digest (its diff, its new hardening findings), and failures told once.
-        sent = notify_after(inv, report, channels)
+        sent = notify_after(
+            inv, report, channels, source="a config pushed by the device (tftp-serve)"
+        )
         if json_out and (sent.deliveries or sent.errors):
             device = report.results[0].device
             sys.stdout.write(json.dumps({"device": device, "notify": sent.to_dict()}) + "\n")

@@ -60,6 +60,8 @@ class Digest:
     recoveries: tuple[Recovery, ...] = ()
     note: str = ""
     id: str = field(default="", compare=False)
+    # what made the run: "opskit backup run", a syslog-triggered backup, a router's push
+    source: str = ""
 
     @property
     def empty(self) -> bool:
@@ -86,6 +88,7 @@ class Digest:
             recoveries=tuple(Recovery(**r) for r in data.get("recoveries") or ()),
             note=str(data.get("note", "")),
             id=str(data.get("id", "")),
+            source=str(data.get("source", "")),
         )
 
     def counts(self) -> dict[str, int]:
@@ -155,7 +158,7 @@ def head_text(digest: Digest) -> str:
         out.append(digest.note or "A test message from opskit: this channel works.")
         out.append(f"Sent at {digest.started}.")
         return "\n".join(out) + "\n"
-    out.append(f"opskit backup run at {digest.started}")
+    out.append(f"{digest.source or 'opskit backup run'} at {digest.started}")
     if digest.commit:
         out.append(f"Commit {digest.commit} ({_show_command(digest)})")
     out.append("")

@@ -182,6 +182,7 @@ def build_digest(
     now: dt.datetime,
     changed_by: Mapping[str, str] | None = None,
     findings: Mapping[str, Sequence[str]] | None = None,
+    source: str = "",
 ) -> Digest:
     """This run's digest for `channel`, updating its `failing` state in place.
 
@@ -235,6 +236,7 @@ def build_digest(
         changes=tuple(changes),
         failures=tuple(failures),
         recoveries=tuple(recoveries),
+        source=source,
     )
 
 
@@ -321,6 +323,7 @@ def notify_run(
     changed_by: Mapping[str, str] | None = None,
     findings: Mapping[str, Sequence[str]] | None = None,
     lock_timeout: float = 120.0,
+    source: str = "",
 ) -> NotifyReport:
     """Send this run's digest to every channel that has something to say; retry the outbox.
 
@@ -334,6 +337,8 @@ def notify_run(
         findings: device -> lines on hardening findings this change made new or fixed
             (the caller runs the audit: `opskit.audit.audit_changes`).
         lock_timeout: how long to wait for another process sending notifications.
+        source: what made the run, for the message's first line (default "opskit
+            backup run").
 
     Returns:
         A `NotifyReport`: what was sent where, what was queued, and errors.
@@ -364,6 +369,7 @@ def notify_run(
                     now=now,
                     changed_by=changed_by,
                     findings=findings,
+                    source=source,
                 )
                 if digest.empty:
                     continue

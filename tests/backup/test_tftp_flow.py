@@ -134,6 +134,7 @@ def test_a_pushed_change_is_notified_like_a_backup_run(
     text = json.loads(hook.received()[1].body)["text"]
     head = git(tmp_path / "configs", "rev-parse", "HEAD").strip()
     assert "sw1" in text and head[:10] in text
+    assert "a config pushed by the device (tftp-serve) at " in text
     assert "+ description to core-r2 Gi0/48 (moved)" in text
     lines = [json.loads(ln) for ln in serve.log_text().splitlines() if ln.startswith("{")]
     notified = [ln for ln in lines if "notify" in ln]

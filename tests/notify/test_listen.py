@@ -126,6 +126,7 @@ def test_a_burst_of_changes_makes_one_backup_and_one_digest(
     (mail,) = smtp.received
     body = mail.message.get_content()
     assert mail.message["Subject"] == "opskit: 1 config changed (lab: core-r1)"
+    assert body.startswith("opskit backup listen (syslog) at ")
     assert "core-r1: configured by admin on vty0 (10.9.8.7)" in body
     assert "+ description changed by the listen test" in body.replace("\r\n", "\n")
     everything = lis.peer.log_text() + mail.raw.decode()
@@ -213,4 +214,6 @@ def test_tftp_pushes_are_served_by_the_same_process(
     (sent,) = lis.of("tftp-notify")
     assert [d["channel"] for d in sent["sent"]] == ["chat"] and sent["ok"]
     (request,) = hook.received()
-    assert "\n+! pushed\n" in json.loads(request.body)["text"]
+    text = json.loads(request.body)["text"]
+    assert "\n+! pushed\n" in text
+    assert "a config pushed by the device (backup listen) at " in text
