@@ -82,17 +82,21 @@ class SecurityHeaders:
                 response = Response(
                     "unexpected Host header\n", status_code=421, media_type="text/plain"
                 )
-                await response(scope, receive, self._send_with_headers(send))
+                await response(scope, receive, self._send_with_headers(send, scope))
                 return
-        await self.app(scope, receive, self._send_with_headers(send))
+        await self.app(scope, receive, self._send_with_headers(send, scope))
 
     @staticmethod
-    def _send_with_headers(send: Send) -> Send:
+    def _send_with_headers(send: Send, scope: Scope) -> Send:
+        extra = list(SECURITY_HEADERS)
+        if scope.get("scheme") == "https":  # served over TLS: browsers keep to HTTPS
+            extra.append((b"strict-transport-security", b"max-age=31536000"))
+
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                headers += [(k, v) for k, v in extra if k not in names]
                 if b"cache-control" not in names:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}

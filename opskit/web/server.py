@@ -131,8 +131,9 @@ def serve(
     sock = bind(host, port)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
+    scheme = "https" if settings.tls else "http"
     started = Started(
-        url=f"http://{shown}:{port}/",
+        url=f"{scheme}://{shown}:{port}/",
         host=host,
         port=port,
         users=len(settings.users),
@@ -148,6 +149,8 @@ def serve(
         server_header=False,
         lifespan="off",
         timeout_graceful_shutdown=5,
+        ssl_certfile=str(settings.tls[0]) if settings.tls else None,
+        ssl_keyfile=str(settings.tls[1]) if settings.tls else None,
     )
     server = _server_class()(config)
     if on_start is not None:

@@ -11,6 +11,7 @@ settings:
       carol: {password_file: secrets/carol, role: technician}
     trust_header: X-Remote-User            # a reverse proxy names the user ...
     trusted_proxies: [127.0.0.1]           # ... when the request comes from one of these
+    tls: {cert: tls/ops.pem, key: tls/ops.key}   # HTTPS itself (paths: from the inventory)
 ```
 
 Without users every page is open and the server binds loopback only (`check_listen`).
@@ -24,6 +25,7 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
@@ -33,7 +35,15 @@ if TYPE_CHECKING:
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 ROLES = ("technician", "admin")
-WEB_KEYS = ("listen", "base_url", "users", "trust_header", "trusted_proxies", "session_hours")
+WEB_KEYS = (
+    "listen",
+    "base_url",
+    "users",
+    "trust_header",
+    "trusted_proxies",
+    "session_hours",
+    "tls",
+)
 USER_KEYS = ("role", "password_hash", "password_env", "password_file")
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -64,6 +74,7 @@ class WebSettings:
     trust_header: str | None = None
     trusted_proxies: tuple[IpNetwork, ...] = ()
     session_hours: float = 12.0
+    tls: tuple[Path, Path] | None = None  # (certificate chain, private key), PEM files
 
     @property
     def open(self) -> bool:
@@ -215,7 +226,36 @@ def load_web_settings(inventory: Inventory) -> WebSettings:
         trust_header=str(trust_header) if trust_header else None,
         trusted_proxies=tuple(proxies),
         session_hours=hours,
+        tls=_tls(inventory, raw.get("tls")),
     )
+
+
+def _tls(inventory: Inventory, raw: Any) -> tuple[Path, Path] | None:
+    """`settings.web.tls`: a certificate chain and its key that load together.
+
+    Raises:
+        InputError: not `{cert, key}`, a file missing, a key others may read, or a pair
+            that does not load (the TLS library's reason, never the key's content).
+    """
+    if raw is None:
+        return None
+    where = f"{_where(inventory, 'tls')}: settings.web.tls"
+    if not isinstance(raw, Mapping) or set(raw) != {"cert", "key"}:
+        raise InputError(f"{where} must be {{cert: FILE, key: FILE}}")
+    cert, key = (inventory.path.parent / str(raw[k]) for k in ("cert", "key"))
+    for path in (cert, key):
+        if not path.is_file():
+            raise InputError(f"{where}: no such file '{path}'")
+    if key.stat().st_mode & 0o004:
+        raise InputError(f"{where}: the key '{key}' is readable by everyone (chmod o-r)")
+    import ssl
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+        raise InputError(f"{where}: cannot use '{cert}' with '{key}': {reason}") from None
+    return cert, key
 
 
 def labels_base_url(inventory: Inventory) -> tuple[str, bool]:

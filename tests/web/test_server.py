@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,66 @@ def test_hash_password_makes_a_hash_the_server_accepts(tmp_path: Path) -> None:
 
     assert verify_password("Correct-Horse-Battery", WebUser("x", "admin", hashed, hashed=True))
     assert not verify_password("correct-horse-battery", WebUser("x", "admin", hashed, True))
+
+
+def _with_tls(shop_inventory: Path, tls: str) -> None:
+    text = shop_inventory.read_text()
+    shop_inventory.write_text(text.replace("  web:\n", f"  web:\n    tls: {tls}\n", 1))
+
+
+def test_tls_serves_https_with_hsts_and_secure_session_cookies(tmp_path: Path) -> None:
+    from opskit.lab import Peer
+    from opskit.lab.smtp import self_signed
+    from tests.web.shop import TECH, TECH_PASSWORD
+
+    port = free_port()
+    shop = make_shop(tmp_path / "shop", f"https://127.0.0.1:{port}")
+    cert, _key = self_signed(shop.directory / "tls")
+    _with_tls(shop.inventory, "{cert: tls/lab-cert.pem, key: tls/lab-key.pem}")
+    argv = [sys.executable, "-m", "opskit", "-i", str(shop.inventory), "web",
+            "--listen", f"127.0.0.1:{port}"]  # fmt: skip
+    peer = Peer(argv, tmp_path / "web.log", env={**os.environ, **shop.env()}, cwd=shop.directory)
+    url = f"https://127.0.0.1:{port}/"
+    try:
+        wait_until(lambda: url in peer.log_text() or not peer.alive(), 30, what="the start")
+        assert peer.alive(), peer.log_text()
+        trust = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(base_url=url, verify=trust, timeout=10) as client:
+            page = client.get("static/opskit.css")
+            assert page.status_code == 200
+            assert page.headers["strict-transport-security"] == "max-age=31536000"
+            login = client.post("/login", data={"user": TECH, "password": TECH_PASSWORD})
+            assert login.status_code == 303
+            cookie = login.headers["set-cookie"].lower()
+            assert "secure" in cookie and "httponly" in cookie
+        # the same port does not answer plain HTTP with a page
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/static/opskit.css", timeout=5).raise_for_status()
+    finally:
+        peer.stop()
+    assert TECH_PASSWORD not in peer.log_text()
+
+
+@pytest.mark.parametrize(
+    ("tls", "message"),
+    [
+        ("{cert: tls/lab-cert.pem}", "settings.web.tls must be {cert: FILE, key: FILE}"),
+        ("{cert: tls/nope.pem, key: tls/lab-key.pem}", "no such file"),
+        ("{cert: tls/lab-key.pem, key: tls/lab-key.pem}", "cannot use"),
+        ("{cert: tls/lab-cert.pem, key: tls/open-key.pem}", "is readable by everyone"),
+    ],
+)
+def test_a_bad_tls_setting_is_one_line_exit_2(tmp_path: Path, tls: str, message: str) -> None:
+    from opskit.lab.smtp import self_signed
+
+    shop = make_shop(tmp_path / "shop", "https://127.0.0.1:8443")
+    _cert, key = self_signed(shop.directory / "tls")
+    open_key = key.with_name("open-key.pem")
+    open_key.write_bytes(key.read_bytes())
+    open_key.chmod(0o644)
+    _with_tls(shop.inventory, tls)
+    proc = run_opskit("-i", str(shop.inventory), "web", env=shop.env())
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("opskit: error: inventory.yaml:") and message in line, line
+    assert "PRIVATE KEY" not in proc.stderr
