@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 # C0 controls (newline, tab, ESC ...), DEL and C1 controls (CSI U+009B ...): what a terminal
-# acts on instead of showing.
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# acts on instead of showing; and the bidirectional embeddings, overrides and isolates
+# (U+202A-U+202E, U+2066-U+2069), which make text show in another order than it is
+# written ("Trojan Source"): a cable label must read as it is.
+CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -37,6 +39,8 @@ def escape_control(text: str, *, keep_newlines: bool = False) -> str:
     sw1\\nforged line
     >>> escape_control("Schaltschrank ä")
     'Schaltschrank ä'
+    >>> escape_control("A-1\\u202e7-B")  # a right-to-left override: shows as "A-1B-7"
+    'A-1\\\\u202e7-B'
     """
     if text.isprintable():  # the common case, checked in C
         return text
@@ -47,7 +51,8 @@ def escape_control(text: str, *, keep_newlines: bool = False) -> str:
 
 def _visible(match: re.Match[str]) -> str:
     char = match.group()
-    return _CONTROL_NAMES.get(char) or f"\\x{ord(char):02x}"
+    code = ord(char)
+    return _CONTROL_NAMES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def to_jsonable(value: Any) -> Any:

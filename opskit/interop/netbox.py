@@ -30,9 +30,9 @@ from opskit.interop.maps import PlatformMapper, netbox_values
 from opskit.interop.model import ImportSet
 from opskit.interop.textin import control_free
 from opskit.inventory.panels import build_panel_map
+from opskit.output import CONTROL_RE
 
 PORT_TYPES = {"dcim.interface": "interface", "dcim.frontport": "front", "dcim.rearport": "rear"}
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def auth_header(token: str) -> str:
@@ -56,7 +56,7 @@ def _value(obj: Any) -> Any:
 def _text(value: Any) -> str:
     """Free text (a description): control characters become spaces."""
     text = "" if value is None else str(value)
-    return _CONTROL_RE.sub(" ", text).strip()
+    return CONTROL_RE.sub(" ", text).strip()
 
 
 def fetch_netbox(

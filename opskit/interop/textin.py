@@ -15,7 +15,8 @@ from opskit.errors import InputError
 
 MAX_BYTES = 256 * 1024 * 1024  # far above any real router.db (a line is ~40 bytes)
 MAX_LINE = 64 * 1024
-_CONTROL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# Controls (a tab is a separator here) and bidirectional overrides (see opskit.output).
+_CONTROL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:

@@ -961,7 +961,24 @@ def _secret_reference_problems(
 
 
 _NON_FINITE_REPR = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
-_CONTROL_NAMES = {0: "NUL", 9: "TAB", 10: "newline", 13: "CR", 27: "ESC", 127: "DEL"}
+_CONTROL_NAMES = {
+    0: "NUL",
+    9: "TAB",
+    10: "newline",
+    13: "CR",
+    27: "ESC",
+    127: "DEL",
+    # bidirectional formatting: text would show in another order than it is written
+    0x202A: "LRE",
+    0x202B: "RLE",
+    0x202C: "PDF",
+    0x202D: "LRO",
+    0x202E: "RLO",
+    0x2066: "LRI",
+    0x2067: "RLI",
+    0x2068: "FSI",
+    0x2069: "PDI",
+}
 
 
 def _check_values(collector: _Collector, doc: _Doc) -> None:

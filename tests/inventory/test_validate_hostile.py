@@ -81,6 +81,18 @@ CONTROL_CASES = [
         r"cables[1].note: control character U+000A (newline)",
     ),
     (
+        "label-bidi-override",  # "A-1<RLO>7-B" shows as "A-1B-7": a label that lies
+        "  - label: B-1\n",
+        f'  - label: "B-1\\u202e7-B"{MARK}\n',
+        r"cables[1].label: control character U+202E (RLO)",
+    ),
+    (
+        "description-bidi-isolate",
+        "  hq: {description: Head office}\n",
+        f'  hq: {{description: "Head \\u2067office"}}{MARK}\n',
+        r"sites.hq.description: control character U+2067 (RLI)",
+    ),
+    (
         "raw-tab-in-description",
         "  hq: {description: Head office}\n",
         f'  hq: {{description: "Head\toffice"}}{MARK}\n',
@@ -99,7 +111,7 @@ def test_control_characters_are_refused_at_their_line(
     errors = _errors(path)
     line = _marked(path.read_text())[0]
     assert any(e.startswith(f"inventory.yaml:{line}: ") and message in e for e in errors), errors
-    assert not any(ESC in e or "\n" in e or "\x9b" in e for e in errors)
+    assert not any(ESC in e or "\n" in e or "\x9b" in e or "\u202e" in e for e in errors)
 
 
 def test_validate_prints_no_control_character(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
