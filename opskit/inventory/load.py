@@ -1444,32 +1444,49 @@ def _build_inventory(
 
 
 def _check_backup_files(collector: _Collector, devices: Mapping[str, Device]) -> None:
-    """Refuse two devices whose configs would go to one file of the backup repository.
+    """Refuse two devices whose configs would go to one file of the backup repository, and
+    warn about two whose files differ only in case.
 
-    `backup_file_name` is injective, so this only guards it: a mapping that ever sent
+    `backup_file_name` is injective, so the error only guards it: a mapping that ever sent
     two names to one file (`schalter-ä1` and `schalter-ö1` once both gave
     `hq/schalter-_1.cfg`) would have each backup run overwrite one config with the other
-    and call both ok. Patch panels have no config and are left out.
+    and call both ok. `hq/SW1.cfg` and `hq/sw1.cfg` are two files here, but one on a
+    case-insensitive file system (a clone of the history on macOS or Windows checks out
+    one of them): a warning. Patch panels have no config and are left out.
     """
     owners: dict[str, Device] = {}
+    folded: dict[str, Device] = {}
     for name, device in devices.items():
         if device.is_patch_panel:
             continue
         file_name = backup_file_name(device.site, name)
         first = owners.setdefault(file_name, device)
         if first is device:
+            twin = folded.setdefault(file_name.casefold(), device)
+            if twin is not device:
+                collector.warning(
+                    device.source.file if device.source else Path("inventory"),
+                    ("devices", name),
+                    f"device '{name}' and device '{twin.name}' ({_where(twin)}) have backup "
+                    f"files that differ only in case ('{file_name}'): one file on a "
+                    "case-insensitive file system (a clone on macOS or Windows)",
+                )
             continue
-        from opskit.inventory.lines import line_of
-
-        first_file = first.source.file if first.source else Path("inventory")
-        first_line = line_of(first_file, ("devices", first.name))
-        where = f"{first_file.name}:{first_line}" if first_line else first_file.name
         collector.error(
-            device.source.file if device.source else first_file,
+            device.source.file if device.source else Path("inventory"),
             ("devices", name),
-            f"device '{name}' and device '{first.name}' ({where}) would share the backup "
-            f"file '{file_name}': rename one of them",
+            f"device '{name}' and device '{first.name}' ({_where(first)}) would share the "
+            f"backup file '{file_name}': rename one of them",
         )
+
+
+def _where(device: Device) -> str:
+    """`file:line` of a device's entry (for a message about another device)."""
+    from opskit.inventory.lines import line_of
+
+    file = device.source.file if device.source else Path("inventory")
+    line = line_of(file, ("devices", device.name))
+    return f"{file.name}:{line}" if line else file.name
 
 
 def locate_problems(problems: list[Problem]) -> list[Problem]:

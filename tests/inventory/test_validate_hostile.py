@@ -280,6 +280,25 @@ def test_look_alike_names_get_files_of_their_own(tmp_path: Path) -> None:
     assert len(files) == 4
 
 
+def test_names_that_differ_only_in_case_are_warned_about(tmp_path: Path) -> None:
+    # hq/SW1.cfg and hq/sw1.cfg: two files here, one in a clone on macOS or Windows.
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        "sites: {hq: {}, lab: {}}\ndevices:\n"
+        "  sw1: {site: hq, platform: cisco_ios}\n"
+        "  SW1: {site: hq, platform: cisco_ios}\n"
+        "  Sw1: {site: lab, platform: cisco_ios}\n"  # another site: another folder
+    )
+    _, problems = build_inventory(path)
+    shown = [str(p) for p in locate_problems(problems)]
+    assert shown == [
+        "inventory.yaml:4: device 'SW1' and device 'sw1' (inventory.yaml:3) have backup "
+        "files that differ only in case ('hq/SW1.cfg'): one file on a case-insensitive "
+        "file system (a clone on macOS or Windows)"
+    ]
+    assert all(p.severity == "warning" for p in problems)
+
+
 def test_the_same_name_at_two_sites_is_fine(tmp_path: Path) -> None:
     path = tmp_path / "inventory.yaml"
     path.write_text(
