@@ -104,6 +104,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+# The "device" a failed push to `settings.backup_remote` is told as: `git/remote`.
+REMOTE = ("git", "remote")
+
+
 def group_by_site(items: Sequence[Change | Failure | Recovery]) -> str:
     """`hq: core-r1, access-sw1; branch-7: edge-r9` (at most 10 names, then `and N more`).
 
@@ -171,7 +175,8 @@ def head_text(digest: Digest) -> str:
     if digest.recoveries:
         out.append(f"{_plural(len(digest.recoveries), 'device')} recovered:")
         for r in digest.recoveries:
-            out.append(f"  {r.site}/{r.device}: backed up again (failing since {r.since})")
+            again = "pushed again" if (r.site, r.device) == REMOTE else "backed up again"
+            out.append(f"  {r.site}/{r.device}: {again} (failing since {r.since})")
         out.append("")
     if digest.changes:
         out.append(f"{_plural(len(digest.changes), 'config')} changed:")

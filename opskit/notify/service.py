@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from opskit.errors import InputError, OpskitError
 from opskit.notify.config import Channel, load_channels
-from opskit.notify.digest import Change, Digest, Failure, Recovery
+from opskit.notify.digest import REMOTE, Change, Digest, Failure, Recovery
 from opskit.notify.render import render_email, render_webhook
 from opskit.notify.send import NotifyError, post_webhook, send_mail
 from opskit.notify.state import (
@@ -172,6 +172,28 @@ def _delivery(channel: Channel, digest: Digest, kind: str, **extra: Any) -> Deli
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _RemoteOutcome:
+    """The push to `settings.backup_remote`, told like a device: a failure once, then its
+    recovery (every channel hears it: it is the whole history's, not one site's)."""
+
+    status: str
+    reason: str | None
+    device: str = REMOTE[1]
+    site: str = REMOTE[0]
+    changed: bool = False
+    path: str | None = None
+
+
+def _remote_outcome(run: RunOutcome) -> list[_RemoteOutcome]:
+    push = getattr(run, "push", None)  # a BackupReport with settings.backup_remote
+    if push is None:
+        return []
+    if push.ok:
+        return [_RemoteOutcome("ok", None)]
+    return [_RemoteOutcome("failed", f"push to {push.remote} failed: {push.error}")]
+
+
 def build_digest(
     channel: Channel,
     run: RunOutcome,
@@ -194,8 +216,8 @@ def build_digest(
     failures: list[Failure] = []
     recoveries: list[Recovery] = []
     track = channel.wants("failures") or channel.wants("recoveries")
-    for r in run.results:
-        if not channel.covers(r.site, tags.get(r.device, ())):
+    for r in [*run.results, *_remote_outcome(run)]:
+        if r.site != REMOTE[0] and not channel.covers(r.site, tags.get(r.device, ())):
             continue
         known = failing.get(r.device)
         if r.status != "ok":

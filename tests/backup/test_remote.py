@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from opskit.lab import Peer, wait_until
@@ -26,6 +27,7 @@ from tests.backup.cluster import (
 from tests.backup.helpers import opskit
 from tests.lab.githttp import TOKEN, USER, GitHttp
 from tests.lab.gitssh import GitSsh
+from tests.lab.webhook import WebhookReceiver
 
 SHARDS = ("a", "b", "c")
 DEVICES_PER_SHARD = 50
@@ -276,3 +278,35 @@ def test_an_ssh_remote_with_a_deploy_key_trusts_its_host_key_on_first_use(
     private = git_ssh.key_file.read_text().splitlines()[1]
     for run in (good, stranger, spoofed):
         assert private not in run.stdout + run.stderr
+
+
+def test_a_failing_push_is_notified_once_and_its_recovery_once(
+    tmp_path: Path, webhook_receiver: Callable[..., WebhookReceiver]
+) -> None:
+    hook = webhook_receiver()
+    farm = start_farm(tmp_path, ["sw1"], processes=1)
+    try:
+        sw = switches(farm)["sw1"]
+        remote_path, away = bare_remote(tmp_path / "remote.git"), tmp_path / "away.git"
+        inv = poller_inventory(tmp_path / "p", {"sw1": (sw, "lab")},
+                               {"backup_remote": str(remote_path)})  # fmt: skip
+        with inv.open("a") as fh:
+            fh.write("notify:\n- {name: chat, type: webhook, format: slack, url_env: T_HOOK}\n")
+        env = {"T_HOOK": hook.url("/hook")}
+        # (this farm's switches change a line on every read: each run has a change)
+        assert opskit(inv, "backup", "run", env=env).returncode == 0
+        remote_path.rename(away)
+        for _ in range(2):  # the second failing run does not tell the failure again
+            assert opskit(inv, "backup", "run", env=env).returncode == 1
+        away.rename(remote_path)
+        assert opskit(inv, "backup", "run", env=env).returncode == 0
+    finally:
+        for lab in farm:
+            lab.stop()
+    texts = [json.loads(r.body)["text"] for r in hook.received()]
+    assert len(texts) == 4, texts
+    assert "git/remote" not in texts[0]
+    assert "1 backup failed (git: remote)" in texts[1]
+    assert f"git/remote: push to {remote_path} failed: " in texts[1]
+    assert "git/remote" not in texts[2]
+    assert "1 recovered (git: remote)" in texts[3] and "git/remote: pushed again" in texts[3]
