@@ -68,6 +68,7 @@ def receive_pushes(
     drain: float = 30.0,
     inspector: ValueInspector | None = None,
     on_stored: Callable[[BackupReport], None] | None = None,
+    on_reload: Callable[[Reload], None] | None = None,
 ) -> None:
     """Run a TFTP receiver until `stop` is set (or SIGTERM/SIGINT when run in the main thread).
 
@@ -80,13 +81,34 @@ def receive_pushes(
     committed before this returns. `inspector` sees each upload before it is scrubbed
     (`store_fetched`). `on_stored` gets each upload's outcome (stored, unchanged or
     refused by the pipeline) as a one-device `BackupReport`, in the worker thread after
-    the commit: the commands send change notifications with it.
+    the commit: the commands send change notifications with it. With `on_reload`, SIGHUP
+    reads the inventory again (off the event loop) and, when it loads, swaps the devices
+    that may push (`settings.tftp.listen` and the like need a restart); a bad inventory
+    leaves the old one in force. `on_reload` hears how it went (`Reload`).
 
     Raises:
         InputError: bad listen address.
         DeviceError: the address cannot be bound.
     """
-    asyncio.run(_receive(inventory, listen, on_event, on_ready, stop, drain, inspector, on_stored))
+    asyncio.run(
+        _receive(
+            inventory, listen, on_event, on_ready, stop, drain, inspector, on_stored, on_reload
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """How a SIGHUP's reload went: the new inventory and how many devices may push, or
+    the one-line reason the old inventory stays."""
+
+    inventory: Inventory | None
+    devices: int = 0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON shape (without the inventory)."""
+        return {"reloaded": self.error is None, "devices": self.devices, "error": self.error}
 
 
 def _push_allow_list(inventory: Inventory) -> set[str] | None:
@@ -112,9 +134,10 @@ async def _receive(
     drain: float,
     inspector: ValueInspector | None = None,
     on_stored: Callable[[BackupReport], None] | None = None,
+    on_reload: Callable[[Reload], None] | None = None,
 ) -> None:
     cfg = tftp_settings(inventory.settings, listen)
-    allowed = _push_allow_list(inventory)
+    _push_allow_list(inventory)  # a bad allow list stops here, before listening
     loop = asyncio.get_running_loop()
     emit = on_event or (lambda _e: None)
 
@@ -149,9 +172,10 @@ async def _receive(
         report: BackupReport | None = None
         try:
             started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-            result = store_fetched(inventory, device, text, method="tftp", inspector=inspector)
+            current = inventories[-1]
+            result = store_fetched(current, device, text, method="tftp", inspector=inspector)
             commit = result.commit if result.changed else None
-            root = open_store(inventory).root
+            root = open_store(current).root
             report = BackupReport(root, (result,), commit, result.duration, started)
             event = PushEvent(
                 received.name,
@@ -180,21 +204,58 @@ async def _receive(
 
         return handle
 
-    for device in inventory.devices.values():
-        if allowed is not None and device.name not in allowed:
-            continue
+    inventories = [inventory]  # the one in force is the last (a reload appends)
+    withdraws: list[Callable[[], None]] = []
+
+    def register(inv: Inventory) -> int:
+        """Let each device of `inv` push; how many may."""
+        allowed = _push_allow_list(inv)
+        count = 0
+        for device in inv.devices.values():
+            if allowed is not None and device.name not in allowed:
+                continue
+            try:
+                load_profile(device.platform)
+            except OpskitError:
+                continue  # patch panels, UPSes, servers without a profile: nothing to push
+            peer = device_address(device, device.backup)
+            count += 1
+            for name in push_names(device):
+                if check_name(name) is None:
+                    withdraws.append(server.allow_uploads(name, handler_for(device), peer=peer))
+        return count
+
+    register(inventory)
+
+    async def reload() -> None:
+        assert on_reload is not None
+        from opskit.inventory import load_inventory
+
         try:
-            load_profile(device.platform)
-        except OpskitError:
-            continue  # patch panels, UPSes, servers without a profile: nothing to push
-        peer = device_address(device, device.backup)
-        for name in push_names(device):
-            if check_name(name) is None:
-                server.allow_uploads(name, handler_for(device), peer=peer)
+            new = await loop.run_in_executor(None, load_inventory, inventories[-1].path)
+            _push_allow_list(new)
+        except OpskitError as exc:
+            on_reload(Reload(None, error=str(exc)))
+            return
+        for withdraw in withdraws:
+            withdraw()
+        withdraws.clear()
+        inventories[-1:] = [new]
+        on_reload(Reload(new, register(new)))
+
+    reloads: set[asyncio.Task[None]] = set()
+
+    def reload_soon() -> None:
+        task = loop.create_task(reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
     stop = stop or asyncio.Event()
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if on_reload is not None:
+            loop.add_signal_handler(signal.SIGHUP, reload_soon)
     if on_ready is not None:
         on_ready(server.address)
     try:
@@ -206,5 +267,5 @@ async def _receive(
 
 # `receive_pushes` as a coroutine, for a process serving TFTP beside other servers
 # (`backup listen --tftp`): serve_pushes(inventory, listen, on_event, on_ready, stop, drain,
-# inspector, on_stored)
+# inspector, on_stored, on_reload)
 serve_pushes = _receive

@@ -38,13 +38,14 @@ def tftp_serve(
     An upload named `<device>`, `<device>.cfg` or `<device>-confg` from that device's
     address goes through the same checks, scrubbing and git commit as `backup run`, and
     the same change notifications (`notify:`); any other upload or read is refused. One
-    line per transfer. Stops on SIGTERM/SIGINT after
-    finishing the transfers in flight (exit 0).
+    line per transfer. SIGHUP reads the inventory again (devices added or removed, notify
+    channels); a bad one leaves the old in force. Stops on SIGTERM/SIGINT after finishing
+    the transfers in flight (exit 0).
     """
     import json
     import logging
 
-    from opskit.backup.tftp_serve import PushEvent, receive_pushes
+    from opskit.backup.tftp_serve import PushEvent, Reload, receive_pushes
     from opskit.output import to_jsonable
 
     inv = _load()
@@ -67,13 +68,15 @@ def tftp_serve(
     from opskit.commands.notify import notify_lines
     from opskit.notify import load_channels
 
-    channels = load_channels(inv)  # a bad notify: list stops here, before listening
+    # The inventory and channels in force (a SIGHUP swaps both, or neither).
+    current = [(inv, load_channels(inv))]  # a bad notify: list stops here, before listening
 
     def stored(report: BackupReport) -> None:
         # A config a router pushed is a change like one `backup run` fetched: the same
         # digest (its diff, its new hardening findings), and failures told once.
+        inventory, channels = current[-1]
         sent = notify_after(
-            inv, report, channels, source="a config pushed by the device (tftp-serve)"
+            inventory, report, channels, source="a config pushed by the device (tftp-serve)"
         )
         if json_out and (sent.deliveries or sent.errors):
             device = report.results[0].device
@@ -83,6 +86,27 @@ def tftp_serve(
                 sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
+    def reloaded(outcome: Reload) -> None:
+        kept = None  # why the old notify channels stay, if they do
+        if outcome.inventory is not None:
+            try:
+                current[-1:] = [(outcome.inventory, load_channels(outcome.inventory))]
+            except InputError as exc:
+                current[-1:] = [(outcome.inventory, current[-1][1])]
+                kept = str(exc)
+        if json_out:
+            sys.stdout.write(json.dumps({**outcome.to_dict(), "notify_kept": kept}) + "\n")
+            sys.stdout.flush()
+            return
+        if outcome.error is None:
+            sys.stderr.write(f"opskit: tftp-serve: inventory reloaded: {outcome.devices} "
+                             "devices may push\n")  # fmt: skip
+        else:
+            sys.stderr.write(f"opskit: tftp-serve: inventory not reloaded: {outcome.error}\n")
+        if kept:
+            sys.stderr.write(f"opskit: tftp-serve: notify channels not reloaded: {kept}\n")
+        sys.stderr.flush()
+
     receive_pushes(
         inv,
         listen=listen,
@@ -90,6 +114,7 @@ def tftp_serve(
         on_ready=ready,
         inspector=VALUE_INSPECTOR,
         on_stored=stored,
+        on_reload=reloaded,
     )
 
 

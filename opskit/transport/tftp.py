@@ -384,11 +384,15 @@ class TftpServer:
         handler: UploadHandler,
         peer: str | None = None,
         max_size: int | None = None,
-    ) -> None:
+    ) -> Callable[[], None]:
         """Accept uploads of `name` (from `peer` only, when given) again and again.
 
         `handler` runs in the event loop's thread with each complete upload; it owns the
         staging file (it must `discard()` it, or move it, soon).
+
+        Returns:
+            A function that withdraws the name (in the loop's thread; a transfer already
+            under way finishes).
         """
         if (why := check_name(name)) is not None:
             raise ValueError(f"cannot allow TFTP name {name!r}: {why}")
@@ -400,6 +404,7 @@ class TftpServer:
             handler=handler,
         )
         self._writes.setdefault(rule.name, []).append(rule)
+        return functools.partial(self._drop_write, rule)
 
     def offer_file(
         self, name: str, data: bytes, peer: str | None = None

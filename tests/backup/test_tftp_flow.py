@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -175,3 +176,44 @@ def test_tftp_serve_finishes_a_transfer_in_flight_on_sigterm(tmp_path: Path):
     assert relay.passed[0] > 500  # the whole file went through after SIGTERM
     assert "sw1 'sw1-confg' from 127.0.0.1" in serve.log_text()
     assert "hostname sw1" in (tmp_path / "configs" / "lab" / "sw1.cfg").read_text()
+
+
+def test_sighup_reloads_the_devices_that_may_push(tmp_path: Path) -> None:
+    port = free_port(socket.SOCK_DGRAM)
+    head = f"""\
+settings:
+  backup_repo: configs
+  tftp: {{listen: "127.0.0.1:{port}", timeout: 1}}
+sites:
+  lab: {{}}
+devices:
+  r1: {{site: lab, host: 127.0.0.1, platform: cisco_ios}}
+"""
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(head)
+    config = tmp_path / "r2-confg"
+    config.write_text("!\nversion 15.4\nhostname r2\n!\ninterface Gi0/1\n description up\n!\nend\n")
+    serve = Peer(
+        [sys.executable, "-m", "opskit", "-i", str(inv), "backup", "tftp-serve"],
+        tmp_path / "serve.log",
+    )
+    try:
+        wait_until(lambda: "listening on 127.0.0.1" in serve.log_text(), what="tftp-serve")
+        assert not hpa_put(port, config, "r2-confg").ok  # r2 is not in the inventory yet
+        inv.write_text(head + "  r2: {site: lab, host: 127.0.0.1, platform: cisco_ios}\n")
+        serve.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "inventory reloaded: 2 devices" in serve.log_text(), what="reload")
+        assert hpa_put(port, config, "r2-confg").ok
+        wait_until(lambda: "r2 'r2-confg' from 127.0.0.1: ok" in serve.log_text(), what="r2")
+        inv.write_text(head + "  r3: {site: nowhere, platform: cisco_ios}\n")  # invalid
+        serve.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "inventory not reloaded: " in serve.log_text(), what="refusal")
+        assert hpa_put(port, config, "r2-confg").ok  # the old inventory is still in force
+        wait_until(lambda: serve.log_text().count("r2 'r2-confg'") == 2, what="2nd push")
+    finally:
+        serve.stop()
+    log = serve.log_text()
+    assert serve.proc.returncode == 0
+    (refusal,) = [ln for ln in log.splitlines() if "not reloaded" in ln]
+    assert "inventory.yaml:8: device 'r3' names unknown site 'nowhere'" in refusal
+    assert "hostname r2" in (tmp_path / "configs" / "lab" / "r2.cfg").read_text()
