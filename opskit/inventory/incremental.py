@@ -241,9 +241,9 @@ class FileUpdate:
     `order` has, for each cable of the file in its new order, the position of its record
     among the file's records in the index (kept as it is), or None for the next of
     `fresh` (the new or changed cables with their item digests, in file order).
-    `sha256`, `signature`, `outside` and `cables` are the file's new F record fields; an empty
-    `sha256` keeps the F record (a file unchanged on disk whose cables are checked again
-    because a device they name changed).
+    `sha256`, `signature`, `outside` and `cables` are the file's new F record fields; an
+    empty `sha256` keeps the F record (a file unchanged on disk whose cables are checked
+    again because a device they name changed).
     """
 
     order: Sequence[int | None]
@@ -267,9 +267,9 @@ class Change:
     changed device's port); `items` the text (at its column) and digest of those items by
     their new position; `leaving` the labels of the file's indexed cables removed or
     replaced; `outside` and `cables` the file's digests (see `FileLayout`); `entries` the
-    text and digest of each new or changed device's entry in the
-    file. `written` is False for a file unchanged on disk whose parts are checked again
-    because of a change elsewhere (a device its cables name, the site of its devices).
+    text and digest of each new or changed device's entry in the file. `written` is False
+    for a file unchanged on disk whose parts are checked again because of a change
+    elsewhere (a device its cables name, the site of its devices).
     """
 
     text: str
@@ -307,7 +307,7 @@ class Checked:
     sites: list[Site] | None
 
 
-def _unchanged_text(index: InventoryIndex, path: Path, sha256: str) -> str:
+def _unchanged_text(path: Path, sha256: str) -> str:
     """A file the change leaves as it is, read and checked against the index's digest."""
     from opskit.inventory.files import read_inventory_text
 
@@ -387,7 +387,7 @@ def check_changes(index: InventoryIndex, main: Path, changes: Changes) -> Checke
             continue  # unknown: the loader says so (and Unsure sends it to the full path)
         if where not in texts:
             sha = next(f[1] for f in files if f[0] == where)
-            texts[where] = changes.texts.get(where) or _unchanged_text(index, where, sha)
+            texts[where] = changes.texts.get(where) or _unchanged_text(where, sha)
         if where not in scans:
             scans[where] = _entries(texts[where], "devices")
         span = (scans[where] or {}).get(name)
@@ -399,7 +399,7 @@ def check_changes(index: InventoryIndex, main: Path, changes: Changes) -> Checke
     minis: dict[Path, str] = {}
     for path, sha, _sig in files:
         if path not in texts:
-            texts[path] = changes.texts.get(path) or _unchanged_text(index, path, sha)
+            texts[path] = changes.texts.get(path) or _unchanged_text(path, sha)
         text = texts[path]
         start, end = _top_block(text, "sites")
         minis[path] = "".join(
@@ -605,7 +605,7 @@ def refresh_index(stale: InventoryIndex, path: Path) -> InventoryIndex | None:
     def text_of(file: Path) -> str:
         if file not in texts:
             sha = next(f[1] for f in files if f[0] == file)
-            texts[file] = _unchanged_text(stale, file, sha)
+            texts[file] = _unchanged_text(file, sha)
         return texts[file]
 
     def layout_of(file: Path) -> FileLayout:
