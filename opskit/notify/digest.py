@@ -40,11 +40,13 @@ class Failure:
 
 @dataclass(frozen=True, slots=True)
 class Recovery:
-    """A device backed up again after failing since `since`."""
+    """A device backed up again (or the remote pushed to again: `what`) after failing
+    since `since`."""
 
     device: str
     site: str
     since: str
+    what: str = "backed up again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +104,6 @@ class Digest:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-# The "device" a failed push to `settings.backup_remote` is told as: `git/remote`.
-REMOTE = ("git", "remote")
 
 
 def group_by_site(items: Sequence[Change | Failure | Recovery]) -> str:
@@ -175,8 +173,7 @@ def head_text(digest: Digest) -> str:
     if digest.recoveries:
         out.append(f"{_plural(len(digest.recoveries), 'device')} recovered:")
         for r in digest.recoveries:
-            again = "pushed again" if (r.site, r.device) == REMOTE else "backed up again"
-            out.append(f"  {r.site}/{r.device}: {again} (failing since {r.since})")
+            out.append(f"  {r.site}/{r.device}: {r.what} (failing since {r.since})")
         out.append("")
     if digest.changes:
         out.append(f"{_plural(len(digest.changes), 'config')} changed:")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from opskit.errors import InputError, OpskitError
 from opskit.notify.config import Channel, load_channels
-from opskit.notify.digest import REMOTE, Change, Digest, Failure, Recovery
+from opskit.notify.digest import Change, Digest, Failure, Recovery
 from opskit.notify.render import render_email, render_webhook
 from opskit.notify.send import NotifyError, post_webhook, send_mail
 from opskit.notify.state import (
@@ -179,10 +179,13 @@ class _RemoteOutcome:
 
     status: str
     reason: str | None
-    device: str = REMOTE[1]
-    site: str = REMOTE[0]
+    device: str = "remote"
+    site: str = "git"
     changed: bool = False
     path: str | None = None
+    # its key in the failing state: a '/' no device name may hold, so no device shares it
+    key: str = "git/remote"
+    recovered: str = "pushed again"
 
 
 def _remote_outcome(run: RunOutcome) -> list[_RemoteOutcome]:
@@ -217,28 +220,31 @@ def build_digest(
     recoveries: list[Recovery] = []
     track = channel.wants("failures") or channel.wants("recoveries")
     for r in [*run.results, *_remote_outcome(run)]:
-        if r.site != REMOTE[0] and not channel.covers(r.site, tags.get(r.device, ())):
+        remote = r if isinstance(r, _RemoteOutcome) else None
+        if remote is None and not channel.covers(r.site, tags.get(r.device, ())):
             continue
-        known = failing.get(r.device)
+        key = remote.key if remote else r.device
+        known = failing.get(key)
         if r.status != "ok":
             if not track:
                 continue
             reason = r.reason or "failed"
             if known is None:
-                failing[r.device] = FailingDevice(since=stamp, reported=stamp, reason=reason)
+                failing[key] = FailingDevice(since=stamp, reported=stamp, reason=reason)
                 if channel.wants("failures"):
                     failures.append(Failure(r.device, r.site, reason, stamp))
                 continue
             last = parse_time(known.reported)
             if last is None or (now - last).total_seconds() >= channel.repeat_after:
-                failing[r.device] = replace(known, reported=stamp, reason=reason)
+                failing[key] = replace(known, reported=stamp, reason=reason)
                 if channel.wants("failures"):
                     failures.append(Failure(r.device, r.site, reason, known.since, repeat=True))
             continue
         if known is not None:
-            del failing[r.device]
+            del failing[key]
             if channel.wants("recoveries"):
-                recoveries.append(Recovery(r.device, r.site, known.since))
+                what = remote.recovered if remote else "backed up again"
+                recoveries.append(Recovery(r.device, r.site, known.since, what))
         if r.changed and channel.wants("changes") and r.path:
             changes.append(
                 Change(
