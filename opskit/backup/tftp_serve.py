@@ -172,7 +172,7 @@ async def _receive(
         report: BackupReport | None = None
         try:
             started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-            current = inventories[-1]
+            current = inventory  # the one in force (a reload swaps it)
             result = store_fetched(current, device, text, method="tftp", inspector=inspector)
             commit = result.commit if result.changed else None
             root = open_store(current).root
@@ -204,7 +204,6 @@ async def _receive(
 
         return handle
 
-    inventories = [inventory]  # the one in force is the last (a reload appends)
     withdraws: list[Callable[[], None]] = []
 
     def register(inv: Inventory) -> int:
@@ -228,11 +227,12 @@ async def _receive(
     register(inventory)
 
     async def reload() -> None:
+        nonlocal inventory
         assert on_reload is not None
         from opskit.inventory import load_inventory
 
         try:
-            new = await loop.run_in_executor(None, load_inventory, inventories[-1].path)
+            new = await loop.run_in_executor(None, load_inventory, inventory.path)
             _push_allow_list(new)
         except OpskitError as exc:
             on_reload(Reload(None, error=str(exc)))
@@ -240,7 +240,7 @@ async def _receive(
         for withdraw in withdraws:
             withdraw()
         withdraws.clear()
-        inventories[-1:] = [new]
+        inventory = new
         on_reload(Reload(new, register(new)))
 
     reloads: set[asyncio.Task[None]] = set()

@@ -68,15 +68,14 @@ def tftp_serve(
     from opskit.commands.notify import notify_lines
     from opskit.notify import load_channels
 
-    # The inventory and channels in force (a SIGHUP swaps both, or neither).
-    current = [(inv, load_channels(inv))]  # a bad notify: list stops here, before listening
+    # The inventory and channels in force: a SIGHUP swaps them (see `reloaded`).
+    channels = load_channels(inv)  # a bad notify: list stops here, before listening
 
     def stored(report: BackupReport) -> None:
         # A config a router pushed is a change like one `backup run` fetched: the same
         # digest (its diff, its new hardening findings), and failures told once.
-        inventory, channels = current[-1]
         sent = notify_after(
-            inventory, report, channels, source="a config pushed by the device (tftp-serve)"
+            inv, report, channels, source="a config pushed by the device (tftp-serve)"
         )
         if json_out and (sent.deliveries or sent.errors):
             device = report.results[0].device
@@ -87,12 +86,13 @@ def tftp_serve(
         sys.stdout.flush()
 
     def reloaded(outcome: Reload) -> None:
+        nonlocal inv, channels
         kept = None  # why the old notify channels stay, if they do
         if outcome.inventory is not None:
+            inv = outcome.inventory
             try:
-                current[-1:] = [(outcome.inventory, load_channels(outcome.inventory))]
+                channels = load_channels(inv)
             except InputError as exc:
-                current[-1:] = [(outcome.inventory, current[-1][1])]
                 kept = str(exc)
         if json_out:
             sys.stdout.write(json.dumps({**outcome.to_dict(), "notify_kept": kept}) + "\n")
