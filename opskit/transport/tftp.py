@@ -530,10 +530,7 @@ class TftpServer:
                 return
         if rule.once:
             rule.busy = True
-        session = _WriteSession(self, addr, key, name, options, rule)
-        session.request = request
-        self._sessions[key] = session
-        session.begin()
+        self._open(_WriteSession(self, addr, key, name, options, rule), request)
 
     def _start_read(
         self,
@@ -551,9 +548,12 @@ class TftpServer:
             self._refuse(addr, name, peer, "read", ERR_NOT_FOUND, "nothing offered under this name")
             return
         offer.busy = True
-        session = _ReadSession(self, addr, key, name, options, offer)
-        session.request = request
-        self._sessions[key] = session
+        self._open(_ReadSession(self, addr, key, name, options, offer), request)
+
+    def _open(self, session: _Session, request: bytes) -> None:
+        """Take a new transfer under its client's address and port, and start it."""
+        session.request = request  # a repeat of it is answered again (see `_request`)
+        self._sessions[session.key] = session
         session.begin()
 
     def _engine_for_sessions(self) -> _Engine:
