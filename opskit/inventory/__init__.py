@@ -35,7 +35,12 @@ if TYPE_CHECKING:
         Settings,
         Site,
     )
-    from opskit.inventory.sections import SECTION_KEYS, UPS_THRESHOLD_KEYS, device_section
+    from opskit.inventory.sections import (
+        SECTION_KEYS,
+        UPS_THRESHOLD_KEYS,
+        device_section,
+        settings_section,
+    )
     from opskit.inventory.shards import (
         CoordinatorSpec,
         RemoteSpec,
@@ -100,7 +105,8 @@ _WHERE = {
         "opskit.inventory.shards",
     ),
     **dict.fromkeys(
-        ("SECTION_KEYS", "UPS_THRESHOLD_KEYS", "device_section"), "opskit.inventory.sections"
+        ("SECTION_KEYS", "UPS_THRESHOLD_KEYS", "device_section", "settings_section"),
+        "opskit.inventory.sections",
     ),
     **dict.fromkeys(("InventoryIndex", "open_index"), "opskit.inventory.index"),
     # the JSON shapes the CLI and the web pages share
@@ -159,6 +165,7 @@ __all__ = [
     "parse_duration",
     "resolve_credentials",
     "select_devices",
+    "settings_section",
     "shard_summaries",
     "sheet_payload",
 ]

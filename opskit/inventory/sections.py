@@ -9,11 +9,11 @@ tests/inventory/test_sections.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from opskit.inventory.model import Device
+    from opskit.inventory.model import Device, Inventory
 
 SECTION_KEYS: dict[str, tuple[str, ...]] = {
     # opskit.backup: fetch method and its options (fetch.py, fetch_ssh.py, fetch_tftp.py)
@@ -82,6 +82,31 @@ UPS_THRESHOLD_KEYS: tuple[str, ...] = (
 # opskit.audit.waivers: the top-level `audit: {waive: [...]}` section and a waiver's keys
 AUDIT_KEYS: tuple[str, ...] = ("waive",)
 WAIVER_KEYS: tuple[str, ...] = ("rule", "device", "site", "tag", "until", "reason")
+
+
+def settings_section(
+    inventory: Inventory, name: str, keys: Sequence[str]
+) -> tuple[Mapping[str, Any], str]:
+    """A capability's `settings.NAME` section (`monitor`, `web`, `listen` ...), checked.
+
+    Returns `(section, where)`: the section (`{}` when absent) and the
+    `"inventory.yaml:12: settings.NAME"` prefix for the caller's one-line errors.
+
+    Raises:
+        InputError: the section is not a mapping, or has a key outside `keys`.
+    """
+    from opskit.errors import InputError
+    from opskit.inventory.lines import line_of
+
+    raw = inventory.settings.raw.get(name) or {}
+    line = line_of(inventory.path, ("settings", name))
+    where = f"{inventory.path.name}{f':{line}' if line else ''}: settings.{name}"
+    if not isinstance(raw, Mapping):
+        raise InputError(f"{where} must be a mapping")
+    unknown = sorted(set(raw) - set(keys))
+    if unknown:
+        raise InputError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(keys)})")
+    return raw, where
 
 
 def device_section(device: Device, name: str) -> tuple[Mapping[str, Any], str, str]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
+from opskit.inventory import settings_section
 from opskit.monitor.model import Status
 from opskit.monitor.thresholds import Thresholds, merge_thresholds
 
@@ -33,13 +34,7 @@ class MonitorSettings:
     @classmethod
     def from_inventory(cls, inventory: Inventory) -> MonitorSettings:
         """Parse `settings.monitor` (unknown keys and bad values are InputErrors)."""
-        raw = inventory.settings.raw.get("monitor") or {}
-        where = f"{inventory.path.name}: settings.monitor"
-        if not isinstance(raw, Mapping):
-            raise InputError(f"{where} must be a mapping")
-        unknown = sorted(set(raw) - set(MONITOR_SETTINGS_KEYS))
-        if unknown:
-            raise InputError(f"{where}: unknown key '{unknown[0]}'")
+        raw, where = settings_section(inventory, "monitor", MONITOR_SETTINGS_KEYS)
         try:
             unreachable = parse_unreachable(str(raw.get("unreachable", "unknown")))
             conc = int(raw.get("concurrency", 50))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opskit.errors import DeviceError, InputError
+from opskit.inventory import settings_section
 from opskit.notify.config import parse_duration
 from opskit.notify.syslog import DeviceFinder, load_patterns, match_change, parse_syslog
 
@@ -77,13 +78,7 @@ def listen_settings(
     Raises:
         InputError: an unknown key or a bad value (named as settings.listen.KEY).
     """
-    raw = inventory.settings.raw.get("listen") or {}
-    where = f"{inventory.path.name}: settings.listen"
-    if not isinstance(raw, dict):
-        raise InputError(f"{where} must be a mapping")
-    unknown = sorted(set(raw) - set(LISTEN_KEYS))
-    if unknown:
-        raise InputError(f"{where}: unknown key '{unknown[0]}' ({', '.join(LISTEN_KEYS)})")
+    raw, where = settings_section(inventory, "listen", LISTEN_KEYS)
     address = syslog or str(raw.get("syslog") or DEFAULT_SYSLOG)
     host, port = split_address(address, "--syslog" if syslog else f"{where}.syslog")
     quiet_s = quiet if quiet is not None else parse_duration(raw.get("quiet", DEFAULT_QUIET))

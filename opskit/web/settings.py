@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opskit.errors import InputError
+from opskit.inventory import settings_section
 
 if TYPE_CHECKING:
     from opskit.inventory import Inventory
@@ -185,13 +186,7 @@ def load_web_settings(inventory: Inventory) -> WebSettings:
     Raises:
         InputError: a bad key or value, an unset password variable, an unreadable file.
     """
-    raw = inventory.settings.raw.get("web") or {}
-    where = f"{_where(inventory)}: settings.web"
-    if not isinstance(raw, Mapping):
-        raise InputError(f"{where} must be a mapping")
-    unknown = sorted(set(raw) - set(WEB_KEYS))
-    if unknown:
-        raise InputError(f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(WEB_KEYS)})")
+    raw, where = settings_section(inventory, "web", WEB_KEYS)
     listen = str(raw.get("listen") or DEFAULT_LISTEN)
     split_listen(listen)
     base_url = raw.get("base_url")
