@@ -85,7 +85,12 @@ STAGING_DIR = ".staging"
 # machine four took 1.32-1.47x tftpd-hpa's time, one 0.87-1.18x; with two CPU burners
 # running, 1.22x and 1.25x (docs/notes/issue-19.md).
 ENGINES = 1
-FINAL_ACK_LINGER = 12.0  # seconds a finished upload's TID still re-ACKs its last block
+# Seconds a finished upload's TID still re-ACKs its last block: the clients' whole retry
+# budget after their last block (atftp resends it at 5, 10, 15, 20 and 25 s and gives up at
+# 30 s; tftp-hpa gives up after 25 s), so a client gives up only when every resend or
+# re-ACK was lost. At 12 s, a final ACK lost three times (10% loss: ~1 upload in 300) left
+# the file stored while the client reported a failure.
+FINAL_ACK_LINGER = 30.0
 MAX_WINDOW = 64  # RFC 7440 windowsize granted at most (a burst of 64 blocks)
 # Busy-polling (see _Engine): how long an engine with at most SPIN_SESSIONS transfers polls
 # without sleeping after a packet, waiting for the next one of a lock-step transfer.
@@ -1079,9 +1084,9 @@ class _WriteSession(_Session):
 
     def complete(self) -> None:
         # The final ACK is out. Stay on the TID in case it is lost: the client resends its
-        # last block after its own timeout (5 s in tftp-hpa and atftp), maybe twice, and
-        # must get the ACK again rather than silence. The fsync happens off the engine
-        # thread so other transfers never wait for a disk.
+        # last block after its own timeout (5 s in tftp-hpa and atftp), up to five times,
+        # and must get the ACK again rather than silence (FINAL_ACK_LINGER). The fsync
+        # happens off the engine thread so other transfers never wait for a disk.
         self.finished = True
         self.linger_end = time.monotonic() + max(self.timeout * 2, FINAL_ACK_LINGER)
         self.server._finisher.submit(self._finalize)

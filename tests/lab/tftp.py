@@ -159,8 +159,10 @@ class LossyRelay:
         seed: int = 4,
         host: str = "127.0.0.1",
         delay: float = 0.0,
+        drop_reply: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.server = (host, server_port)
+        self.drop_reply = drop_reply  # also drops the server's packets it returns True for
         self.loss = loss
         self.delay = delay  # seconds added to each client -> server packet (a slow link)
         self.random = random.Random(seed)
@@ -207,7 +209,9 @@ class LossyRelay:
                 else:
                     if addr != self.server:
                         self.server_tid = (addr[0], addr[1])
-                    if self.client is not None and not self._drop(1):
+                    if self.drop_reply is not None and self.drop_reply(data):
+                        self.dropped[1] += 1
+                    elif self.client is not None and not self._drop(1):
                         self.front.sendto(data, self.client)
 
 

@@ -346,6 +346,32 @@ def test_lossy_link_is_whole_or_a_clean_failure(
         assert relay.dropped[0] > 0 and relay.dropped[1] > 0  # the link really lost packets
 
 
+def test_final_ack_lost_three_times_the_client_still_hears_it(tmp_path: Path):
+    # The upload is whole on the server at its last block; the client only knows once an
+    # ACK of that block reaches it. atftp resends the block every 5 s: the third resend
+    # (15 s) must still be answered, or the two sides disagree (the server has the file,
+    # the client reports a failure). Seen in CI at 10% loss with a 12 s linger.
+    src = random_file(tmp_path / "cfg.bin", 3 * 1428 + 100)  # 4 blocks, the last short
+    final_acks_dropped = []
+
+    def drop_final_ack(packet: bytes) -> bool:
+        if packet[:4] == struct.pack("!HH", 4, 4) and len(final_acks_dropped) < 3:
+            final_acks_dropped.append(packet)
+            return True
+        return False
+
+    with (
+        BackgroundTftpServer(tmp_path / "root", "127.0.0.1", 0) as server,
+        LossyRelay(server.port, loss=0.0, drop_reply=drop_final_ack) as relay,
+    ):
+        upload = server.expect_upload("final.cfg")
+        result = atftp_put(relay.port, src, "final.cfg", blksize=1428, timeout=40)
+        assert len(final_acks_dropped) == 3
+        assert result.ok, result.output
+        assert result.output.count("retrying") == 3
+        assert upload.result(5).sha256 == sha(src)
+
+
 def test_windowsize_with_atftp_both_ways(tftp_server: BackgroundTftpServer, tmp_path: Path):
     src = random_file(tmp_path / "cfg.bin", 1_000_003)
     upload = tftp_server.expect_upload("w.cfg")
