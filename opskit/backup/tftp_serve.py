@@ -135,6 +135,7 @@ async def _receive(
     inspector: ValueInspector | None = None,
     on_stored: Callable[[BackupReport], None] | None = None,
     on_reload: Callable[[Reload], None] | None = None,
+    share_apply: Callable[[Callable[[Inventory], Reload]], None] | None = None,
 ) -> None:
     cfg = tftp_settings(inventory.settings, listen)
     _push_allow_list(inventory)  # a bad allow list stops here, before listening
@@ -226,22 +227,30 @@ async def _receive(
 
     register(inventory)
 
-    async def reload() -> None:
+    def apply(new: Inventory) -> Reload:
+        """Let the devices of `new` push instead (in the loop's thread); a bad allow list
+        keeps the old ones."""
         nonlocal inventory
+        try:
+            _push_allow_list(new)
+        except OpskitError as exc:
+            return Reload(None, error=str(exc))
+        for withdraw in withdraws:
+            withdraw()
+        withdraws.clear()
+        inventory = new
+        return Reload(new, register(new))
+
+    async def reload() -> None:
         assert on_reload is not None
         from opskit.inventory import load_inventory
 
         try:
             new = await loop.run_in_executor(None, load_inventory, inventory.path)
-            _push_allow_list(new)
         except OpskitError as exc:
             on_reload(Reload(None, error=str(exc)))
             return
-        for withdraw in withdraws:
-            withdraw()
-        withdraws.clear()
-        inventory = new
-        on_reload(Reload(new, register(new)))
+        on_reload(apply(new))
 
     reloads: set[asyncio.Task[None]] = set()
 
@@ -254,8 +263,10 @@ async def _receive(
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        if on_reload is not None:
+        if on_reload is not None and share_apply is None:
             loop.add_signal_handler(signal.SIGHUP, reload_soon)
+    if share_apply is not None:
+        share_apply(apply)
     if on_ready is not None:
         on_ready(server.address)
     try:
@@ -267,5 +278,7 @@ async def _receive(
 
 # `receive_pushes` as a coroutine, for a process serving TFTP beside other servers
 # (`backup listen --tftp`): serve_pushes(inventory, listen, on_event, on_ready, stop, drain,
-# inspector, on_stored, on_reload)
+# inspector, on_stored, on_reload, share_apply). With `share_apply`, the receiver hands
+# over its `apply(inventory) -> Reload` (to be called in the loop's thread) to a process
+# that reads the inventory once on its own SIGHUP, instead of handling SIGHUP itself.
 serve_pushes = _receive

@@ -7,12 +7,15 @@ inside the command function.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from opskit.cli import STATE
+
+if TYPE_CHECKING:
+    from opskit.backup.tftp_serve import Reload
 
 
 def listen_cmd(
@@ -50,9 +53,11 @@ def listen_cmd(
     VSHD_SYSLOG_CONFIG_I, EOS CONFIG_I/CONFIG_E, Junos UI_COMMIT, ...), finds the device by
     source address (else the message's HOSTNAME), waits until the device has been quiet,
     then backs it up and sends the changes digest naming who configured it. Other messages
-    and unknown senders are counted and dropped. Stops on SIGTERM/SIGINT (exit 0) after the
-    backups still waiting.
+    and unknown senders are counted and dropped. SIGHUP reads the inventory again (devices
+    added or removed, notify channels, who may push with --tftp); a bad one leaves the old
+    in force. Stops on SIGTERM/SIGINT (exit 0) after the backups still waiting.
     """
+    import asyncio
     import json
     import logging
 
@@ -61,7 +66,7 @@ def listen_cmd(
     from opskit.backup.history import backup_devices
     from opskit.commands.backup import notify_after
     from opskit.errors import InputError
-    from opskit.inventory import load_inventory
+    from opskit.inventory import Device, Inventory, load_inventory
     from opskit.notify import load_channels
     from opskit.notify.listen import ListenEvent, listen, listen_settings
     from opskit.output import to_jsonable
@@ -121,6 +126,29 @@ def listen_cmd(
         )
         sys.stderr.flush()
 
+    # The inventory, channels and devices in force are `inv`, `channels` and `devices`: a
+    # SIGHUP rebinds them (`reload`); the backup and notification closures read them.
+    tftp_apply: list[Callable[[Inventory], Reload]] = []  # the TFTP receiver's, once it runs
+
+    async def reload() -> list[Device]:
+        nonlocal inv, channels
+        new = await asyncio.to_thread(load_inventory, STATE.inventory_path)
+        new_devices = backup_devices(new, list(new.devices.values()))
+        if not new_devices:
+            raise InputError(f"{new.path.name}: no device to back up")
+        try:
+            new_channels, kept = load_channels(new), None
+        except InputError as exc:
+            new_channels, kept = channels, str(exc)
+        if tftp_apply:
+            pushing = tftp_apply[0](new)
+            if pushing.error is not None:
+                raise InputError(pushing.error)
+        inv, channels = new, new_channels
+        if kept:
+            emit(ListenEvent("reload", message=f"notify channels not reloaded: {kept}"))
+        return new_devices
+
     alongside = []
     if tftp:
         from opskit.backup import BackupReport
@@ -153,10 +181,26 @@ def listen_cmd(
 
         alongside.append(
             lambda stop: serve_pushes(
-                inv, None, tftp_event, tftp_ready, stop, 30.0, VALUE_INSPECTOR, tftp_stored
+                inv,
+                None,
+                tftp_event,
+                tftp_ready,
+                stop,
+                30.0,
+                VALUE_INSPECTOR,
+                tftp_stored,
+                share_apply=tftp_apply.append,  # this command reads the inventory on SIGHUP
             )
         )
-    stats = listen(devices, settings, backup, on_event=emit, on_ready=ready, alongside=alongside)
+    stats = listen(
+        devices,
+        settings,
+        backup,
+        on_event=emit,
+        on_ready=ready,
+        alongside=alongside,
+        reload=reload,
+    )
     if json_out:
         emit_json("stopped", {"stats": stats.to_dict()})
     else:

@@ -17,11 +17,11 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from opskit.errors import DeviceError, InputError
+from opskit.errors import DeviceError, InputError, OpskitError
 from opskit.inventory import settings_section
 from opskit.notify.config import parse_duration
 from opskit.notify.syslog import DeviceFinder, load_patterns, match_change, parse_syslog
@@ -39,6 +39,9 @@ RECEIVE_BUFFER = 4 * 2**20  # bytes asked for; the kernel caps it (net.core.rmem
 LISTEN_KEYS = ("syslog", "tcp", "quiet", "max_delay", "queue")
 
 BackupFn = Callable[[list[Any], dict[str, str]], Mapping[str, Any]]
+# On SIGHUP: read the inventory again and return the devices to listen for (raising an
+# OpskitError keeps the old ones).
+ReloadFn = Callable[[], Awaitable[Sequence["Device"]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +119,7 @@ class ListenStats:
 class ListenEvent:
     """Something worth a line: a change seen, a backup done, an unknown sender (first time)."""
 
-    kind: str  # "change" | "backup" | "unknown" | "error"
+    kind: str  # "change" | "backup" | "unknown" | "error" | "reload"
     devices: tuple[str, ...] = ()
     source: str = ""
     changed_by: str | None = None
@@ -133,6 +136,8 @@ class ListenEvent:
             return f"syslog from {self.source}: {self.message}"
         if self.kind == "backup":
             return f"backup of {names}: {self.message}"
+        if self.kind == "reload":
+            return f"listen: {self.message}"
         return f"{names or 'listen'}: {self.message}"
 
 
@@ -178,6 +183,35 @@ class Listener:
         self.wake = asyncio.Event()
         self.unknown_seen: set[str] = set()
         self.tcp_clients: set[asyncio.Task[None]] = set()
+        self.reloading = asyncio.Lock()  # one SIGHUP's reload at a time, in order
+
+    def replace_devices(self, devices: Sequence[Device]) -> list[str]:
+        """Listen for `devices` from now on; the names of pending devices that are gone
+        (their backups are dropped: they are no longer in the inventory)."""
+        self.finder = DeviceFinder(devices)
+        self.devices = {d.name: d for d in devices}
+        gone = [name for name in self.pending if name not in self.devices]
+        for name in gone:
+            del self.pending[name]
+        self.unknown_seen.clear()  # a stranger may be a device now, or stop being one
+        return gone
+
+    async def reload(self, load: ReloadFn) -> None:
+        """Swap in the devices `load` returns; emit a "reload" event either way."""
+        async with self.reloading:
+            try:
+                devices = await load()
+            except OpskitError as exc:
+                detail = {"reloaded": False, "devices": len(self.devices), "error": str(exc)}
+                message = f"inventory not reloaded (the old one stays): {exc}"
+                self.emit(ListenEvent("reload", detail=detail, message=message))
+                return
+            gone = self.replace_devices(devices)
+            message = f"inventory reloaded: {len(devices)} devices"
+            if gone:
+                message += f"; pending backups dropped (no longer in it): {', '.join(gone)}"
+            detail = {"reloaded": True, "devices": len(devices), "error": None}
+            self.emit(ListenEvent("reload", tuple(gone), detail=detail, message=message))
 
     # --- receiving ----------------------------------------------------------------------
     async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -359,11 +393,14 @@ def listen(
     on_event: Callable[[ListenEvent], None] | None = None,
     on_ready: Callable[[str], None] | None = None,
     alongside: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
+    reload: ReloadFn | None = None,
 ) -> ListenStats:
     """Run the listener until SIGTERM/SIGINT (main thread); returns the counters.
 
     `alongside` are other servers (e.g. the TFTP receiver) run in the same event loop
-    until the same stop.
+    until the same stop. With `reload`, SIGHUP awaits it and listens for the devices it
+    returns (an OpskitError keeps the old ones); either way a "reload" event tells how it
+    went. The address, TCP and the queue stay as they are until a restart.
 
     Raises:
         DeviceError: the address cannot be bound.
@@ -377,6 +414,16 @@ def listen(
                 loop.add_signal_handler(sig, stop.set)
         listener = Listener(devices, settings, backup, on_event)
         others = [asyncio.create_task(serve(stop)) for serve in alongside]
+        reloads: set[asyncio.Task[None]] = set()
+        if reload is not None:
+
+            def reload_soon() -> None:
+                task = loop.create_task(listener.reload(reload))
+                reloads.add(task)  # held until done (the loop keeps only weak references)
+                task.add_done_callback(reloads.discard)
+
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGHUP, reload_soon)
         try:
             return await listener.run(stop, on_ready)
         finally:

@@ -217,3 +217,55 @@ def test_tftp_pushes_are_served_by_the_same_process(
     text = json.loads(request.body)["text"]
     assert "\n+! pushed\n" in text
     assert "a config pushed by the device (backup listen) at " in text
+
+
+def test_sighup_reloads_the_devices_listened_for_and_those_that_may_push(
+    tmp_path: Path,
+) -> None:
+    from tests.lab.tftp import hpa_put
+
+    tftp_port, syslog_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+    settings = {"tftp": {"listen": f"127.0.0.1:{tftp_port}", "timeout": 1}}
+    # Port 1: the backups a stop runs for pending devices fail at once (not under test).
+    inv = write_inventory(tmp_path, [], {"r1": {"port": 1}}, settings=settings)
+    first = inv.read_text()
+    config = tmp_path / "r2-confg"
+    config.write_text("!\nversion 15.4\nhostname r2\n!\ninterface Gi0/1\n description up\n!\nend\n")
+    argv = [sys.executable, "-m", "opskit", "-i", str(inv), "backup", "listen", "--json",
+            "--syslog", f"127.0.0.1:{syslog_port}", "--quiet", "60", "--tftp"]  # fmt: skip
+    peer = Peer(argv, tmp_path / "listen.log", cwd=tmp_path)
+    lis = Listening(peer, syslog_port, inv)
+    try:
+        wait_until(lambda: "tftp on 127.0.0.1" in peer.log_text() or not peer.alive(), 30)
+        send_python(syslog_port, "rfc5424", CONFIGURED, source="127.0.0.2", hostname="r2")
+        wait_until(lambda: len(lis.of("unknown")) == 1, 20, what="r2 unknown")
+        assert not hpa_put(tftp_port, config, "r2-confg").ok  # r2 may not push yet
+
+        inv.write_text(first.replace("devices:\n", "devices:\n  r2: {site: lab, host: "
+                                     "127.0.0.1, port: 1, platform: cisco_ios}\n"))  # fmt: skip
+        peer.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: len(lis.of("reload")) == 1, 30, what="the reload")
+        send_python(syslog_port, "rfc5424", CONFIGURED, source="127.0.0.2", hostname="r2")
+        wait_until(lambda: len(lis.of("change")) == 1, 20, what="r2's change")
+        assert hpa_put(tftp_port, config, "r2-confg").ok
+        wait_until(lambda: len(lis.of("tftp")) == 2, 30, what="the push stored")
+
+        inv.write_text(first.replace("devices:\n", "devices:\n  r3: {site: nowhere}\n"))
+        peer.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: len(lis.of("reload")) == 2, 30, what="the refusal")
+        send_python(syslog_port, "rfc5424", CONFIGURED, source="127.0.0.2", hostname="r2")
+        wait_until(lambda: len(lis.of("change")) == 2, 20, what="r2 still known")
+        stats = lis.stop()
+    finally:
+        peer.stop()
+    assert peer.proc.returncode == 0
+    reloaded, refused = (e["result"] for e in lis.of("reload"))
+    assert reloaded == {"reloaded": True, "devices": 2, "error": None}
+    assert refused["reloaded"] is False and refused["devices"] == 2
+    assert "inventory.yaml:" in refused["error"] and "unknown site 'nowhere'" in refused["error"]
+    assert [e["devices"] for e in lis.of("change")] == [["r2"], ["r2"]]
+    refused_push, push = lis.of("tftp")
+    assert refused_push["status"] == "refused" and refused_push["device"] is None, refused_push
+    assert push["device"] == "r2" and push["status"] == "ok", push
+    assert "hostname r2" in (tmp_path / "configs" / "lab" / "r2.cfg").read_text()
+    assert stats["unknown_source"] == 1 and stats["config_changes"] == 2
