@@ -15,6 +15,9 @@ import typer
 from opskit.commands.options import JsonOpt, ShardOpt
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from opskit.inventory import Device, Inventory
     from opskit.monitor.model import HealthReport
 
 app = typer.Typer(no_args_is_help=True)
@@ -218,7 +221,8 @@ def serve(
     `/metrics?device=NAME` polls that device alone (snmp_exporter-style targets); scrapes
     of different devices run at once, scrapes of one device share a poll. With --shard,
     every sample carries a `shard` label (for a central Prometheus that federates the
-    pollers). Stops on SIGTERM or Ctrl-C.
+    pollers). SIGHUP reads the inventory again and serves the devices the same options
+    pick from it (a bad inventory keeps the old one). Stops on SIGTERM or Ctrl-C.
     """
     from opskit.cli import STATE
     from opskit.errors import InputError
@@ -243,14 +247,36 @@ def serve(
         labels={"shard": shard} if shard else None,
         max_scrapes=max_scrapes,
     )
-    if as_json:
-        from opskit.output import print_json
 
-        print_json({"listen": f"{srv.host}:{srv.port}", "devices": [d.name for d in targets]})
+    def json_line(payload: dict[str, Any]) -> None:
+        # A server's --json is a stream: one object per line (the start, each reload).
+        import json
+
+        sys.stdout.write(json.dumps(payload) + "\n")
+        sys.stdout.flush()
+
+    if as_json:
+        json_line({"listen": f"{srv.host}:{srv.port}", "devices": [d.name for d in targets]})
     else:
         typer.echo(
             f"opskit monitor: serving http://{srv.host}:{srv.port}/metrics "
             f"for {len(targets)} devices",
             err=True,
         )
-    srv.serve_until_signalled()
+
+    def reload() -> tuple[Inventory, list[Device]]:
+        new = load_inventory(STATE.inventory_path)
+        picked = select_devices(new, device or [], site=site, tag=tag, shard=shard)
+        return new, monitored_devices(picked)
+
+    def reloaded(devices: Sequence[Device] | None, error: str | None) -> None:
+        if as_json:
+            names = None if devices is None else [d.name for d in devices]
+            json_line({"reloaded": error is None, "devices": names, "error": error})
+        elif devices is not None:
+            typer.echo(f"opskit monitor: inventory reloaded: {len(devices)} devices", err=True)
+        else:
+            typer.echo(f"opskit monitor: inventory not reloaded (the old one stays): {error}",
+                       err=True)  # fmt: skip
+
+    srv.serve_until_signalled(reload, reloaded)

@@ -27,10 +27,12 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
+
+from opskit.errors import OpskitError
 
 if TYPE_CHECKING:
     from opskit.inventory import Device, Inventory
@@ -173,6 +175,7 @@ class MetricsServer:
         self.scraping = 0  # scrapes waiting for a poll now
         self.connections = 0
         self.refused = 0  # scrapes and connections turned away (503)
+        self._retiring: set[asyncio.Future[None]] = set()  # reloads, and what they replaced
 
     @property
     def polls(self) -> int:
@@ -195,19 +198,69 @@ class MetricsServer:
             await stop.wait()
         finally:
             server.close()
+            for task in list(self._retiring):  # a reload under way, old scrapes closing
+                task.cancel()
+            await asyncio.gather(*self._retiring, return_exceptions=True)
             await self.scrapes.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2)
 
-    def serve_until_signalled(self) -> None:
-        """Serve until SIGTERM or SIGINT."""
+    async def reload(self, inventory: Inventory, devices: Sequence[Device]) -> None:
+        """Poll `devices` of `inventory` from now on (the scrapes in progress end on the
+        old ones). Rates and reboot detection go on: the state is handed over."""
+        from opskit.monitor.scrape import Scrapes
+
+        old = self.scrapes
+        assert old is not None  # set by serve()
+        await old.hand_over()
+        self.scrapes = Scrapes(
+            inventory, devices, cache_seconds=self.cache_seconds, labels=self.labels
+        )
+        self.inventory, self.devices = inventory, list(devices)
+        self.names = {d.name for d in self.devices}
+        self.wait_seconds = self.scrapes.max_seconds() + 2
+        retiring = asyncio.ensure_future(old.retire())
+        self._retiring.add(retiring)  # held until done (the loop keeps weak references)
+        retiring.add_done_callback(self._retiring.discard)
+
+    def serve_until_signalled(
+        self,
+        reload: Callable[[], tuple[Inventory, Sequence[Device]]] | None = None,
+        on_reload: Callable[[Sequence[Device] | None, str | None], None] | None = None,
+    ) -> None:
+        """Serve until SIGTERM or SIGINT. With `reload`, SIGHUP calls it (in a worker
+        thread) for a new inventory and its devices, and serves those; an OpskitError
+        keeps the old ones. `on_reload(devices, None)` or `(None, error)` hears how it went.
+        """
         from opskit.runner import run_edge
+
+        async def reload_now(lock: asyncio.Lock) -> None:
+            assert reload is not None
+            async with lock:  # two quick SIGHUPs: one after the other, in order
+                try:
+                    inventory, devices = await asyncio.to_thread(reload)
+                except OpskitError as exc:
+                    if on_reload is not None:
+                        on_reload(None, str(exc))
+                    return
+                await self.reload(inventory, devices)
+                if on_reload is not None:
+                    on_reload(devices, None)
 
         async def main() -> None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
+            if reload is not None:
+                lock = asyncio.Lock()
+
+                def reload_soon() -> None:
+                    task = asyncio.ensure_future(reload_now(lock))
+                    self._retiring.add(task)
+                    task.add_done_callback(self._retiring.discard)
+
+                loop.add_signal_handler(signal.SIGHUP, reload_soon)
             await self.serve(stop)
 
         try:

@@ -74,6 +74,7 @@ class Scrapes:
         self._inflight: dict[str, asyncio.Task[Polled]] = {}
         self._saved = dict(self.session.state)
         self._saver = asyncio.ensure_future(self._save_every(save_every))
+        self.closed = False  # the polls are over and the SNMP socket is closed
 
     @property
     def polls(self) -> int:
@@ -126,16 +127,34 @@ class Scrapes:
         self._cache[device.name] = polled
         return polled
 
-    async def close(self) -> None:
-        """Cancel the polls in progress, close the SNMP socket, write the state file."""
+    async def close(self, *, save: bool = True) -> None:
+        """Cancel the polls in progress, close the SNMP socket, write the state file
+        (unless `save` is False: a successor owns it)."""
         self._saver.cancel()
         tasks = [*self._inflight.values(), self._saver]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.session.close()
-        if self.session.state != self._saved:
+        self.closed = True
+        if save and self.session.state != self._saved:
             self._save(dict(self.session.state))
+
+    async def hand_over(self) -> None:
+        """Write the state file now, for a successor made next to read (a reload)."""
+        self._saver.cancel()
+        self._saved = dict(self.session.state)
+        await asyncio.get_running_loop().run_in_executor(None, self._save, self._saved)
+
+    async def retire(self) -> None:
+        """After `hand_over`: let the polls that scrapes still wait for end (within the
+        devices' deadlines), then close without writing the state file again."""
+        inflight = list(self._inflight.values())
+        try:
+            if inflight:
+                await asyncio.wait(inflight, timeout=self.max_seconds())
+        finally:  # also when the server stops meanwhile
+            await self.close(save=False)
 
     async def _save_every(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()

@@ -84,3 +84,51 @@ def test_prometheus_scrapes_monitor_serve(tmp_path: Path, snmpsim_lab: Any) -> N
 
 
 # --- issue 13: hostile clients ------------------------------------------------------------
+
+
+def test_sighup_serves_the_devices_of_the_inventory_read_again(
+    tmp_path: Path, snmpsim_lab: Any
+) -> None:
+    rtr = snmp_device("cisco-router", snmpsim_lab.port)
+    leaf = snmp_device("entity-sensor", snmpsim_lab.port)
+    communities = ("cisco-router", "entity-sensor")
+    inv = write_inventory(tmp_path, {"core-rtr1": rtr}, communities=communities)
+    port = free_port()
+    serve = Peer(
+        [sys.executable, "-m", "opskit", "-i", str(inv), "monitor", "serve", "--json",
+         "--listen", f"127.0.0.1:{port}"],
+        tmp_path / "serve.log",
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def reloads() -> list[dict[str, Any]]:
+        lines = serve.log_text().splitlines()
+        return [json.loads(ln) for ln in lines if ln.startswith('{"reloaded"')]
+
+    try:
+        wait_until(lambda: fetch(f"{base}/healthz") == (200, "ok\n"), timeout=30, what="serve")
+        assert fetch(f"{base}/metrics?device=core-rtr1")[0] == 200
+        assert fetch(f"{base}/metrics?device=dc-leaf1")[0] == 404
+
+        write_inventory(tmp_path, {"core-rtr1": rtr, "dc-leaf1": leaf}, communities=communities)
+        serve.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: len(reloads()) == 1, timeout=30, what="the reload")
+        status, body = fetch(f"{base}/metrics?device=dc-leaf1")
+        assert status == 200 and 'device="dc-leaf1"' in body
+        # The state (rates, reboots) was handed over: written at the reload, not at the end.
+        state = json.loads((tmp_path / "state" / "monitor-state.json").read_text())
+        assert state["core-rtr1"]["polled_at"] > 0
+
+        bad = {**leaf, "site": "nowhere"}
+        write_inventory(tmp_path, {"core-rtr1": rtr, "dc-leaf1": bad}, communities=communities)
+        serve.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: len(reloads()) == 2, timeout=30, what="the refusal")
+        assert fetch(f"{base}/metrics?device=dc-leaf1")[0] == 200  # the old one stays
+        serve.proc.send_signal(signal.SIGTERM)
+        assert serve.proc.wait(30) == 0
+    finally:
+        serve.stop()
+    good, refused = reloads()
+    assert good == {"reloaded": True, "devices": ["core-rtr1", "dc-leaf1"], "error": None}
+    assert refused["reloaded"] is False and refused["devices"] is None
+    assert "inventory.yaml:" in refused["error"] and "'nowhere'" in refused["error"]

@@ -28,10 +28,13 @@ from tests.monitor.helpers import UdpGate, snmp_device, write_inventory
 COMMUNITIES = ("cisco-router", "entity-sensor")
 
 
+LOOPS: dict[int, asyncio.AbstractEventLoop] = {}  # id(server) -> the loop serving it
+
+
 @contextlib.contextmanager
 def serving(srv: MetricsServer) -> Iterator[MetricsServer]:
-    """Run the server's event loop in a thread until the block ends."""
-    loop = asyncio.new_event_loop()
+    """Run the server's event loop in a thread until the block ends (`LOOPS` has it)."""
+    loop = LOOPS[id(srv)] = asyncio.new_event_loop()
     stop = asyncio.Event()
     started = asyncio.Event()
     thread = threading.Thread(
@@ -45,6 +48,7 @@ def serving(srv: MetricsServer) -> Iterator[MetricsServer]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(15)
         loop.close()
+        del LOOPS[id(srv)]
     assert not thread.is_alive()
 
 
@@ -116,6 +120,32 @@ def test_scrapes_of_one_device_share_its_poll(tmp_path: Path, snmpsim_lab: Any) 
         # cache_seconds=0: the next scrape polls again
         assert get(srv, "/metrics?device=rtr")[0] == 200
         assert srv.polls == 2
+
+
+def test_a_reload_keeps_the_scrapes_in_progress_and_serves_the_new_devices(
+    tmp_path: Path, snmpsim_lab: Any
+) -> None:
+    with gated(tmp_path, snmpsim_lab.port, cache_seconds=0) as (g, srv):
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(get, srv, "/metrics?device=rtr")
+            wait_until(lambda: srv.scraping == 1 and g.held > 0, timeout=10, what="a scrape")
+            old = srv.scrapes
+            assert old is not None
+            # rtr leaves the inventory while its scrape waits for the agent
+            leaf = snmp_device("entity-sensor", g.port, timeout=5, retries=0)
+            new_inv = load_inventory(
+                write_inventory(tmp_path, {"leaf": leaf}, communities=COMMUNITIES)
+            )
+            reload = srv.reload(new_inv, select_devices(new_inv))
+            asyncio.run_coroutine_threadsafe(reload, LOOPS[id(srv)]).result(10)
+            assert srv.scrapes is not old
+            assert get(srv, "/metrics?device=rtr")[:2] == (404, "no monitored device 'rtr'\n")
+            g.open()
+            status, body, _ = waiting.result(30)  # answered by the poll it waited for
+        assert status == 200 and 'opskit_device_up{device="rtr",site="hq"} 1.0' in body
+        status, body, _ = get(srv, "/metrics")
+        assert status == 200 and 'device="leaf"' in body and 'device="rtr"' not in body
+        wait_until(lambda: old.closed, timeout=10, what="the old polls to close")
 
 
 def test_cache_window_serves_one_poll(tmp_path: Path, snmpsim_lab: Any) -> None:
