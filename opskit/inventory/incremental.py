@@ -14,12 +14,15 @@ label or a port already used by a cable that stays, a backup file name taken). T
 is then updated in place (`InventoryIndex.with_changes`), not rebuilt.
 
 Which parts changed is told by a digest of each site's and device's entry and each cable
-item, kept in the index with a digest of the file's text outside those three sections: a
-hand edit whose outside digest differs (the settings, defaults, roles, credentials: every
-device depends on them) takes the full path, as does anything this module cannot be sure
-of (a changed `include:` list, a flow-style list or mapping, YAML anchors or aliases, a
-part the small document cannot parse, any problem found: the full validation then says
-it, with its own words and line). tests/inventory/test_incremental.py checks the two paths
+item, kept in the index with a digest of the file's text outside those three sections
+(the `settings:` apart): a hand edit whose outside digest differs (defaults, roles,
+credentials, `include:`: every device depends on them) takes the full path. New settings
+of the main file alone are checked by the same small documents, with no device in them:
+the loader reads no setting when it checks a device or a cable (the shard count only
+picks a hash bucket), and the index holds none. Anything this module cannot be sure of
+takes the full path too (a flow-style list or mapping, YAML anchors or aliases, a part
+the small document cannot parse, any problem found: the full validation then says it,
+with its own words and line). tests/inventory/test_incremental.py checks the two paths
 agree over random edits, of one file and of several.
 """
 
@@ -28,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -122,8 +125,18 @@ def _outside(text: str) -> str:
 
 
 def outside_digest(text: str) -> str:
-    """The digest of a file's text without its `sites:`, `devices:` and `cables:`."""
-    return digest_text(_outside(text))
+    r"""The digests of a file's text without its `sites:`, `devices:` and `cables:`, as
+    `REST+SETTINGS`: of that text without `settings:` too, and of `settings:` alone (a
+    change of the settings alone is checked without the devices: none depends on them).
+
+    >>> a = outside_digest("settings:\n  workers: 8\ndevices:\n  r1: {site: s}\n")
+    >>> b = outside_digest("settings:\n  workers: 4\ndevices:\n  r2: {site: s}\n")
+    >>> a.split("+")[0] == b.split("+")[0], a.split("+")[1] == b.split("+")[1]
+    (True, False)
+    """
+    outside = _outside(text)
+    start, end = _top_block(outside, "settings")
+    return f"{digest_text(outside[:start] + outside[end:])}+{digest_text(outside[start:end])}"
 
 
 def cables_digest(text: str) -> str:
@@ -288,13 +301,15 @@ class Changes:
 
     `devices` has every device name in the new order (None: as indexed), `sites` every
     site name with its entry's digest in the new order when one changed (None: as
-    indexed), `texts` the text of files left unchanged (read once).
+    indexed), `texts` the text of files left unchanged (read once), `settings` whether
+    the main file's `settings:` changed.
     """
 
     files: Mapping[Path, Change]
     devices: Sequence[str] | None = None
     sites: Sequence[tuple[str, str]] | None = None
     texts: Mapping[Path, str] = field(default_factory=dict)
+    settings: bool = False  # the main file's `settings:` changed (checked on its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,8 +361,6 @@ def check_changes(index: InventoryIndex, main: Path, changes: Changes) -> Checke
         Unsure: not provably valid this way (invalid, or beyond this check): the full
             validation decides and words it.
     """
-    from dataclasses import replace
-
     from opskit.inventory.load import build_inventory
 
     files = index.file_signatures()
@@ -370,7 +383,10 @@ def check_changes(index: InventoryIndex, main: Path, changes: Changes) -> Checke
         items[path] = "".join(change.items[i][0] + "\n" for i in positions[path])
         for name, (entry, _digest) in change.entries.items():
             entries[name] = (path, entry)
-    if not any(positions.values()) and not entries and changes.sites is None:
+    # New settings alone are checked by the small documents below (with what they name,
+    # the credential sets), made of the files' other sections and sites, with no device.
+    nothing_else = not any(positions.values()) and not entries and changes.sites is None
+    if nothing_else and not changes.settings:
         return Checked({}, {}, None)
     names: set[str] = set()
     for path, text in items.items():
@@ -596,10 +612,19 @@ def refresh_index(stale: InventoryIndex, path: Path) -> InventoryIndex | None:
     except (OSError, UnicodeDecodeError):
         return None
     layouts: dict[Path, FileLayout] = {}
+    settings_changed = False
     for file in written:
         layout = file_layout(texts[file])
-        if layout is None or layout.outside != outsides[file] or has_anchors(texts[file]):
+        if layout is None or has_anchors(texts[file]):
             return None
+        rest, _, settings = layout.outside.partition("+")
+        rest_was, _, settings_was = outsides[file].partition("+")
+        if rest != rest_was or not settings:
+            return None  # defaults, roles, credentials, include: every device depends on them
+        if settings != settings_was:
+            if file != files[0][0]:
+                return None  # settings in an included file: the full validation says so
+            settings_changed = True  # no device depends on them: checked on their own
         layouts[file] = layout
 
     def text_of(file: Path) -> str:
@@ -618,6 +643,8 @@ def refresh_index(stale: InventoryIndex, path: Path) -> InventoryIndex | None:
 
     try:
         change = _told(stale, files, written, layout_of, text_of)
+        if settings_changed:
+            change = replace(change, settings=True)
         update = update_index(stale, path, change)
         return update.index(written)
     except Unsure:

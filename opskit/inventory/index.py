@@ -18,10 +18,11 @@ pass over the whole text, without building any objects::
     P  device  port side description  cable-label cable-offset  (a device's ports together)
 
 `item-digest` is a digest of the cable's item as written, `entry-digest` one of the
-site's or device's entry as written, `outside` one of its file's text without the
-`sites:`, `devices:` and `cables:` sections, `cables` one of its whole `cables:` list
-(`opskit.inventory.incremental`): with them a file edited by hand is checked and indexed
-by its changed sites, devices and cables alone. A P record's cable-offset is where the
+site's or device's entry as written, `outside` two of its file's text without the
+`sites:`, `devices:` and `cables:` sections (`REST+SETTINGS`: without and of `settings:`),
+`cables` one of its whole `cables:` list (`opskit.inventory.incremental`): with them a
+file edited by hand is checked and indexed by its changed settings, sites, devices and
+cables alone. A P record's cable-offset is where the
 cable's C record was when the P record was written; an index updated in place
 (`with_changes`) may leave it behind, and the record is then found by its label.
 
@@ -62,8 +63,9 @@ from opskit.inventory.panels import PanelMap
 if TYPE_CHECKING:
     from opskit.inventory.incremental import FileUpdate
 
-FORMAT = "#opskit-inventory-index 4"  # 2: panel wiring in D records; 3: item digests;
-# 4: entry digests in S and D records, the outside digest without the sites and devices
+FORMAT = "#opskit-inventory-index 5"  # 2: panel wiring in D records; 3: item digests;
+# 4: entry digests in S and D records, the outside digest without the sites and devices;
+# 5: the outside digest as REST+SETTINGS (a settings edit is checked on its own)
 TRAILER = "#end\n"  # a cut-short index (a disk full, a copy) is not trusted
 # Line 2 gives the offsets of the sections (fixed width, so it can be written last).
 _SECTIONS = ("S", "C", "D", "P")
