@@ -196,11 +196,11 @@ def main() -> None:
 
         start = [_run([sys.executable, "-c", "pass"], env) for _ in range(args.repeat)]
         base = _best(start)
-        print(f"baseline python -c pass:        {base:7.3f} s  cpu {CPU[base]:6.3f} s")
+        print(f"baseline python -c pass:            {base:7.3f} s  cpu {CPU[base]:6.3f} s")
         imp = _best(
             [_run([sys.executable, "-c", "import opskit.cli"], env) for _ in range(args.repeat)]
         )
-        print(f"baseline import opskit.cli:     {imp:7.3f} s  cpu {CPU[imp]:6.3f} s")
+        print(f"baseline import opskit.cli:         {imp:7.3f} s  cpu {CPU[imp]:6.3f} s")
 
         label = f"C-{args.sites * 1000 // 2 + 1:06d}"
         cold = []
@@ -260,7 +260,7 @@ def main() -> None:
 
         def show(name: str, t: float, target: str = "") -> None:
             print(
-                f"{name:31} {t:7.3f} s  ({t / base:5.1f}x python start)  "
+                f"{name:35} {t:7.3f} s  ({t / base:5.1f}x python start)  "
                 f"cpu {CPU[t]:6.3f} s{target}"
             )
 
