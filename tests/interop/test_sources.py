@@ -197,7 +197,7 @@ def test_import_then_export_oxidized_then_import_changes_nothing(  # type: ignor
     )
     assert out.code == 0, out.err
     assert exported.read_text().splitlines()[0] == (
-        "rtr01.local:192.168.1.1:ios:core-net:oxidized:5uP3R53cR3T-not-real:T0p53cR3t-not-real"
+        "rtr01.local:192.0.2.1:ios:core-net:oxidized:5uP3R53cR3T-not-real:T0p53cR3t-not-real"
     )
     before = snapshot(main_inventory.parent)
     again = cli(main_inventory, "inventory", "import", "oxidized", str(exported), *args, "--json")

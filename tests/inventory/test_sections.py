@@ -83,7 +83,7 @@ PARSERS: dict[str, tuple[Callable[[Device], Any], dict[str, Any]]] = {
         {
             "version": "1",
             "credentials": "other",
-            "host": "10.0.0.9",
+            "host": "192.0.2.9",
             "port": 1161,
             "timeout": 7,
             "retries": 3,
@@ -96,7 +96,7 @@ PARSERS: dict[str, tuple[Callable[[Device], Any], dict[str, Any]]] = {
         lambda d: nut_target(_inventory(), d),
         {
             "ups": "u2",
-            "host": "10.0.0.9",
+            "host": "192.0.2.9",
             "port": 3494,
             "tls": True,
             "tls_verify": False,

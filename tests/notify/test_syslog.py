@@ -79,11 +79,11 @@ class Dev:
 
 
 def test_device_by_address_else_hostname() -> None:
-    a, b, c = Dev("core-r1", "127.0.0.1"), Dev("edge-r2", "127.0.0.1"), Dev("sw9", "10.1.1.9")
+    a, b, c = Dev("core-r1", "127.0.0.1"), Dev("edge-r2", "127.0.0.1"), Dev("sw9", "192.0.2.19")
     d = Dev("fw1", "fw1.example.net")
     finder = DeviceFinder([a, b, c, d])
-    assert finder.find("10.1.1.9", "anything") == c  # the address is enough
-    assert finder.find("::ffff:10.1.1.9", None) == c
+    assert finder.find("192.0.2.19", "anything") == c  # the address is enough
+    assert finder.find("::ffff:192.0.2.19", None) == c
     assert finder.find("127.0.0.1", "edge-r2") == b  # shared address: HOSTNAME decides
     assert finder.find("127.0.0.1", None) is None
     assert finder.find("127.0.0.1", "sw9") is None  # not one of that address' devices
